@@ -1,0 +1,240 @@
+// Package files turns desired files into plan changes and applies them:
+// atomic writes with exact owner and mode (pebble's osutil), snapshots of what
+// was there before (for rollback within a hook), and the footprint: a record,
+// kept across hooks, of everything the charm has changed and what it found
+// there first, so removal can put the unit back exactly as it was.
+package files
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"strconv"
+	"syscall"
+
+	"github.com/canonical/pebble/internals/osutil"
+	"github.com/canonical/pebble/internals/osutil/sys"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+)
+
+// File is a file as the charm wants it.
+type File struct {
+	Path     string
+	Content  []byte
+	Mode     os.FileMode
+	Owner    string
+	Group    string
+	Secret   bool
+	Restarts []string
+	UnitFile bool
+}
+
+// Dir is a directory as the charm wants it.
+type Dir struct {
+	Path  string
+	Mode  os.FileMode
+	Owner string
+	Group string
+}
+
+// Stat is what is on disk at a path.
+type Stat struct {
+	Exists  bool
+	IsDir   bool
+	Content []byte
+	Mode    os.FileMode
+	UID     int
+	GID     int
+}
+
+// Read observes a path. A missing path is not an error.
+func Read(path string) (Stat, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Stat{}, nil
+	}
+	if err != nil {
+		return Stat{}, err
+	}
+	st := Stat{Exists: true, IsDir: fi.IsDir(), Mode: fi.Mode().Perm()}
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.UID, st.GID = int(s.Uid), int(s.Gid)
+	}
+	if fi.Mode().IsRegular() {
+		if st.Content, err = os.ReadFile(path); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// DiffFile compares a desired file with the disk and returns the change that
+// makes them equal, if any.
+func DiffFile(f File) (*plan.Change, error) {
+	st, err := Read(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	uid, gid, err := ids(f.Owner, f.Group)
+	if err != nil {
+		return nil, err
+	}
+	c := plan.Change{Kind: plan.Write, Path: f.Path, Content: f.Content, Mode: f.Mode, Owner: f.Owner,
+		Group: f.Group, Secret: f.Secret, Restarts: f.Restarts, UnitFile: f.UnitFile}
+	switch {
+	case !st.Exists:
+		c.Why = "absent"
+	case st.IsDir:
+		return nil, fmt.Errorf("%s is a directory", f.Path)
+	case !bytes.Equal(st.Content, f.Content):
+		c.Why = "content differs"
+	case st.Mode != f.Mode.Perm() || st.UID != uid || st.GID != gid:
+		c.Kind, c.Why = plan.Chmod, fmt.Sprintf("was %s %04o", owner(st.UID, st.GID), st.Mode)
+		// Owner and mode do not change what a service reads.
+		c.Restarts, c.UnitFile = nil, false
+	default:
+		return nil, nil
+	}
+	return &c, nil
+}
+
+// DiffDir compares a desired directory with the disk.
+func DiffDir(d Dir) (*plan.Change, error) {
+	st, err := Read(d.Path)
+	if err != nil {
+		return nil, err
+	}
+	uid, gid, err := ids(d.Owner, d.Group)
+	if err != nil {
+		return nil, err
+	}
+	c := plan.Change{Kind: plan.Mkdir, Path: d.Path, Mode: d.Mode | os.ModeDir, Owner: d.Owner, Group: d.Group}
+	switch {
+	case !st.Exists:
+		c.Why = "absent"
+	case !st.IsDir:
+		return nil, fmt.Errorf("%s exists and is not a directory", d.Path)
+	case st.Mode != d.Mode.Perm() || st.UID != uid || st.GID != gid:
+		c.Kind, c.Why = plan.Chmod, fmt.Sprintf("was %s %04o", owner(st.UID, st.GID), st.Mode)
+	default:
+		return nil, nil
+	}
+	return &c, nil
+}
+
+// Apply makes one change on disk.
+func Apply(c plan.Change) error {
+	uid, gid, err := ids(c.Owner, c.Group)
+	if err != nil && (c.Kind == plan.Write || c.Kind == plan.Mkdir || c.Kind == plan.Chmod) {
+		return err
+	}
+	switch c.Kind {
+	case plan.Write:
+		// AtomicWriteFileChown writes a temporary file beside the target
+		// with the final owner and mode and renames it: a reader sees the
+		// old file or the new one, never a half-written or world-readable
+		// one.
+		err = osutil.AtomicWriteFileChown(c.Path, c.Content, c.Mode.Perm(), osutil.AtomicWriteChmod,
+			sys.UserID(uid), sys.GroupID(gid))
+	case plan.Mkdir:
+		if err = os.Mkdir(c.Path, c.Mode.Perm()); err == nil {
+			err = chown(c.Path, c.Mode, uid, gid)
+		}
+	case plan.Chmod:
+		err = chown(c.Path, c.Mode, uid, gid)
+	case plan.Remove:
+		err = os.Remove(c.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	case plan.Rmdir:
+		err = os.Remove(c.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	default:
+		err = fmt.Errorf("cannot apply %s", c.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
+	}
+	return nil
+}
+
+func chown(path string, mode os.FileMode, uid, gid int) error {
+	if err := os.Lchown(path, uid, gid); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode.Perm())
+}
+
+// PutBack restores a path to an observed Stat: the content, owner and mode it
+// had, or its absence.
+func PutBack(path string, st Stat) error {
+	if !st.Exists {
+		// os.Remove refuses a non-empty directory: only an empty one is
+		// ours to remove.
+		err := os.Remove(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if st.IsDir {
+		if err := os.Mkdir(path, st.Mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return chown(path, st.Mode, st.UID, st.GID)
+	}
+	return osutil.AtomicWriteFileChown(path, st.Content, st.Mode, osutil.AtomicWriteChmod,
+		sys.UserID(st.UID), sys.GroupID(st.GID))
+}
+
+func ids(owner, group string) (int, int, error) {
+	uid, err := lookupID(owner, user.Lookup, func(u *user.User) string { return u.Uid })
+	if err != nil {
+		return 0, 0, err
+	}
+	gid, err := lookupID(group, func(n string) (*user.Group, error) { return user.LookupGroup(n) },
+		func(g *user.Group) string { return g.Gid })
+	return uid, gid, err
+}
+
+func lookupID[T any](name string, lookup func(string) (*T, error), id func(*T) string) (int, error) {
+	if name == "" || name == "root" {
+		return 0, nil
+	}
+	v, err := lookup(name)
+	if err != nil {
+		return 0, fmt.Errorf("look up %q: %w", name, err)
+	}
+	return strconv.Atoi(id(v))
+}
+
+func owner(uid, gid int) string {
+	name := func(id int, look func(string) (string, error)) string {
+		if n, err := look(strconv.Itoa(id)); err == nil {
+			return n
+		}
+		return strconv.Itoa(id)
+	}
+	u := name(uid, func(s string) (string, error) {
+		x, err := user.LookupId(s)
+		if err != nil {
+			return "", err
+		}
+		return x.Username, nil
+	})
+	g := name(gid, func(s string) (string, error) {
+		x, err := user.LookupGroupId(s)
+		if err != nil {
+			return "", err
+		}
+		return x.Name, nil
+	})
+	return u + ":" + g
+}

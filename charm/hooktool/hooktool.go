@@ -1,0 +1,90 @@
+// Package hooktool is the charm's only door to Juju: one Go function per hook
+// tool the charm uses, each building the tool's exact argv, running it through a
+// Runner and decoding Juju's JSON. Tests swap the Runner for a fake Juju (see
+// testbed/fakejuju), so the argv building, decoding and error handling here are
+// exercised exactly as they run under a real unit agent.
+package hooktool
+
+import (
+	"context"
+	"errors"
+)
+
+// Status is a workload status name as status-set takes it.
+type Status string
+
+const (
+	Maintenance Status = "maintenance"
+	Blocked     Status = "blocked"
+	Waiting     Status = "waiting"
+	Active      Status = "active"
+)
+
+// Level is a juju-log level.
+type Level string
+
+const (
+	Debug   Level = "DEBUG"
+	Info    Level = "INFO"
+	Warning Level = "WARNING"
+	Error   Level = "ERROR"
+)
+
+// SecretGetMode selects how secret-get treats revisions.
+type SecretGetMode int
+
+const (
+	// SecretCurrent reads the revision the unit is tracking.
+	SecretCurrent SecretGetMode = iota
+	// SecretRefresh reads the latest revision and starts tracking it (--refresh).
+	SecretRefresh
+	// SecretPeek reads the latest revision without tracking it (--peek).
+	SecretPeek
+)
+
+// Tools is what the charm needs from Juju. Juju implements it with real hook
+// tools; tests implement it with a fake Juju behind the same Runner.
+type Tools interface {
+	// ConfigGet runs `config-get --format=json --all`. A secret-type option
+	// reads as the string "secret:<id>".
+	ConfigGet(ctx context.Context) (map[string]any, error)
+	// SecretGet runs `secret-get <id> --format=json [--refresh|--peek]` and
+	// returns the secret's content keys. An unreadable (missing, ungranted)
+	// secret returns an error wrapping ErrSecretNotFound or ErrSecretAccess.
+	SecretGet(ctx context.Context, id string, mode SecretGetMode) (map[string]string, error)
+	// StatusSet runs `status-set <status> <message>`.
+	StatusSet(ctx context.Context, status Status, message string) error
+	// ApplicationVersionSet runs `application-version-set <version>`.
+	ApplicationVersionSet(ctx context.Context, version string) error
+	// Log runs `juju-log -l <level> -- <message>`.
+	Log(ctx context.Context, level Level, message string) error
+	// IsLeader runs `is-leader --format=json`.
+	IsLeader(ctx context.Context) (bool, error)
+	// ActionGet runs `action-get --format=json` and returns the params.
+	ActionGet(ctx context.Context) (map[string]any, error)
+	// ActionSet runs `action-set k=v ...`. Nested maps become dotted keys;
+	// keys are checked against Juju's rule before anything runs
+	// (ErrBadActionKey).
+	ActionSet(ctx context.Context, results map[string]any) error
+	// ActionFail runs `action-fail <message>`.
+	ActionFail(ctx context.Context, message string) error
+	// ActionLog runs `action-log <message>`.
+	ActionLog(ctx context.Context, message string) error
+	// ResourceGet runs `resource-get <name>` and returns the path Juju
+	// prints. A resource that was never attached returns an error wrapping
+	// ErrResourceNotFound.
+	ResourceGet(ctx context.Context, name string) (string, error)
+}
+
+// Runner runs one hook tool: argv[0] is the tool's name, found on PATH.
+// A tool that exits non-zero returns an *ExitError.
+type Runner interface {
+	Run(ctx context.Context, argv []string) (stdout []byte, err error)
+}
+
+var (
+	ErrResourceNotFound = errors.New("resource not found")
+	ErrSecretNotFound   = errors.New("secret not found")
+	ErrSecretAccess     = errors.New("secret not accessible")
+	ErrBadActionKey     = errors.New("invalid action-set key")
+)

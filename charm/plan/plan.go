@@ -1,0 +1,142 @@
+// Package plan holds the reconcile's plan as a value: the list of changes a
+// hook will make to the unit, computed from desired and observed state before
+// anything is touched. The same value is what a dry run prints, what the
+// regraft action reports and what apply executes, so what an operator reads
+// is what happens. An empty plan is a converged unit: no writes, no restarts.
+package plan
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Kind is what a change does to a path.
+type Kind string
+
+const (
+	Mkdir  Kind = "mkdir"
+	Write  Kind = "write"
+	Chmod  Kind = "chmod" // owner or mode only; content is already right
+	Remove Kind = "remove"
+	Rmdir  Kind = "rmdir"
+	// Restore puts back what was there before the charm came.
+	Restore Kind = "restore"
+)
+
+// Change is one change to the unit's file system.
+type Change struct {
+	Kind    Kind
+	Path    string
+	Content []byte
+	Mode    os.FileMode
+	Owner   string
+	Group   string
+	// Secret content is never printed, logged or reported.
+	Secret bool
+	// Why says what differs between desired and observed.
+	Why string
+	// Restarts names the services that read this path.
+	Restarts []string
+	// UnitFile marks systemd unit files and drop-ins: a daemon-reload must
+	// follow before any restart.
+	UnitFile bool
+}
+
+func (c Change) String() string {
+	s := fmt.Sprintf("%s %s", c.Kind, c.Path)
+	if c.Kind == Mkdir || c.Kind == Write || c.Kind == Chmod {
+		s += fmt.Sprintf(" %s:%s %04o", c.Owner, c.Group, c.Mode.Perm())
+	}
+	if c.Why != "" {
+		s += " (" + c.Why + ")"
+	}
+	return s
+}
+
+// Restart is a service that must restart, and why.
+type Restart struct {
+	Service string
+	Because []string
+}
+
+// Plan is everything a hook will do.
+type Plan struct {
+	Changes []Change
+	// Reload is set when a unit file or drop-in changes.
+	Reload bool
+	// Restarts lists each service at most once, in restart order.
+	Restarts []Restart
+	// Skipped lists restarts the plan will not do, and why (a masked or
+	// stopped service): they are part of the truth an operator reads.
+	Skipped []string
+}
+
+// Add appends a change and folds its effects into the plan.
+func (p *Plan) Add(c Change) {
+	p.Changes = append(p.Changes, c)
+	if c.UnitFile {
+		p.Reload = true
+	}
+	for _, svc := range c.Restarts {
+		p.NeedRestart(svc, c.Path)
+	}
+}
+
+// NeedRestart records that svc must restart because of reason.
+func (p *Plan) NeedRestart(svc, reason string) {
+	for i := range p.Restarts {
+		if p.Restarts[i].Service == svc {
+			for _, r := range p.Restarts[i].Because {
+				if r == reason {
+					return
+				}
+			}
+			p.Restarts[i].Because = append(p.Restarts[i].Because, reason)
+			return
+		}
+	}
+	p.Restarts = append(p.Restarts, Restart{Service: svc, Because: []string{reason}})
+}
+
+// Order sorts restarts into the given service order.
+func (p *Plan) Order(services []string) {
+	rank := map[string]int{}
+	for i, s := range services {
+		rank[s] = i
+	}
+	sort.SliceStable(p.Restarts, func(i, j int) bool {
+		return rank[p.Restarts[i].Service] < rank[p.Restarts[j].Service]
+	})
+}
+
+// Empty reports a converged unit: nothing to write, reload or restart.
+func (p *Plan) Empty() bool {
+	return len(p.Changes) == 0 && !p.Reload && len(p.Restarts) == 0
+}
+
+// Lines renders the plan for people, one step per line.
+func (p *Plan) Lines() []string {
+	var out []string
+	for _, c := range p.Changes {
+		out = append(out, c.String())
+	}
+	if p.Reload {
+		out = append(out, "daemon-reload")
+	}
+	for _, r := range p.Restarts {
+		out = append(out, fmt.Sprintf("restart %s (%s)", r.Service, strings.Join(r.Because, ", ")))
+	}
+	for _, s := range p.Skipped {
+		out = append(out, "skip "+s)
+	}
+	return out
+}
+
+func (p *Plan) String() string {
+	if p.Empty() && len(p.Skipped) == 0 {
+		return "nothing to do: the unit is converged\n"
+	}
+	return strings.Join(p.Lines(), "\n") + "\n"
+}

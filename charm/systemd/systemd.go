@@ -1,0 +1,256 @@
+// Package systemd is the charm's typed view of systemd: unit state read over
+// D-Bus, daemon-reload, restarts that wait for their job and then for the
+// service to settle, and the journal lines an operator needs when a restart
+// fails. It never starts or restarts a masked unit: charm-magnum's pause masks
+// the services, and a paused principal must stay paused.
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+)
+
+// Unit is what the charm reads of one service unit. It is read in a single
+// D-Bus call, because every hook reads it.
+type Unit struct {
+	Name             string
+	LoadState        string // loaded, not-found, masked
+	ActiveState      string // active, inactive, failed, activating, ...
+	SubState         string
+	UnitFileState    string // enabled, disabled, masked, ...
+	FragmentPath     string
+	DropInPaths      []string
+	NeedDaemonReload bool
+	// ExecStart is the argv of the unit's (last) ExecStart line in effect.
+	ExecStart []string
+	MainPID   uint32
+	NRestarts uint32
+	// StartedAt is when the current main process started (zero if none).
+	StartedAt time.Time
+}
+
+// Masked reports whether the unit is masked (charm-magnum's pause).
+func (u Unit) Masked() bool {
+	return u.LoadState == "masked" || strings.HasPrefix(u.UnitFileState, "masked")
+}
+
+// Running reports whether the unit is active with a main process.
+func (u Unit) Running() bool { return u.ActiveState == "active" && u.MainPID != 0 }
+
+// ErrMasked is returned when asked to restart a masked unit.
+var ErrMasked = errors.New("unit is masked")
+
+// Manager talks to the unit's systemd.
+type Manager struct {
+	conn *sd.Conn
+}
+
+// Connect dials systemd. As root it uses systemd's private socket, which is
+// faster than the bus and works even when dbus-daemon is down; otherwise the
+// system bus.
+func Connect(ctx context.Context) (*Manager, error) {
+	var conn *sd.Conn
+	var err error
+	if os.Geteuid() == 0 {
+		conn, err = sd.NewSystemdConnectionContext(ctx)
+	}
+	if conn == nil {
+		conn, err = sd.NewSystemConnectionContext(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to systemd: %w", err)
+	}
+	return &Manager{conn: conn}, nil
+}
+
+// Close releases the connection.
+func (m *Manager) Close() { m.conn.Close() }
+
+// Unit reads the state of one unit, e.g. "magnum-api.service".
+func (m *Manager) Unit(ctx context.Context, name string) (Unit, error) {
+	props, err := m.conn.GetAllPropertiesContext(ctx, name)
+	if err != nil {
+		return Unit{}, fmt.Errorf("read %s: %w", name, err)
+	}
+	u := Unit{Name: name}
+	u.LoadState, _ = props["LoadState"].(string)
+	u.ActiveState, _ = props["ActiveState"].(string)
+	u.SubState, _ = props["SubState"].(string)
+	u.UnitFileState, _ = props["UnitFileState"].(string)
+	u.FragmentPath, _ = props["FragmentPath"].(string)
+	u.DropInPaths, _ = props["DropInPaths"].([]string)
+	u.NeedDaemonReload, _ = props["NeedDaemonReload"].(bool)
+	u.MainPID, _ = props["MainPID"].(uint32)
+	u.NRestarts, _ = props["NRestarts"].(uint32)
+	if us, ok := props["ExecMainStartTimestamp"].(uint64); ok && us > 0 {
+		u.StartedAt = time.UnixMicro(int64(us))
+	}
+	u.ExecStart = execStartArgv(props["ExecStart"])
+	return u, nil
+}
+
+// execStartArgv decodes systemd's ExecStart property, an array of
+// (path, argv, ignore-failure, timestamps..., pid, code, status), and returns
+// the argv of the last entry: with several ExecStart= lines systemd runs them
+// all, and the last one is the long-running daemon.
+func execStartArgv(v any) []string {
+	entries, ok := v.([][]any)
+	if !ok || len(entries) == 0 {
+		return nil
+	}
+	last := entries[len(entries)-1]
+	if len(last) < 2 {
+		return nil
+	}
+	argv, _ := last[1].([]string)
+	return argv
+}
+
+// DaemonReload makes systemd re-read unit files and drop-ins.
+func (m *Manager) DaemonReload(ctx context.Context) error {
+	if err := m.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("daemon-reload: %w", err)
+	}
+	return nil
+}
+
+// Restart restarts a unit, waits for the job, and then waits until the
+// service has settled (see Settle). It refuses masked units.
+func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration) (Unit, error) {
+	u, err := m.Unit(ctx, name)
+	if err != nil {
+		return u, err
+	}
+	if u.Masked() {
+		return u, fmt.Errorf("restart %s: %w", name, ErrMasked)
+	}
+	// A unit that hit its start limit refuses to start until reset.
+	if u.ActiveState == "failed" {
+		_ = m.conn.ResetFailedUnitContext(ctx, name)
+	}
+	done := make(chan string, 1)
+	if _, err := m.conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
+		return u, fmt.Errorf("restart %s: %w", name, err)
+	}
+	select {
+	case result := <-done:
+		if result != "done" {
+			u, _ = m.Unit(ctx, name)
+			return u, fmt.Errorf("restart %s: job %s", name, result)
+		}
+	case <-ctx.Done():
+		return u, fmt.Errorf("restart %s: %w", name, ctx.Err())
+	}
+	return m.Settle(ctx, name, settle)
+}
+
+// Settle waits until the unit's main process has been running for the settle
+// window without being replaced, and has forked its workers (both Magnum
+// services fork workers only after parsing their configuration, so a bad
+// conf.d value shows up as a process that dies before it has children). A
+// unit that fails, or whose main process changes, within the window is an
+// error.
+func (m *Manager) Settle(ctx context.Context, name string, window time.Duration) (Unit, error) {
+	deadline := time.Now().Add(window + 60*time.Second)
+	var stableSince time.Time
+	var pid uint32
+	for {
+		u, err := m.Unit(ctx, name)
+		if err != nil {
+			return u, err
+		}
+		switch {
+		case u.ActiveState == "failed":
+			return u, fmt.Errorf("%s failed (%s)", name, u.SubState)
+		case u.Running() && u.MainPID == pid:
+			if hasChildren(pid) && time.Since(stableSince) >= window {
+				return u, nil
+			}
+		case u.Running():
+			if pid != 0 {
+				// The main process was replaced: Restart=on-failure at work.
+				return u, fmt.Errorf("%s restarted by itself (main PID %d -> %d): it is failing", name, pid, u.MainPID)
+			}
+			pid, stableSince = u.MainPID, time.Now()
+		}
+		if time.Now().After(deadline) {
+			return u, fmt.Errorf("%s did not settle (state %s/%s)", name, u.ActiveState, u.SubState)
+		}
+		select {
+		case <-ctx.Done():
+			return u, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// hasChildren reports whether pid has at least one child process.
+func hasChildren(pid uint32) bool {
+	p := strconv.FormatUint(uint64(pid), 10)
+	tasks, _ := os.ReadDir("/proc/" + p + "/task")
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + p + "/task/" + t.Name() + "/children")
+		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Cmdline returns the live command line of a process.
+func Cmdline(pid uint32) ([]string, error) {
+	if pid == 0 {
+		return nil, errors.New("no main process")
+	}
+	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/cmdline")
+	if err != nil {
+		return nil, err
+	}
+	s := strings.TrimRight(string(b), "\x00")
+	if s == "" {
+		return nil, errors.New("process has no command line")
+	}
+	return strings.Split(s, "\x00"), nil
+}
+
+// Environ returns the live environment of a process as a map.
+func Environ(pid uint32) (map[string]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/environ")
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// JournalTail returns the last n journal lines of a unit, for a blocked
+// status and the operator's log. Magnum's own log files hold more; the
+// journal holds what systemd and the init script said.
+func JournalTail(ctx context.Context, unit string, n int) string {
+	out, _ := command.Output(ctx, command.Cmd{
+		Argv:    []string{"journalctl", "-u", unit, "-n", strconv.Itoa(n), "--no-pager", "-o", "cat"},
+		Timeout: 5 * time.Second,
+	})
+	return out
+}
+
+// IsNoSuchUnit reports whether err says the unit does not exist.
+func IsNoSuchUnit(err error) bool {
+	var de godbus.Error
+	return errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit"
+}

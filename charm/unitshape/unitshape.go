@@ -1,0 +1,242 @@
+// Package unitshape observes the principal unit as it really is: how each
+// Magnum service is started (unit file, drop-ins, init script, uwsgi or the
+// binary itself), what it is running right now, and Magnum's interpreter and
+// version. Every hook reads it, so it reads files and D-Bus only: running the
+// init script's show-args costs more than a whole converged hook may, and is
+// left to the investigate action.
+package unitshape
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+)
+
+// Services are the Magnum services the graft wires, in restart order.
+var Services = []string{"magnum-api", "magnum-conductor"}
+
+// Shape is how a service's ExecStart reaches the Magnum process.
+type Shape string
+
+const (
+	// InitScript: ExecStart=/etc/init.d/NAME systemd-start, an
+	// openstack-pkg-tools script that sources /etc/default/NAME and execs
+	// the Magnum binary with DAEMON_ARGS (Debian and Ubuntu packages).
+	InitScript Shape = "init-script"
+	// InitScriptUWSGI: the same script running the service under uwsgi
+	// (Debian's magnum-api); the app sees only --pyargv arguments.
+	InitScriptUWSGI Shape = "init-script-uwsgi"
+	// Direct: ExecStart runs the Magnum binary itself.
+	Direct Shape = "direct"
+	// Unknown: anything else. The graft reports it and does not guess.
+	Unknown Shape = "unknown"
+	// Missing: no such unit on this machine.
+	Missing Shape = "missing"
+)
+
+// Service is one Magnum service as observed.
+type Service struct {
+	Name string // magnum-api
+	systemd.Unit
+	Shape Shape
+	// Why explains an Unknown or Missing shape.
+	Why string
+	// InitScript is the script ExecStart runs, for the init-script shapes.
+	InitScript string
+	// DefaultFile is the /etc/default file the init script sources ("" if
+	// it sources none).
+	DefaultFile string
+	// PyArgv reports whether the script passes $PYARGV to uwsgi.
+	PyArgv bool
+	// Daemon is the program the service finally runs (the binary, or uwsgi).
+	Daemon string
+	// Cmdline is the live command line of the main process (nil if none).
+	Cmdline []string
+	// PATH is the search path the live process runs with, or the one the
+	// init script sets when the service is not running.
+	PATH string
+}
+
+// Unit is the principal unit as observed.
+type Unit struct {
+	Services []Service
+	// Python is Magnum's interpreter (from the shebang of magnum-conductor).
+	Python string
+	// PythonVersion is major.minor of that interpreter, e.g. "3.11".
+	PythonVersion string
+	// MagnumVersion is the installed Magnum's version ("" when not found).
+	MagnumVersion string
+	// MagnumDir is the directory holding Magnum's package metadata.
+	MagnumDir string
+	// ExternallyManaged reports PEP 668's marker in the interpreter's stdlib.
+	ExternallyManaged bool
+}
+
+// Service returns the named service.
+func (u *Unit) Service(name string) *Service {
+	for i := range u.Services {
+		if u.Services[i].Name == name {
+			return &u.Services[i]
+		}
+	}
+	return nil
+}
+
+// Root is the file system root observed; tests of the pure parts use a
+// directory, the charm uses "/".
+type Root string
+
+func (r Root) path(p string) string { return filepath.Join(string(r), p) }
+
+// Observe reads the unit.
+func Observe(ctx context.Context, sd *systemd.Manager) (*Unit, error) {
+	u := &Unit{}
+	for _, name := range Services {
+		unit, err := sd.Unit(ctx, name+".service")
+		if err != nil {
+			return nil, err
+		}
+		svc := Service{Name: name, Unit: unit}
+		Classify(Root("/"), &svc)
+		if unit.Running() {
+			svc.Cmdline, _ = systemd.Cmdline(unit.MainPID)
+			if env, err := systemd.Environ(unit.MainPID); err == nil {
+				svc.PATH = env["PATH"]
+			}
+		}
+		if svc.PATH == "" && svc.InitScript != "" {
+			svc.PATH = scriptPATH(Root("/"), svc.InitScript)
+		}
+		u.Services = append(u.Services, svc)
+	}
+	observePython(Root("/"), u)
+	return u, nil
+}
+
+var (
+	sourcesDefault = regexp.MustCompile(`(?m)^\s*\[ -r /etc/default/\$\{?NAME\}? \] && \. /etc/default/\$\{?NAME\}?\s*$`)
+	uwsgiApp       = regexp.MustCompile(`(?m)^UWSGI_INI_APP=(\S+)\s*$`)
+	uwsgiPort      = regexp.MustCompile(`(?m)^UWSGI_PORT=\S+`)
+	scriptPath     = regexp.MustCompile(`(?m)^PATH=(\S+)\s*$`)
+)
+
+// Classify decides a service's shape from its unit and the files it names.
+func Classify(root Root, svc *Service) {
+	switch {
+	case svc.LoadState == "not-found" || (svc.FragmentPath == "" && svc.LoadState != "masked"):
+		svc.Shape, svc.Why = Missing, svc.Name+".service is not installed"
+		return
+	case len(svc.ExecStart) == 0:
+		if svc.Masked() {
+			svc.Shape, svc.Why = Unknown, svc.Name+" is masked; its ExecStart cannot be read"
+		} else {
+			svc.Shape, svc.Why = Unknown, svc.Name+" has no ExecStart"
+		}
+		return
+	}
+	argv := svc.ExecStart
+	switch {
+	case len(argv) == 2 && argv[1] == "systemd-start" && strings.HasPrefix(argv[0], "/etc/init.d/"):
+		classifyInitScript(root, svc, argv[0])
+	case filepath.Base(argv[0]) == svc.Name:
+		svc.Shape, svc.Daemon = Direct, argv[0]
+	case len(argv) > 1 && strings.HasPrefix(filepath.Base(argv[0]), "python3") && filepath.Base(argv[1]) == svc.Name:
+		svc.Shape, svc.Daemon = Direct, argv[1]
+	default:
+		svc.Shape = Unknown
+		svc.Why = fmt.Sprintf("%s runs %q, which is neither an openstack-pkg-tools init script nor %s", svc.Name, strings.Join(argv, " "), svc.Name)
+	}
+}
+
+func classifyInitScript(root Root, svc *Service, script string) {
+	svc.InitScript = script
+	text, err := os.ReadFile(root.path(script))
+	if err != nil {
+		svc.Shape, svc.Why = Unknown, fmt.Sprintf("%s runs %s, which cannot be read: %v", svc.Name, script, err)
+		return
+	}
+	if !bytes.Contains(text, []byte("systemd-start)")) {
+		svc.Shape, svc.Why = Unknown, fmt.Sprintf("%s has no systemd-start verb", script)
+		return
+	}
+	if sourcesDefault.Match(text) {
+		svc.DefaultFile = "/etc/default/" + filepath.Base(script)
+	}
+	svc.PyArgv = bytes.Contains(text, []byte(`--pyargv "${PYARGV}"`))
+	// The script runs uwsgi when it names a WSGI app that exists (its own
+	// test), and the Magnum binary otherwise.
+	if m := uwsgiApp.FindSubmatch(text); m != nil && uwsgiPort.Match(text) {
+		if _, err := os.Stat(root.path(string(m[1]))); err == nil {
+			svc.Shape, svc.Daemon = InitScriptUWSGI, "uwsgi"
+			return
+		}
+	}
+	svc.Shape, svc.Daemon = InitScript, "/usr/bin/"+filepath.Base(script)
+}
+
+func scriptPATH(root Root, script string) string {
+	text, err := os.ReadFile(root.path(script))
+	if err != nil {
+		return ""
+	}
+	if m := scriptPath.FindSubmatch(text); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// observePython finds Magnum's interpreter from the shebang of the
+// magnum-conductor script, its version from where the interpreter link
+// points, and Magnum's version from its package metadata.
+func observePython(root Root, u *Unit) {
+	u.Python = "/usr/bin/python3"
+	if f, err := os.Open(root.path("/usr/bin/magnum-conductor")); err == nil {
+		line, _ := bufio.NewReader(f).ReadString('\n')
+		f.Close()
+		if strings.HasPrefix(line, "#!") {
+			if fields := strings.Fields(strings.TrimPrefix(line, "#!")); len(fields) > 0 {
+				u.Python = fields[0]
+			}
+		}
+	}
+	target := u.Python
+	if t, err := filepath.EvalSymlinks(root.path(u.Python)); err == nil {
+		target = t
+	}
+	if m := regexp.MustCompile(`python(\d+\.\d+)$`).FindStringSubmatch(target); m != nil {
+		u.PythonVersion = m[1]
+	}
+	if u.PythonVersion != "" {
+		_, err := os.Stat(root.path("/usr/lib/python" + u.PythonVersion + "/EXTERNALLY-MANAGED"))
+		u.ExternallyManaged = err == nil
+	}
+	for _, dir := range SiteDirs(u.PythonVersion) {
+		matches, _ := filepath.Glob(root.path(dir + "/magnum-*.*-info"))
+		for _, m := range matches {
+			base := filepath.Base(m)
+			ver := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(base, "magnum-"), ".egg-info"), ".dist-info")
+			if ver != base && ver != "" && ver[0] >= '0' && ver[0] <= '9' {
+				u.MagnumVersion, u.MagnumDir = ver, dir
+				return
+			}
+		}
+	}
+}
+
+// SiteDirs are the Debian/Ubuntu system interpreter's site directories, in
+// sys.path order.
+func SiteDirs(pyVersion string) []string {
+	dirs := []string{"/usr/lib/python3/dist-packages"}
+	if pyVersion != "" {
+		dirs = append([]string{"/usr/local/lib/python" + pyVersion + "/dist-packages"}, dirs...)
+		dirs = append(dirs, "/usr/lib/python"+pyVersion+"/dist-packages")
+	}
+	return dirs
+}
