@@ -82,9 +82,20 @@ type Runner interface {
 	Run(ctx context.Context, argv []string) (stdout []byte, err error)
 }
 
+// Sentinel errors, matched with errors.Is. Juju reports these conditions only
+// as text on stderr, so Juju's Tools map its texts onto them; the *ExitError
+// stays in the chain for callers that want Juju's exact words.
 var (
+	// ErrResourceNotFound: resource-get found no attached resource ("ERROR
+	// could not download resource: ... resource#<app>/<name> not found").
 	ErrResourceNotFound = errors.New("resource not found")
-	ErrSecretNotFound   = errors.New("secret not found")
-	ErrSecretAccess     = errors.New("secret not accessible")
-	ErrBadActionKey     = errors.New("invalid action-set key")
+	// ErrSecretNotFound: secret-get found no such secret ("ERROR secret
+	// "secret:<id>" not found"). Juju may also say this for a secret that
+	// exists but was not granted, to hide its existence.
+	ErrSecretNotFound = errors.New("secret not found")
+	// ErrSecretAccess: the secret exists but was not granted to the
+	// application ("ERROR permission denied").
+	ErrSecretAccess = errors.New("secret not accessible")
+	// ErrBadActionKey: an action-set key breaks Juju's key rule.
+	ErrBadActionKey = errors.New("invalid action-set key")
 )

@@ -1,0 +1,201 @@
+package fakejuju_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
+)
+
+func mainWith(argv []string, stdout, stderr io.Writer, env map[string]string) int {
+	return fakejuju.Main(argv, bytes.NewReader(nil), stdout, stderr, func(k string) string { return env[k] })
+}
+
+// newState writes a state file in a fresh directory and returns its path
+// and the environment that points the tools at it.
+func newState(t *testing.T, setup ...func(*fakejuju.State)) (string, map[string]string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.json")
+	st := fakejuju.NewState("")
+	st.Config["service-wiring"] = "auto"
+	st.Config["kubeconfig"] = nil
+	for _, fn := range setup {
+		fn(st)
+	}
+	require.NoError(t, fakejuju.Create(path, st))
+	return path, map[string]string{"FAKEJUJU_STATE": path}
+}
+
+func TestToolErrorsMatchJuju(t *testing.T) {
+	var secret string
+	_, env := newState(t, func(st *fakejuju.State) {
+		st.Leader = false
+		secret = st.AddSecret(map[string]string{"k": "v"})
+	})
+	for _, tc := range []struct {
+		argv   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"status-set"}, 2, "ERROR invalid args, require <status> [message]\n"},
+		{[]string{"status-set", "bogus", "x"}, 2, "ERROR invalid status \"bogus\", expected one of [maintenance blocked waiting active]\n"},
+		{[]string{"status-set", "active", "a", "b"}, 2, "ERROR unrecognized args: [\"b\"]\n"},
+		{[]string{"status-set", "--application", "active", "x"}, 1, "ERROR this unit is not the leader\n"},
+		{[]string{"action-set", "foo"}, 2, "ERROR argument \"foo\" must be of the form key...=value\n"},
+		{[]string{"action-set", "ok.Bad=1"}, 2, "ERROR key \"Bad\" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods\n"},
+		{[]string{"action-set", "stderr=1"}, 2, "ERROR cannot set reserved action key \"stderr\"\n"},
+		{[]string{"action-set", "ok=1"}, 1, "ERROR not running an action\n"},
+		{[]string{"action-get"}, 1, "ERROR not running an action\n"},
+		{[]string{"action-fail"}, 1, "ERROR not running an action\n"},
+		{[]string{"action-log"}, 2, "ERROR no message specified\n"},
+		{[]string{"action-log", "x"}, 1, "ERROR not running an action\n"},
+		{[]string{"resource-get"}, 2, "ERROR missing required resource name\n"},
+		{[]string{"resource-get", "a", "b"}, 2, "ERROR unrecognized args: [\"b\"]\n"},
+		{[]string{"secret-get"}, 2, "ERROR require either a secret URI or label\n"},
+		{[]string{"secret-get", "bogus"}, 2, "ERROR secret URI \"bogus\" not valid\n"},
+		{[]string{"secret-get", secret, "--peek", "--refresh"}, 2, "ERROR specify one of --peek or --refresh but not both\n"},
+		{[]string{"secret-get", secret}, 1, "ERROR permission denied\n"},
+		{[]string{"config-get", "--all", "key"}, 2, "ERROR cannot use argument --all together with key \"key\"\n"},
+		{[]string{"is-leader", "--bogus"}, 2, "ERROR flag provided but not defined: --bogus\n"},
+		{[]string{"is-leader", "--format=xml"}, 2, "ERROR invalid value \"xml\" for flag --format: unknown format \"xml\"\n"},
+		{[]string{"juju-log"}, 2, "ERROR no message specified\n"},
+		{[]string{"application-version-set"}, 2, "ERROR no version specified\n"},
+	} {
+		stdout, stderr, code := run(env, tc.argv...)
+		assert.Equal(t, tc.code, code, "%v", tc.argv)
+		assert.Equal(t, tc.stderr, stderr, "%v", tc.argv)
+		assert.Empty(t, stdout, "%v", tc.argv)
+	}
+}
+
+func TestToolOutputFormats(t *testing.T) {
+	var secret string
+	dir := t.TempDir()
+	path, env := newState(t, func(st *fakejuju.State) {
+		secret = st.AddSecret(map[string]string{"kubeconfig": "a: b"})
+		st.Secrets[secret[len("secret:"):]].Granted = true
+		st.Action = &fakejuju.Action{Name: "investigate", Params: map[string]any{"deep": map[string]any{"er": "x"}}}
+		st.Resources["helm"] = filepath.Join(dir, "missing-file")
+	})
+	for _, tc := range []struct {
+		argv   []string
+		stdout string
+	}{
+		{[]string{"is-leader"}, "True\n"},
+		{[]string{"is-leader", "--format=json"}, "true\n"},
+		{[]string{"config-get", "service-wiring"}, "auto\n"},
+		{[]string{"config-get", "--format", "json"}, "{\"service-wiring\":\"auto\"}\n"},
+		{[]string{"config-get", "--format=json", "-a"}, "{\"kubeconfig\":null,\"service-wiring\":\"auto\"}\n"},
+		{[]string{"config-get", "--format=json", "unknown"}, "null\n"},
+		{[]string{"secret-get", secret}, "kubeconfig: 'a: b'\n"},
+		{[]string{"secret-get", "--format=json", secret}, "{\"kubeconfig\":\"a: b\"}\n"},
+		{[]string{"secret-get", secret, "kubeconfig", "--format", "json"}, "\"a: b\"\n"},
+		{[]string{"action-get", "deep.er"}, "x\n"},
+		{[]string{"action-get", "--format=json"}, "{\"deep\":{\"er\":\"x\"}}\n"},
+		{[]string{"status-get", "--include-data", "--format=json"}, "{\"message\":\"\",\"status\":\"unknown\",\"status-data\":{}}\n"},
+	} {
+		stdout, stderr, code := run(env, tc.argv...)
+		assert.Equal(t, 0, code, "%v: %s", tc.argv, stderr)
+		assert.Equal(t, tc.stdout, stdout, "%v", tc.argv)
+	}
+
+	// resource-get prints the path with no newline, and refuses a path that
+	// is gone.
+	stdout, _, code := run(env, "resource-get", "helm")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+
+	// An unknown level is logged at INFO after a warning, as Juju does.
+	_, _, code = run(env, "juju-log", "-l", "LOUD", "--", "-dash", "words")
+	require.Equal(t, 0, code)
+	st, err := fakejuju.Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, []fakejuju.LogEntry{
+		{Level: "WARNING", Message: "Specified log level of \"LOUD\" is not valid"},
+		{Level: "INFO", Message: "-dash words"},
+	}, st.Logs)
+
+	stdout, _, code = run(env, "action-set", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "Usage: action-set")
+}
+
+func TestResourceGetPrintsBarePath(t *testing.T) {
+	path, env := newState(t, func(st *fakejuju.State) { st.Resources["helm"] = "" })
+	stdout, _, code := run(env, "resource-get", "helm")
+	require.Equal(t, 0, code)
+	assert.Equal(t, filepath.Join(filepath.Dir(path), "resources", "helm", "helm"), stdout)
+	assert.FileExists(t, stdout)
+}
+
+// TestConcurrentToolsLoseNoWrites runs many tools at once against one
+// state file: every write must survive.
+func TestConcurrentToolsLoseNoWrites(t *testing.T) {
+	path, _ := newState(t)
+	r := fakejuju.NewRunner(path)
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := r.Run(context.Background(), []string{"juju-log", "--", fmt.Sprintf("line %d", i)})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := r.Run(context.Background(), []string{"status-set", "maintenance", fmt.Sprintf("step %d", i)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	st, err := fakejuju.Load(path)
+	require.NoError(t, err)
+	assert.Len(t, st.Logs, n)
+	assert.Len(t, st.StatusHistory, n)
+	seen := map[string]bool{}
+	for _, l := range st.Logs {
+		seen[l.Message] = true
+	}
+	assert.Len(t, seen, n)
+}
+
+func TestRunnerRefusesUnknownTools(t *testing.T) {
+	path, _ := newState(t)
+	_, err := fakejuju.NewRunner(path).Run(context.Background(), []string{"hook", "install"})
+	assert.ErrorContains(t, err, "executable file not found")
+}
+
+func TestParseSecretURI(t *testing.T) {
+	id := fakejuju.NewSecretID()
+	for _, s := range []string{id, "secret:" + id, "secret://5f2a6b1c-8d3e-4f70-9a1b-2c3d4e5f6a7b/" + id} {
+		got, ok := fakejuju.ParseSecretURI(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, id, got, s)
+	}
+	for _, s := range []string{"", "secret:", "secret:UPPERCASEUPPERCASEUP", "secret:short", "kubeconfig"} {
+		_, ok := fakejuju.ParseSecretURI(s)
+		assert.False(t, ok, s)
+	}
+}
+
+func TestResultsTree(t *testing.T) {
+	st := &fakejuju.State{ActionResults: map[string]string{"a.b": "1", "a.c.d": "2", "e": "3"}}
+	assert.Equal(t, map[string]any{
+		"a": map[string]any{"b": "1", "c": map[string]any{"d": "2"}},
+		"e": "3",
+	}, st.ResultsTree())
+}
