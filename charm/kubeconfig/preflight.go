@@ -1,0 +1,455 @@
+package kubeconfig
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	// DefaultRequestTimeout bounds each request when Options sets none. A
+	// healthy API server answers these in milliseconds; hooks hold the
+	// machine lock, so a black-holed address must not hold it for long.
+	DefaultRequestTimeout = 5 * time.Second
+	// MaxPreflightTime bounds the whole preflight, whatever Options say.
+	MaxPreflightTime = 15 * time.Second
+	// maxResponse bounds what is read from any response: discovery
+	// documents are a few kilobytes.
+	maxResponse = 4 << 20
+)
+
+// Options adjusts Preflight to the unit.
+type Options struct {
+	// HTTPSProxy and NoProxy are the model's proxy settings, as the charm
+	// finds them in JUJU_CHARM_HTTPS_PROXY and JUJU_CHARM_NO_PROXY. Empty
+	// HTTPSProxy connects directly.
+	HTTPSProxy string
+	NoProxy    string
+	// RequestTimeout bounds each request; zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Timeout bounds the whole preflight; zero, or anything over
+	// MaxPreflightTime, means MaxPreflightTime.
+	Timeout time.Duration
+	// APIVersions overrides the group/version of driver resources, keyed as
+	// the driver's [capi_helm] api_resources option is (see RequiredAPIs).
+	APIVersions map[string]string
+	// ReadFile reads the certificate-authority file; nil reads the real one.
+	ReadFile func(path string) ([]byte, error)
+}
+
+// Check names Preflight reports, besides one "api-<group>" per API group.
+const (
+	checkConnection = "connection"
+	checkAPIs       = "api-discovery"
+	checkRBAC       = "rbac-"
+)
+
+// Preflight checks from the unit that the management cluster answers with the
+// kubeconfig's CA and credentials, serves every API the driver release uses,
+// and lets the identity do what the driver does. kc must come from Validate.
+//
+// Each problem names what is missing or what failed; no text carries
+// credentials or response bodies.
+func Preflight(ctx context.Context, kc *Kubeconfig, driverVersion string, opts Options) Report {
+	var r Report
+	if kc == nil || kc.Server == nil {
+		r.fail(checkConnection, "kubeconfig: not validated, nothing to preflight")
+		return r
+	}
+
+	total := opts.Timeout
+	if total <= 0 || total > MaxPreflightTime {
+		total = MaxPreflightTime
+	}
+	perRequest := opts.RequestTimeout
+	if perRequest <= 0 {
+		perRequest = DefaultRequestTimeout
+	}
+	perRequest = min(perRequest, total)
+	ctx, cancel := context.WithTimeout(ctx, total)
+	defer cancel()
+
+	// A driver version or override that cannot be read leaves nothing to
+	// discover, but the connection and permissions are still worth checking.
+	apiProblem := ""
+	apis, err := RequiredAPIs(driverVersion, opts.APIVersions)
+	if err != nil {
+		apiProblem = "management cluster: an api version override is not group/version"
+		if _, err := parseVersion(driverVersion); err != nil {
+			apiProblem = badDriverVersion
+		}
+	}
+
+	p, problem := newPreflighter(kc, opts, perRequest, total)
+	if problem != "" {
+		r.fail(checkConnection, problem)
+		p.skipRest(&r, apis, "skipped: no client")
+		return r
+	}
+	defer p.client.CloseIdleConnections()
+
+	evidence, problem := p.connect(ctx)
+	if problem != "" {
+		r.fail(checkConnection, problem)
+		p.skipRest(&r, apis, "skipped: no connection")
+		return r
+	}
+	r.pass(checkConnection, evidence)
+
+	if apiProblem != "" {
+		r.fail(checkAPIs, apiProblem)
+	}
+	for _, api := range apis {
+		name := apiCheckName(api.Group)
+		if ctx.Err() != nil {
+			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
+			continue
+		}
+		if evidence, problem := p.discover(ctx, api); problem != "" {
+			r.fail(name, problem)
+		} else {
+			r.pass(name, evidence)
+		}
+	}
+	for _, perm := range requiredPermissions {
+		name := checkRBAC + perm.verb + "-" + perm.resource
+		if ctx.Err() != nil {
+			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
+			continue
+		}
+		if evidence, problem := p.review(ctx, perm); problem != "" {
+			r.fail(name, problem)
+		} else {
+			r.pass(name, evidence)
+		}
+	}
+	return r
+}
+
+// apiCheckName turns a group into an action result key.
+func apiCheckName(group string) string {
+	return "api-" + strings.ReplaceAll(group, ".", "-")
+}
+
+// preflighter holds one HTTP client for the whole preflight, so the TLS
+// handshake happens once and every request goes through the same checks.
+type preflighter struct {
+	kc         *Kubeconfig
+	client     *http.Client
+	addr       string
+	viaProxy   bool
+	perRequest time.Duration
+	total      time.Duration
+}
+
+func newPreflighter(kc *Kubeconfig, opts Options, perRequest, total time.Duration) (*preflighter, string) {
+	p := &preflighter{kc: kc, addr: kc.Address(), perRequest: perRequest, total: total}
+
+	caPEM := kc.caPEM
+	if caPEM == nil && kc.CAFile != "" {
+		readFile := opts.ReadFile
+		if readFile == nil {
+			readFile = os.ReadFile
+		}
+		data, err := readFile(kc.CAFile)
+		if err != nil {
+			return nil, "kubeconfig: cannot read the certificate-authority file on the unit"
+		}
+		caPEM = data
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, "kubeconfig: certificate-authority file holds no PEM certificate"
+	}
+	tlsConfig := &tls.Config{
+		RootCAs:    roots,
+		ServerName: kc.TLSServerName,
+		MinVersion: tls.VersionTLS12,
+	}
+	if kc.clientCert != nil {
+		tlsConfig.Certificates = []tls.Certificate{*kc.clientCert}
+	}
+
+	proxy, err := newProxy(opts.HTTPSProxy, opts.NoProxy)
+	if err != nil {
+		// The proxy URL may carry credentials, so only the setting is named.
+		return nil, "management cluster: the https proxy setting is not a valid URL"
+	}
+	p.viaProxy = proxy.use(kc.Server.Host)
+
+	dialer := &net.Dialer{Timeout: perRequest}
+	p.client = &http.Client{
+		Timeout: perRequest,
+		Transport: &http.Transport{
+			Proxy:                 proxy.forRequest,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       tlsConfig,
+			TLSHandshakeTimeout:   perRequest,
+			ResponseHeaderTimeout: perRequest,
+			MaxIdleConnsPerHost:   1,
+		},
+		// The API server does not redirect these paths; following a
+		// redirect could send the bearer token elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return p, ""
+}
+
+// skipRest marks every check after the connection as skipped.
+func (p *preflighter) skipRest(r *Report, apis []API, why string) {
+	for _, api := range apis {
+		r.skip(apiCheckName(api.Group), why)
+	}
+	for _, perm := range requiredPermissions {
+		r.skip(checkRBAC+perm.verb+"-"+perm.resource, why)
+	}
+}
+
+// do sends one request to the API server and reads at most maxResponse of
+// the answer.
+func (p *preflighter) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	u := *p.kc.Server
+	u.Path = p.kc.Server.Path + path
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), reader)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if p.kc.Auth == AuthBearerToken {
+		req.Header.Set("Authorization", "Bearer "+p.kc.token)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return resp.StatusCode, nil, err
+	}
+	return resp.StatusCode, data, nil
+}
+
+// connect proves TLS both ways, the credentials and the server's health in
+// one request: /readyz, or /healthz on API servers that predate it.
+func (p *preflighter) connect(ctx context.Context) (evidence, problem string) {
+	path := "/readyz"
+	code, _, err := p.do(ctx, http.MethodGet, path, nil)
+	if err == nil && code == http.StatusNotFound {
+		path = "/healthz"
+		code, _, err = p.do(ctx, http.MethodGet, path, nil)
+	}
+	if err != nil {
+		return "", p.describeError(ctx, err)
+	}
+	if code != http.StatusOK {
+		if problem := p.authProblem(code, path); problem != "" {
+			return "", problem
+		}
+		return "", fmt.Sprintf("management cluster: %s reports not ready (HTTP %d)", path, code)
+	}
+	evidence = fmt.Sprintf("https://%s%s ok, TLS verified with the kubeconfig CA, %s auth", p.addr, path, p.kc.Auth)
+	if p.viaProxy {
+		evidence += ", via the https proxy"
+	}
+	return evidence, ""
+}
+
+// authProblem names a 401 or 403 answer; "" for any other status.
+func (p *preflighter) authProblem(code int, what string) string {
+	switch code {
+	case http.StatusUnauthorized:
+		return fmt.Sprintf("management cluster: %s rejected the kubeconfig credentials (401 Unauthorized)", p.addr)
+	case http.StatusForbidden:
+		return fmt.Sprintf("management cluster: identity may not read %s (403 Forbidden)", what)
+	}
+	return ""
+}
+
+// apiResourceList is the part of a discovery document this package reads.
+type apiResourceList struct {
+	GroupVersion string `json:"groupVersion"`
+	Resources    []struct {
+		Name string `json:"name"`
+		Kind string `json:"kind"`
+	} `json:"resources"`
+}
+
+// discover checks that the API server serves api with every resource the
+// driver uses. It asks for the group version directly: a missing group and a
+// missing version are the same problem to the driver.
+func (p *preflighter) discover(ctx context.Context, api API) (evidence, problem string) {
+	gv := api.GroupVersion()
+	code, body, err := p.do(ctx, http.MethodGet, "/apis/"+gv, nil)
+	if err != nil {
+		return "", p.describeError(ctx, err)
+	}
+	var missing []string
+	switch code {
+	case http.StatusOK:
+		var list apiResourceList
+		if err := json.Unmarshal(body, &list); err != nil {
+			return "", fmt.Sprintf("management cluster: API discovery for %s returned an unreadable document", gv)
+		}
+		served := map[string]bool{}
+		for _, res := range list.Resources {
+			served[res.Name] = true
+		}
+		for _, res := range api.Resources {
+			if !served[res.Name] {
+				missing = append(missing, res.Kind)
+			}
+		}
+	case http.StatusNotFound:
+		for _, res := range api.Resources {
+			missing = append(missing, res.Kind)
+		}
+	default:
+		if problem := p.authProblem(code, "/apis/"+gv); problem != "" {
+			return "", problem
+		}
+		return "", fmt.Sprintf("management cluster: API discovery for %s failed (HTTP %d)", gv, code)
+	}
+	if len(missing) > 0 {
+		return "", fmt.Sprintf("management cluster: missing API %s %s", gv, strings.Join(missing, ", "))
+	}
+	kinds := make([]string, len(api.Resources))
+	for i, res := range api.Resources {
+		kinds[i] = res.Kind
+	}
+	return fmt.Sprintf("%s serves %s", gv, strings.Join(kinds, ", ")), ""
+}
+
+// selfSubjectAccessReview is the request and the part of the answer this
+// package uses.
+type selfSubjectAccessReview struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Spec       struct {
+		ResourceAttributes struct {
+			Verb     string `json:"verb"`
+			Resource string `json:"resource"`
+		} `json:"resourceAttributes"`
+	} `json:"spec"`
+	Status struct {
+		Allowed bool `json:"allowed"`
+	} `json:"status"`
+}
+
+// review asks the API server whether the kubeconfig's identity may do perm in
+// every namespace.
+func (p *preflighter) review(ctx context.Context, perm permission) (evidence, problem string) {
+	var req selfSubjectAccessReview
+	req.APIVersion = "authorization.k8s.io/v1"
+	req.Kind = "SelfSubjectAccessReview"
+	req.Spec.ResourceAttributes.Verb = perm.verb
+	req.Spec.ResourceAttributes.Resource = perm.resource
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", fmt.Sprintf("management cluster: cannot build an access review: %v", err)
+	}
+	const path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+	code, answer, err := p.do(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return "", p.describeError(ctx, err)
+	}
+	if code != http.StatusCreated && code != http.StatusOK {
+		if code == http.StatusForbidden {
+			return "", "management cluster: identity may not create selfsubjectaccessreviews (403 Forbidden)"
+		}
+		if problem := p.authProblem(code, path); problem != "" {
+			return "", problem
+		}
+		return "", fmt.Sprintf("management cluster: access review failed (HTTP %d)", code)
+	}
+	var review selfSubjectAccessReview
+	if err := json.Unmarshal(answer, &review); err != nil {
+		return "", "management cluster: access review returned an unreadable document"
+	}
+	if !review.Status.Allowed {
+		return "", fmt.Sprintf("management cluster: identity may not %s %s", perm.verb, perm.resource)
+	}
+	return fmt.Sprintf("identity may %s %s in all namespaces", perm.verb, perm.resource), ""
+}
+
+// describeError names why a request failed, from the error's type rather
+// than its text: transport errors can quote URLs, and a proxy URL can carry
+// credentials.
+func (p *preflighter) describeError(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Sprintf("management cluster: preflight timed out after %s", p.total)
+		}
+		return "management cluster: preflight cancelled"
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return fmt.Sprintf("management cluster: server certificate of %s is not signed by the kubeconfig CA", p.addr)
+	}
+	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		return fmt.Sprintf("management cluster: server certificate is not valid for %s", p.addr)
+	}
+	if invalid, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
+		if invalid.Reason == x509.Expired {
+			return fmt.Sprintf("management cluster: server certificate of %s has expired or is not yet valid", p.addr)
+		}
+		return fmt.Sprintf("management cluster: server certificate of %s is not valid", p.addr)
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return fmt.Sprintf("management cluster: server certificate of %s failed verification", p.addr)
+	}
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+		return fmt.Sprintf("management cluster: %s does not speak TLS", p.addr)
+	}
+	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "remote error" {
+		// The alert's text is the TLS protocol's fixed name for it.
+		alert := opErr.Err.Error()
+		switch {
+		case strings.Contains(alert, "certificate"), strings.Contains(alert, "unknown ca"):
+			return fmt.Sprintf("management cluster: %s rejected the client certificate (%s)", p.addr, alert)
+		default:
+			return fmt.Sprintf("management cluster: TLS handshake with %s failed (%s)", p.addr, alert)
+		}
+	}
+	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
+		return fmt.Sprintf("management cluster: %s did not answer within %s", p.addr, p.perRequest)
+	}
+	target := p.addr
+	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "proxyconnect" {
+		target = "the https proxy"
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("management cluster: cannot reach %s (connection refused)", target)
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return fmt.Sprintf("management cluster: cannot reach %s (no route to host)", target)
+	case errors.Is(err, syscall.ECONNRESET):
+		return fmt.Sprintf("management cluster: %s reset the connection", target)
+	}
+	if _, ok := errors.AsType[*net.DNSError](err); ok {
+		return fmt.Sprintf("management cluster: cannot reach %s (host not found)", target)
+	}
+	if p.viaProxy {
+		return fmt.Sprintf("management cluster: cannot reach %s through the https proxy", p.addr)
+	}
+	return fmt.Sprintf("management cluster: cannot reach %s", p.addr)
+}

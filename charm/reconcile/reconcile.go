@@ -1,0 +1,455 @@
+// Package reconcile is the charm's core. Every hook runs the same function:
+// compute the desired state from config, secrets and resources, observe the
+// unit, derive a plan (a value that a dry run prints), apply it, verify the
+// effect on the live system, and say one status. A converged unit yields an
+// empty plan: no writes, no daemon-reload, no restarts.
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
+)
+
+const (
+	// ConfFile is the graft's oslo.config drop-in.
+	ConfFile = wiring.ConfDir + "/99-capi.conf"
+	// KubeconfigFile is where Magnum's driver finds the management cluster.
+	KubeconfigFile = "/etc/magnum/kubeconfig"
+	// DefaultStateDir keeps the footprint and the last failure, root-only.
+	// It is outside the charm directory so charm upgrades keep it.
+	DefaultStateDir = "/var/lib/magnum-capi-graft"
+)
+
+// Reconciler carries what a reconcile needs from the outside world.
+type Reconciler struct {
+	Juju     hooktool.Tools
+	StateDir string
+	// Settle is how long a restarted service must stay up before it counts
+	// as started.
+	Settle time.Duration
+	// Log receives progress lines (the action log in actions).
+	Log func(string)
+
+	sd *systemd.Manager
+}
+
+// Outcome is what a reconcile did and what it says.
+type Outcome struct {
+	Status  hooktool.Status
+	Message string
+	Plan    *plan.Plan
+	Applied bool
+}
+
+// Options change how one reconcile runs.
+type Options struct {
+	// DryRun computes the plan and changes nothing.
+	DryRun bool
+	// Force ignores the memory of a failed attempt (the regraft action, a
+	// config change).
+	Force bool
+}
+
+// blocked is a problem a human must fix. The reconcile stops before changing
+// anything and says it as the status.
+type blocked struct{ msg string }
+
+func (b blocked) Error() string { return b.msg }
+
+func block(format string, args ...any) error { return blocked{fmt.Sprintf(format, args...)} }
+
+// waiting is something the charm waits for (a paused principal).
+type waiting struct{ msg string }
+
+func (w waiting) Error() string { return w.msg }
+
+func (r *Reconciler) logf(format string, args ...any) {
+	if r.Log != nil {
+		r.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// Close releases the systemd connection.
+func (r *Reconciler) Close() {
+	if r.sd != nil {
+		r.sd.Close()
+	}
+}
+
+func (r *Reconciler) systemd(ctx context.Context) (*systemd.Manager, error) {
+	if r.sd == nil {
+		sd, err := systemd.Connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.sd = sd
+	}
+	return r.sd, nil
+}
+
+// Desired is the unit as the operator asked for it.
+type Desired struct {
+	Config  Config
+	Dirs    []files.Dir
+	Files   []files.File
+	Absent  []files.File
+	Wirings []wiring.Wiring
+	// Hash identifies this desired state (secret content included, hashed).
+	Hash string
+}
+
+// Reconcile runs one holistic reconcile.
+func (r *Reconciler) Reconcile(ctx context.Context, opts Options) Outcome {
+	out, err := r.reconcile(ctx, opts)
+	var b blocked
+	var w waiting
+	switch {
+	case errors.As(err, &b):
+		out.Status, out.Message = hooktool.Blocked, b.msg
+	case errors.As(err, &w):
+		out.Status, out.Message = hooktool.Waiting, w.msg
+	case err != nil:
+		out.Status, out.Message = hooktool.Blocked, err.Error()
+	}
+	return out
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, error) {
+	out := Outcome{Plan: &plan.Plan{}}
+	sd, err := r.systemd(ctx)
+	if err != nil {
+		return out, err
+	}
+	unit, err := unitshape.Observe(ctx, sd)
+	if err != nil {
+		return out, err
+	}
+	if unit.MagnumVersion == "" && allMissing(unit) {
+		return out, block("Magnum is not installed on this machine: relate magnum-capi-graft to the magnum application (juju relate magnum-capi-graft magnum)")
+	}
+	fp, err := files.LoadFootprint(r.StateDir)
+	if err != nil {
+		return out, err
+	}
+	desired, err := r.Desire(ctx, unit, fp)
+	if err != nil {
+		return out, err
+	}
+	if !opts.Force && !opts.DryRun {
+		if msg, ok := r.failedBefore(desired.Hash); ok {
+			return out, block("%s (fix the config, or run the regraft action to try again)", msg)
+		}
+	}
+	p, err := Diff(desired, unit)
+	if err != nil {
+		return out, err
+	}
+	out.Plan = p
+	if opts.DryRun {
+		return out, r.verdict(unit, desired, &out)
+	}
+	if !p.Empty() {
+		if err := r.apply(ctx, p, desired, fp); err != nil {
+			return out, err
+		}
+		out.Applied = true
+		if unit, err = unitshape.Observe(ctx, sd); err != nil {
+			return out, err
+		}
+	}
+	r.clearFailure()
+	return out, r.verdict(unit, desired, &out)
+}
+
+func allMissing(u *unitshape.Unit) bool {
+	for _, s := range u.Services {
+		if s.Shape != unitshape.Missing {
+			return false
+		}
+	}
+	return true
+}
+
+// Desire computes the desired state. Everything the operator can get wrong
+// is checked here, before the plan, so bad input changes nothing.
+func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files.Footprint) (*Desired, error) {
+	raw, err := r.Juju.ConfigGet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return nil, blocked{err.Error()}
+	}
+	if err := confd.Validate(raw, cfg.DriverVersion); err != nil {
+		return nil, blocked{err.Error()}
+	}
+	kc, err := r.kubeconfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := confd.Render(raw, cfg.DriverVersion, KubeconfigFile)
+	if err != nil {
+		return nil, blocked{err.Error()}
+	}
+	both := append([]string{}, unitshape.Services...)
+	d := &Desired{Config: cfg}
+	d.Dirs = append(d.Dirs, files.Dir{Path: wiring.ConfDir, Mode: 0o750, Owner: "root", Group: "magnum"})
+	d.Files = append(d.Files,
+		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
+		files.File{Path: KubeconfigFile, Content: kc, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
+	)
+	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
+	for i := range unit.Services {
+		svc := &unit.Services[i]
+		w, err := wiring.Desire(svc, cfg.Wiring, priorExisted)
+		if err != nil {
+			return nil, blocked{err.Error()}
+		}
+		d.Wirings = append(d.Wirings, w)
+		d.Files = append(d.Files, w.Files...)
+		for _, p := range w.Absent {
+			d.Absent = append(d.Absent, files.File{Path: p, Restarts: []string{svc.Name},
+				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
+		}
+		if w.Method == wiring.ByDefaultDirs {
+			if err := checkOverrides(svc.Name, conf); err != nil {
+				return nil, err
+			}
+		}
+	}
+	h := sha256.New()
+	for _, f := range d.Files {
+		fmt.Fprintf(h, "%s\x00%o\x00%s:%s\x00", f.Path, f.Mode, f.Owner, f.Group)
+		h.Write(f.Content)
+	}
+	for _, f := range d.Absent {
+		fmt.Fprintf(h, "absent %s\x00", f.Path)
+	}
+	d.Hash = hex.EncodeToString(h.Sum(nil))
+	return d, nil
+}
+
+// checkOverrides refuses a graft that a service would not see: a service
+// wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
+// is magnum.conf's.
+func checkOverrides(svc string, ours []byte) error {
+	magnumConf, err := os.ReadFile(wiring.MagnumConf)
+	if err != nil {
+		return nil // No magnum.conf: nothing overrides.
+	}
+	if keys := confd.Overridden(magnumConf, ours); len(keys) > 0 {
+		return block("%s sets %s, which %s reads after 99-capi.conf: remove it there or set service-wiring=default-file",
+			wiring.MagnumConf, strings.Join(keys, ", "), svc)
+	}
+	return nil
+}
+
+// Diff derives the plan that takes the observed unit to the desired one.
+func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
+	p := &plan.Plan{}
+	for _, dir := range d.Dirs {
+		c, err := files.DiffDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			p.Add(*c)
+		}
+	}
+	for _, f := range d.Files {
+		c, err := files.DiffFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			p.Add(*c)
+		}
+	}
+	for _, f := range d.Absent {
+		if _, err := os.Lstat(f.Path); err == nil {
+			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "wiring changed", Restarts: f.Restarts, UnitFile: f.UnitFile})
+		}
+	}
+	// The live system is the truth: a service whose process does not keep
+	// the wiring's promise, or that started before a file it reads last
+	// changed, must restart even when every file is already right (a hook
+	// that died between write and restart, a hand edit reverted by us).
+	for i, w := range d.Wirings {
+		svc := unit.Services[i]
+		if !svc.Running() {
+			continue
+		}
+		if err := wiring.Check(w.Method, svc.Cmdline); err != nil {
+			p.NeedRestart(svc.Name, err.Error())
+			continue
+		}
+		for _, f := range d.Files {
+			if !reads(f, svc.Name) {
+				continue
+			}
+			if fi, err := os.Stat(f.Path); err == nil && fi.ModTime().After(svc.StartedAt) {
+				p.NeedRestart(svc.Name, filepath.Base(f.Path)+" changed since it started")
+			}
+		}
+	}
+	p.Order(unitshape.Services)
+	// Restarts the unit cannot take now are said, not done.
+	var keep []plan.Restart
+	for _, rs := range p.Restarts {
+		svc := unit.Service(rs.Service)
+		switch {
+		case svc == nil:
+		case svc.Masked():
+			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: masked (paused); it reads the graft when resumed", rs.Service))
+		case !svc.Running():
+			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: not running; it reads the graft when started", rs.Service))
+		default:
+			keep = append(keep, rs)
+		}
+	}
+	p.Restarts = keep
+	return p, nil
+}
+
+func reads(f files.File, svc string) bool {
+	for _, s := range f.Restarts {
+		if s == svc {
+			return true
+		}
+	}
+	return false
+}
+
+// apply executes the plan. If a restarted service fails to come up with the
+// new files, every changed path is put back as it was observed, the services
+// restart on the old files, and the failure is remembered so later hooks do
+// not retry the same bad graft.
+func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *files.Footprint) error {
+	type undo struct {
+		path string
+		st   files.Stat
+	}
+	var undos []undo
+	for _, c := range p.Changes {
+		r.logf("%s", c.String())
+		if err := fp.Remember(c.Path); err != nil {
+			return err
+		}
+		st, err := files.Read(c.Path)
+		if err != nil {
+			return err
+		}
+		undos = append(undos, undo{c.Path, st})
+		if err := files.Apply(c); err != nil {
+			return err
+		}
+	}
+	sd, err := r.systemd(ctx)
+	if err != nil {
+		return err
+	}
+	if p.Reload {
+		r.logf("daemon-reload")
+		if err := sd.DaemonReload(ctx); err != nil {
+			return err
+		}
+	}
+	var restarted []string
+	for _, rs := range p.Restarts {
+		r.logf("restart %s (%s)", rs.Service, strings.Join(rs.Because, ", "))
+		restarted = append(restarted, rs.Service)
+		_, err := sd.Restart(ctx, rs.Service+".service", r.Settle)
+		if err == nil {
+			continue
+		}
+		journal := systemd.JournalTail(ctx, rs.Service+".service", 3)
+		r.logf("%s failed to start with the new graft: %v; rolling back", rs.Service, err)
+		for i := len(undos) - 1; i >= 0; i-- {
+			if perr := files.PutBack(undos[i].path, undos[i].st); perr != nil {
+				return fmt.Errorf("roll back %s: %w (after: %v)", undos[i].path, perr, err)
+			}
+		}
+		if p.Reload {
+			_ = sd.DaemonReload(ctx)
+		}
+		for _, svc := range restarted {
+			if _, rerr := sd.Restart(ctx, svc+".service", r.Settle); rerr != nil {
+				r.logf("%s did not come back after the rollback: %v", svc, rerr)
+			}
+		}
+		msg := fmt.Sprintf("%s failed to start with the new graft and was rolled back: %v", rs.Service, err)
+		if journal != "" {
+			msg += "; journal: " + oneLine(journal, 300)
+		}
+		r.rememberFailure(d.Hash, msg)
+		return blocked{msg}
+	}
+	return nil
+}
+
+// verdict checks the live system after the plan and sets the one status.
+func (r *Reconciler) verdict(unit *unitshape.Unit, d *Desired, out *Outcome) error {
+	var parts, problems, waits []string
+	for i, w := range d.Wirings {
+		svc := unit.Services[i]
+		parts = append(parts, fmt.Sprintf("%s (%s)", strings.TrimPrefix(svc.Name, "magnum-"), w.Method))
+		switch {
+		case svc.Masked():
+			waits = append(waits, svc.Name+" is masked (paused)")
+		case !svc.Running():
+			waits = append(waits, svc.Name+" is not running")
+		case out.DryRunPending(svc.Name):
+		default:
+			if err := wiring.Check(w.Method, svc.Cmdline); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", svc.Name, err))
+			}
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		return block("%s", strings.Join(problems, "; "))
+	case len(waits) > 0:
+		return waiting{strings.Join(waits, "; ") + "; the graft is in place and applies when it runs"}
+	}
+	out.Status = hooktool.Active
+	out.Message = "conf.d read by " + strings.Join(parts, " + ")
+	return nil
+}
+
+// DryRunPending reports whether a dry run's plan restarts svc (so its live
+// command line is not expected to keep the promise yet).
+func (o *Outcome) DryRunPending(svc string) bool {
+	if o.Applied || o.Plan == nil {
+		return false
+	}
+	for _, r := range o.Plan.Restarts {
+		if r.Service == svc {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[len(s)-max:]
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+)
+
+// RemovalPlan lists what removal will do: every path in the footprint put
+// back as it was before the charm's first change.
+func (r *Reconciler) RemovalPlan(ctx context.Context) (*plan.Plan, *files.Footprint, error) {
+	fp, err := files.LoadFootprint(r.StateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &plan.Plan{}
+	for _, path := range fp.Paths() {
+		prior := fp.Entries[path]
+		now, err := files.Read(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if now.Exists == prior.Exists && now.IsDir == prior.IsDir && bytes.Equal(now.Content, prior.Content) &&
+			now.Mode == prior.Mode && now.UID == prior.UID && now.GID == prior.GID {
+			continue
+		}
+		c := plan.Change{Kind: plan.Restore, Path: path, Why: "put back as before the charm"}
+		if !prior.Exists {
+			c.Kind, c.Why = plan.Remove, "added by the charm"
+			if now.IsDir {
+				c.Kind = plan.Rmdir
+			}
+		}
+		c.UnitFile = strings.HasPrefix(path, "/etc/systemd/")
+		// Every path the charm touches is read by the Magnum services.
+		c.Restarts = unitshape.Services
+		p.Add(c)
+	}
+	p.Order(unitshape.Services)
+	return p, fp, nil
+}
+
+// Remove takes the graft off the unit and leaves it as it was: restores the
+// footprint, reloads systemd if a drop-in went, restarts each running service
+// once, and deletes the charm's state.
+func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
+	p, fp, err := r.RemovalPlan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range p.Changes {
+		r.logf("%s", c.String())
+		if err := files.PutBack(c.Path, fp.Entries[c.Path]); err != nil {
+			return p, fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
+		}
+	}
+	if !p.Empty() {
+		sd, err := r.systemd(ctx)
+		if err != nil {
+			return p, err
+		}
+		if p.Reload {
+			if err := sd.DaemonReload(ctx); err != nil {
+				return p, err
+			}
+		}
+		for _, rs := range p.Restarts {
+			u, err := sd.Unit(ctx, rs.Service+".service")
+			if err != nil || u.Masked() || !u.Running() {
+				continue
+			}
+			r.logf("restart %s", rs.Service)
+			if _, err := sd.Restart(ctx, rs.Service+".service", r.Settle); err != nil {
+				return p, err
+			}
+		}
+	}
+	if err := os.RemoveAll(r.StateDir); err != nil {
+		return p, fmt.Errorf("remove state: %w", err)
+	}
+	return p, nil
+}

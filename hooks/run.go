@@ -1,0 +1,106 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+)
+
+// Runtime is what handling an event needs.
+type Runtime struct {
+	Juju     hooktool.Tools
+	StateDir string
+	Settle   time.Duration
+}
+
+func (rt *Runtime) reconciler(log func(string)) *reconcile.Reconciler {
+	return &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir, Settle: rt.Settle, Log: log}
+}
+
+// Run handles one event. A returned error makes the hook fail (Juju retries
+// it); problems an operator must fix are statuses, not errors.
+func (rt *Runtime) Run(ctx context.Context, ev Event) error {
+	if ev.Kind == Action {
+		return rt.action(ctx, ev.Name)
+	}
+	log := func(s string) { _ = rt.Juju.Log(ctx, hooktool.Info, s) }
+	switch HookEffect(ev.Name) {
+	case Reconcile:
+		r := rt.reconciler(log)
+		defer r.Close()
+		// A config or secret change is a new attempt: forget a failed one.
+		force := ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
+		out := r.Reconcile(ctx, reconcile.Options{Force: force})
+		return rt.Juju.StatusSet(ctx, out.Status, out.Message)
+	case Remove:
+		r := rt.reconciler(log)
+		defer r.Close()
+		if _, err := r.Remove(ctx); err != nil {
+			return fmt.Errorf("remove the graft: %w", err)
+		}
+		return rt.Juju.StatusSet(ctx, hooktool.Maintenance, "graft removed")
+	}
+	return nil
+}
+
+func (rt *Runtime) action(ctx context.Context, name string) error {
+	progress := func(s string) { _ = rt.Juju.ActionLog(ctx, s) }
+	var results map[string]any
+	var err error
+	switch name {
+	case "investigate":
+		results, err = rt.investigate(ctx)
+	case "regraft":
+		r := rt.reconciler(progress)
+		defer r.Close()
+		out := r.Reconcile(ctx, reconcile.Options{Force: true})
+		_ = rt.Juju.StatusSet(ctx, out.Status, out.Message)
+		results = map[string]any{"status": string(out.Status), "message": out.Message,
+			"plan": strings.TrimSpace(out.Plan.String()), "applied": out.Applied}
+		if out.Status != hooktool.Active {
+			err = fmt.Errorf("%s: %s", out.Status, out.Message)
+		}
+	default:
+		err = fmt.Errorf("unknown action %q", name)
+	}
+	if results != nil {
+		if serr := rt.Juju.ActionSet(ctx, results); serr != nil {
+			return serr
+		}
+	}
+	if err != nil {
+		return rt.Juju.ActionFail(ctx, err.Error())
+	}
+	return nil
+}
+
+func (rt *Runtime) investigate(ctx context.Context) (map[string]any, error) {
+	sd, err := systemd.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.Close()
+	rep, err := investigate.Run(ctx, sd)
+	if err != nil {
+		return nil, err
+	}
+	return toResults(rep)
+}
+
+// toResults turns a report into action-set's nested map through its JSON
+// form, so the result keys are the report's json tags.
+func toResults(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}
