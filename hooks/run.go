@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -57,16 +58,12 @@ func (rt *Runtime) action(ctx context.Context, name string) error {
 	switch name {
 	case "investigate":
 		results, err = rt.investigate(ctx)
+	case "verify":
+		results, err = rt.verify(ctx)
 	case "regraft":
-		r := rt.reconciler(progress)
-		defer r.Close()
-		out := r.Reconcile(ctx, reconcile.Options{Force: true})
-		_ = rt.Juju.StatusSet(ctx, out.Status, out.Message)
-		results = map[string]any{"status": string(out.Status), "message": out.Message,
-			"plan": strings.TrimSpace(out.Plan.String()), "applied": out.Applied}
-		if out.Status != hooktool.Active {
-			err = fmt.Errorf("%s: %s", out.Status, out.Message)
-		}
+		results, err = rt.regraft(ctx, progress)
+	case "smoke-test":
+		results, err = rt.smokeTest(ctx, progress)
 	default:
 		err = fmt.Errorf("unknown action %q", name)
 	}
@@ -92,6 +89,13 @@ func (rt *Runtime) investigate(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	return toResults(rep)
+}
+
+func appName() string {
+	if app, _, ok := strings.Cut(os.Getenv("JUJU_UNIT_NAME"), "/"); ok {
+		return app
+	}
+	return "magnum-capi-graft"
 }
 
 // toResults turns a report into action-set's nested map through its JSON

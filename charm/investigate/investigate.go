@@ -29,17 +29,20 @@ type Service struct {
 	InitScript string   `json:"init-script,omitempty"`
 	// FinalCommand is what the init script's show-args prints: the command
 	// line the script builds.
-	FinalCommand string            `json:"final-command,omitempty"`
-	DefaultFile  string            `json:"default-file,omitempty"`
-	DefaultKeys  map[string]string `json:"default-keys,omitempty"`
-	MainPID      uint32            `json:"main-pid"`
-	Cmdline      string            `json:"cmdline"`
-	Enabled      string            `json:"enabled"`
-	Masked       bool              `json:"masked"`
-	Active       string            `json:"active"`
-	ConfD        string            `json:"conf-d"`
-	PATH         string            `json:"path"`
-	Helm         string            `json:"helm"`
+	FinalCommand string `json:"final-command,omitempty"`
+	DefaultFile  string `json:"default-file,omitempty"`
+	// DefaultKeys are the variables the sourced defaults files set, by
+	// file (openstack, magnum-conductor) and variable (daemon-args), in
+	// the lower-case, hyphenated form action results allow.
+	DefaultKeys map[string]map[string]string `json:"default-keys,omitempty"`
+	MainPID     uint32                       `json:"main-pid"`
+	Cmdline     string                       `json:"cmdline"`
+	Enabled     string                       `json:"enabled"`
+	Masked      bool                         `json:"masked"`
+	Active      string                       `json:"active"`
+	ConfD       string                       `json:"conf-d"`
+	PATH        string                       `json:"path"`
+	Helm        string                       `json:"helm"`
 }
 
 // Report is the whole investigation.
@@ -91,12 +94,10 @@ func Run(ctx context.Context, sd *systemd.Manager) (*Report, error) {
 				continue
 			}
 			if s.DefaultKeys == nil {
-				s.DefaultKeys = map[string]string{}
+				s.DefaultKeys = map[string]map[string]string{}
 				s.DefaultFile = wiring.DefaultFilePath(svc.Name)
 			}
-			for k, v := range keys {
-				s.DefaultKeys[filepath.Base(p)+"."+k] = v
-			}
+			s.DefaultKeys[filepath.Base(p)] = keys
 		}
 		s.ConfD = confDReading(svc.Cmdline)
 		rep.Services[svc.Name] = s
@@ -172,7 +173,7 @@ func shellKeys(path string) map[string]string {
 			continue
 		}
 		if k, v, ok := strings.Cut(line, "="); ok && !strings.ContainsAny(k, " \t$") {
-			keys[k] = v
+			keys[strings.ReplaceAll(strings.ToLower(k), "_", "-")] = v
 		}
 	}
 	return keys

@@ -54,6 +54,10 @@ type Outcome struct {
 	Message string
 	Plan    *plan.Plan
 	Applied bool
+	// Desired and Unit are what the reconcile computed and last observed
+	// (nil when it stopped before getting there).
+	Desired *Desired
+	Unit    *unitshape.Unit
 }
 
 // Options change how one reconcile runs.
@@ -139,6 +143,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
+	out.Unit = unit
 	if unit.MagnumVersion == "" && allMissing(unit) {
 		return out, block("Magnum is not installed on this machine: relate magnum-capi-graft to the magnum application (juju relate magnum-capi-graft magnum)")
 	}
@@ -150,6 +155,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
+	out.Desired = desired
 	if !opts.Force && !opts.DryRun {
 		if msg, ok := r.failedBefore(desired.Hash); ok {
 			return out, block("%s (fix the config, or run the regraft action to try again)", msg)
@@ -171,6 +177,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
+		out.Unit = unit
 	}
 	r.clearFailure()
 	return out, r.verdict(unit, desired, &out)

@@ -1,0 +1,100 @@
+// Package verify is the runbook's exit criteria as checks on the live unit,
+// each with pass or fail and the evidence it rests on. Nothing here re-reads
+// a file the charm wrote and calls that proof: services are judged by their
+// live command lines and by what oslo.config, run as user magnum with those
+// command lines, resolves.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
+)
+
+// Check is one exit criterion.
+type Check struct {
+	Name     string `json:"-"`
+	Pass     bool   `json:"pass"`
+	Evidence string `json:"evidence"`
+}
+
+// Failed lists the names and evidence of failed checks.
+func Failed(checks []Check) []string {
+	var out []string
+	for _, c := range checks {
+		if !c.Pass {
+			out = append(out, c.Name+": "+c.Evidence)
+		}
+	}
+	return out
+}
+
+// Run runs every check. r computes the desired state and the pending plan.
+func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]Check, error) {
+	var checks []Check
+	add := func(name string, pass bool, format string, args ...any) {
+		checks = append(checks, Check{Name: name, Pass: pass, Evidence: fmt.Sprintf(format, args...)})
+	}
+
+	out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	pending := out.Plan.Lines()
+	add("converged", out.Plan.Empty(), "%s", orNone(strings.Join(pending, "; "), "no pending changes"))
+	add("status", out.Status == "active", "%s: %s", out.Status, out.Message)
+
+	unit, err := unitshape.Observe(ctx, sd)
+	if err != nil {
+		return checks, err
+	}
+	conf, confErr := os.ReadFile(reconcile.ConfFile)
+	keys, _ := confprobe.Keys(conf)
+	for i, svc := range unit.Services {
+		name := svc.Name
+		add(name+".running", svc.Running(), "%s/%s, main PID %d", svc.ActiveState, svc.SubState, svc.MainPID)
+		if out.Desired == nil || i >= len(out.Desired.Wirings) {
+			add(name+".wiring", false, "no desired wiring: %s", out.Message)
+			continue
+		}
+		method := out.Desired.Wirings[i].Method
+		if err := wiring.Check(method, svc.Cmdline); err != nil {
+			add(name+".wiring", false, "%s: %v", method, err)
+		} else {
+			add(name+".wiring", true, "%s: %s", method, strings.Join(svc.Cmdline, " "))
+		}
+		switch {
+		case confErr != nil:
+			add(name+".conf-d", false, "%s: %v", reconcile.ConfFile, confErr)
+		case !svc.Running():
+			add(name+".conf-d", false, "not running")
+		default:
+			res, err := confprobe.Probe(ctx, unit.Python, "magnum", svc.Cmdline, keys)
+			if err != nil {
+				add(name+".conf-d", false, "%v", err)
+				break
+			}
+			bad, err := confprobe.Mismatches(conf, res)
+			switch {
+			case err != nil:
+				add(name+".conf-d", false, "%v", err)
+			case len(bad) > 0:
+				add(name+".conf-d", false, "oslo.config as magnum with the live arguments: %s", strings.Join(bad, ", "))
+			default:
+				add(name+".conf-d", true, "oslo.config as magnum with the live arguments resolves all %d keys of 99-capi.conf to its values", len(keys))
+			}
+		}
+	}
+	return checks, nil
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}

@@ -1,0 +1,144 @@
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/smoketest"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/verify"
+)
+
+func (rt *Runtime) verify(ctx context.Context) (map[string]any, error) {
+	sd, err := systemd.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.Close()
+	r := rt.reconciler(nil)
+	defer r.Close()
+	checks, err := verify.Run(ctx, r, sd)
+	if err != nil {
+		return nil, err
+	}
+	results := map[string]any{}
+	for _, c := range checks {
+		// Check names are "service.check": nest them, as action-set's dotted
+		// keys would.
+		at := results
+		parts := strings.Split(c.Name, ".")
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := at[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				at[p] = next
+			}
+			at = next
+		}
+		at[parts[len(parts)-1]] = map[string]any{"pass": c.Pass, "evidence": c.Evidence}
+	}
+	if failed := verify.Failed(checks); len(failed) > 0 {
+		return results, fmt.Errorf("%d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
+	}
+	return results, nil
+}
+
+func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[string]any, error) {
+	r := rt.reconciler(progress)
+	defer r.Close()
+	out := r.Reconcile(ctx, reconcile.Options{Force: true})
+	_ = rt.Juju.StatusSet(ctx, out.Status, out.Message)
+	results := map[string]any{"status": string(out.Status), "message": out.Message,
+		"plan": strings.TrimSpace(out.Plan.String()), "applied": out.Applied}
+	if out.Status != hooktool.Active {
+		return results, fmt.Errorf("%s: %s", out.Status, out.Message)
+	}
+	return results, nil
+}
+
+// smokeTest runs the end-to-end test through the Magnum API. It is declared
+// parallel: it must not hold the machine's hook lock for its 20 minutes.
+func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[string]any, error) {
+	params, err := rt.Juju.ActionGet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	force, _ := params["force"].(bool)
+	if !force {
+		leader, err := rt.Juju.IsLeader(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !leader {
+			return nil, fmt.Errorf("run smoke-test on the leader (magnum-capi-graft/leader), or pass force=true")
+		}
+	}
+	credID, _ := params["credentials"].(string)
+	if credID == "" {
+		return nil, fmt.Errorf("credentials: name a Juju secret with auth-url, username, password, project-name, user-domain-name, project-domain-name")
+	}
+	content, err := rt.Juju.SecretGet(ctx, credID, hooktool.SecretRefresh)
+	if err != nil {
+		return nil, fmt.Errorf("credentials secret %s is not readable: juju grant-secret %s %s", credID, credID, appName())
+	}
+	creds, err := smoketest.CredentialsFromSecret(content)
+	if err != nil {
+		return nil, err
+	}
+	p := smoketest.Params{
+		Image: str(params["image"]), Keypair: str(params["keypair"]), ExternalNetwork: str(params["external-network"]),
+		MasterFlavor: str(params["master-flavor"]), Flavor: str(params["flavor"]), NetworkDriver: str(params["network-driver"]),
+		KubeTag: str(params["kube-tag"]), Prefix: str(params["prefix"]), MasterCount: num(params["master-count"]),
+		NodeCount: num(params["node-count"]),
+	}
+	p.Keep, _ = params["keep"].(bool)
+	if s := str(params["timeout"]); s != "" {
+		if p.Timeout, err = time.ParseDuration(s); err != nil {
+			return nil, fmt.Errorf("timeout %q: use a duration like 30m", s)
+		}
+	}
+	if s := str(params["labels"]); s != "" {
+		p.Labels = map[string]string{}
+		for _, kv := range strings.Split(s, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("labels: %q is not key=value", kv)
+			}
+			p.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	res, runErr := smoketest.Run(ctx, creds, p, progress)
+	results := map[string]any{
+		"status": res.Status, "status-reason": res.StatusReason, "cluster-uuid": res.ClusterUUID,
+		"api-address": res.APIAddress, "cluster-name": res.ClusterName, "template-name": res.TemplateName,
+		"kept": res.Kept, "failed-phase": res.FailedPhase,
+	}
+	phases := map[string]any{}
+	for _, ph := range res.Phases {
+		phases[ph.Phase] = ph.Duration.Round(time.Second).String()
+	}
+	results["phases"] = phases
+	if len(res.LeftoversRemoved) > 0 {
+		results["leftovers-removed"] = strings.Join(res.LeftoversRemoved, ", ")
+	}
+	return results, runErr
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func num(v any) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
+}
