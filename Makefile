@@ -10,6 +10,7 @@ BUILD   := build
 BIN     := $(BUILD)/magnum-capi-graft
 CHARM   := $(BUILD)/magnum-capi-graft.charm
 FAKEJUJU := $(BUILD)/fakejuju
+FAKEK8S := $(BUILD)/fakek8s
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
@@ -24,6 +25,7 @@ build:
 
 fakejuju:
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEJUJU) ./testbed/fakejuju/cmd/fakejuju
+	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 
 charm: build
 	go run ./tools/charmpack --binary $(BIN) --output $(CHARM)
@@ -52,17 +54,17 @@ fuzz:
 	done
 
 integration: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) \
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) \
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
 test: lint unit fuzz integration
 
 demo: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) go run -tags integration ./testbed/demo
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
 
 bench: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) go run -tags integration ./testbed/bench
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run -tags integration ./testbed/bench
 
 clean:
 	rm -rf $(BUILD)

@@ -37,7 +37,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		r := rt.reconciler(log)
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
-		force := ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
+		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
 		out := r.Reconcile(ctx, reconcile.Options{Force: force})
 		return rt.Juju.StatusSet(ctx, out.Status, out.Message)
 	case Remove:

@@ -126,9 +126,6 @@ func (b *Box) InstallCharm(ctx context.Context, charm, fakejuju string) error {
 	}
 	defer zr.Close()
 	dst := b.Path(CharmDir)
-	if err := os.RemoveAll(dst); err != nil {
-		return err
-	}
 	for _, f := range zr.File {
 		p := filepath.Join(dst, f.Name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -144,7 +141,12 @@ func (b *Box) InstallCharm(ctx context.Context, charm, fakejuju string) error {
 			return err
 		}
 		// Juju keeps the modes stored in the zip: dispatch stays executable.
-		if err := os.WriteFile(p, data, f.Mode().Perm()); err != nil {
+		// A new file renamed into place, as Juju deploys a charm: the
+		// running watcher keeps its binary until it is restarted.
+		if err := os.WriteFile(p+".new", data, f.Mode().Perm()); err != nil {
+			return err
+		}
+		if err := os.Rename(p+".new", p); err != nil {
 			return err
 		}
 	}
@@ -157,4 +159,34 @@ func (b *Box) InstallCharm(ctx context.Context, charm, fakejuju string) error {
 	}
 	_, err = b.MustRun(ctx, FakeJuju, "install-tools", ToolsDir)
 	return err
+}
+
+// ManagementKubeconfig is where the fake management cluster inside the box
+// writes its kubeconfig once it serves.
+const ManagementKubeconfig = "/root/fakek8s/kubeconfig"
+
+// StartManagementCluster runs the fake Kubernetes management cluster
+// (testbed/fakek8s) inside the box as a transient systemd service on
+// 127.0.0.1:6443, and waits until it serves.
+func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args ...string) error {
+	data, err := os.ReadFile(fakek8s)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(b.Path("/usr/local/sbin/fakek8s"), data, 0o755); err != nil {
+		return err
+	}
+	argv := append([]string{"systemd-run", "--unit", "fakek8s", "/usr/local/sbin/fakek8s", "serve",
+		"--state-dir", filepath.Dir(ManagementKubeconfig)}, args...)
+	if _, err := b.MustRun(ctx, argv...); err != nil {
+		return err
+	}
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(b.Path(ManagementKubeconfig)); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out, _ := b.MustRun(ctx, "journalctl", "-u", "fakek8s", "--no-pager")
+	return fmt.Errorf("fake management cluster did not start:\n%s", out)
 }

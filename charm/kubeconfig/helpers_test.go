@@ -226,6 +226,8 @@ type fakeAPI struct {
 	noReadyz bool
 	// delay holds every answer back, or until the client gives up.
 	delay time.Duration
+	// forbidden answers these paths with 403.
+	forbidden map[string]bool
 
 	mu       sync.Mutex
 	requests []string
@@ -250,7 +252,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(f.delay):
 		case <-r.Context().Done():
-			return
+			// Abort rather than return: a normal return would answer
+			// 200 on a connection that may still be open.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	authenticated := r.TLS != nil && len(r.TLS.VerifiedChains) > 0
@@ -262,6 +266,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case f.forbidden[r.URL.Path]:
+		writeJSON(w, http.StatusForbidden, map[string]any{"kind": "Status", "code": 403})
 	case r.URL.Path == "/readyz" && !f.noReadyz, r.URL.Path == "/healthz":
 		_, _ = io.WriteString(w, "ok")
 	case r.Method == http.MethodPost && r.URL.Path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":

@@ -93,13 +93,13 @@ func TestValidateProblems(t *testing.T) {
 		name: "certificate files",
 		data: with(func(s *kcSpec) {
 			s.client = nil
-			s.extraUser = "    client-certificate: /etc/magnum/c.crt\n    client-key: /etc/magnum/c.key\n"
+			s.extraUser = "    client-certificate: client.crt\n    client-key: client.key\n"
 		}),
 		problems: []string{"kubeconfig: client-certificate and client-key files are not supported, embed client-certificate-data and client-key-data"},
 	}, {
 		name: "every unsupported method at once",
 		data: with(func(s *kcSpec) {
-			s.extraUser = "    auth-provider:\n      name: oidc\n    tokenFile: /run/token\n    username: admin\n    password: hunter2\n"
+			s.extraUser = "    auth-provider:\n      name: oidc\n    tokenFile: token\n    username: admin\n    password: hunter2\n"
 		}),
 		problems: []string{
 			"kubeconfig: auth-provider plugins are not supported by the driver",
@@ -321,4 +321,10 @@ func TestPreflightBadProxySetting(t *testing.T) {
 	r = Preflight(t.Context(), kc, "1.4.0", Options{HTTPSProxy: "http://user:pa ss@%zz"})
 	assert.Equal(t, []string{"management cluster: the https proxy setting is not a valid URL"}, r.Problems)
 	assert.NotContains(t, fmt.Sprint(r), "pa ss")
+}
+
+func TestExpiryWording(t *testing.T) {
+	assert.Equal(t, "in less than a day", inDays(23*time.Hour))
+	assert.Equal(t, "in 1 day", inDays(47*time.Hour))
+	assert.Equal(t, "in 29 days", inDays(ExpiryWarning-time.Minute))
 }

@@ -406,6 +406,9 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 		return fmt.Sprintf("management cluster: server certificate of %s is not signed by the kubeconfig CA", p.addr)
 	}
 	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		if p.kc.TLSServerName != "" {
+			return fmt.Sprintf("management cluster: server certificate of %s is not valid for the kubeconfig's tls-server-name", p.addr)
+		}
 		return fmt.Sprintf("management cluster: server certificate is not valid for %s", p.addr)
 	}
 	if invalid, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
@@ -417,7 +420,7 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		return fmt.Sprintf("management cluster: server certificate of %s failed verification", p.addr)
 	}
-	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok || errors.Is(err, http.ErrSchemeMismatch) {
 		return fmt.Sprintf("management cluster: %s does not speak TLS", p.addr)
 	}
 	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "remote error" {

@@ -20,9 +20,9 @@ const (
 // reports it. Evidence says what was seen; like every text this package
 // produces it names fields and problems, never kubeconfig values.
 type Check struct {
-	Name     string
-	Result   Result
-	Evidence string
+	Name     string `json:"name"`
+	Result   Result `json:"result"`
+	Evidence string `json:"evidence"`
 }
 
 // Report collects what Validate and Preflight found.
@@ -31,9 +31,9 @@ type Check struct {
 // means the driver cannot work with this kubeconfig or management cluster and
 // the unit should be blocked; a warning is worth showing but not blocking on.
 type Report struct {
-	Problems []string
-	Warnings []string
-	Checks   []Check
+	Problems []string `json:"problems,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	Checks   []Check  `json:"checks,omitempty"`
 }
 
 // OK reports whether nothing blocks the driver.

@@ -249,15 +249,24 @@ var scenarios = []scenario{{
 		assert.Equal(t, "skip: skipped: no connection", results["api-addons-stackhpc-com"])
 	},
 }, {
+	name: "plain HTTP server",
+	run: func(t *testing.T, fx *fixture, o *outcome) {
+		srv := httptest.NewServer(&fakeAPI{served: capiServed("v1beta1")})
+		t.Cleanup(srv.Close)
+		addr := strings.TrimPrefix(srv.URL, "http://")
+		client := fx.validClient()
+		kc := validated(t, o, kcSpec{server: "https://" + addr, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
+		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{}))
+		assert.Equal(t, []string{"management cluster: " + addr + " does not speak TLS"}, r.Problems)
+	},
+}, {
 	name: "timeout",
 	run: func(t *testing.T, fx *fixture, o *outcome) {
-		api := &fakeAPI{served: capiServed("v1beta1"), delay: 10 * time.Second}
-		srv := fx.start(api)
+		srv := fx.start(&fakeAPI{served: capiServed("v1beta1"), delay: 10 * time.Second})
 		client := fx.validClient()
 		kc := validated(t, o, kcSpec{server: srv.URL, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
 		start := time.Now()
 		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{RequestTimeout: 100 * time.Millisecond}))
-		t.Logf("DEBUG %v %q %v", time.Since(start), api.seen(), r.ActionResults())
 		assert.Less(t, time.Since(start), 2*time.Second)
 		assert.Equal(t, []string{"management cluster: " + hostPort(srv) + " did not answer within 100ms"}, r.Problems)
 	},
@@ -312,6 +321,33 @@ var scenarios = []scenario{{
 		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{}))
 		assert.Equal(t, []string{"management cluster: identity may not create namespaces"}, r.Problems)
 		assert.Equal(t, "pass: identity may deletecollection secrets in all namespaces", r.ActionResults()["rbac-deletecollection-secrets"])
+	},
+}, {
+	name: "403 on discovery and access reviews",
+	run: func(t *testing.T, fx *fixture, o *outcome) {
+		srv := fx.start(&fakeAPI{served: capiServed("v1beta1"), forbidden: map[string]bool{
+			"/apis/addons.stackhpc.com/v1alpha1":                     true,
+			"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": true,
+		}})
+		client := fx.validClient()
+		kc := validated(t, o, kcSpec{server: srv.URL, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
+		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{}))
+		assert.Equal(t, []string{
+			"management cluster: identity may not read /apis/addons.stackhpc.com/v1alpha1 (403 Forbidden)",
+			"management cluster: identity may not create selfsubjectaccessreviews (403 Forbidden)",
+			"management cluster: identity may not create selfsubjectaccessreviews (403 Forbidden)",
+		}, r.Problems)
+	},
+}, {
+	name: "server certificate for another name",
+	run: func(t *testing.T, fx *fixture, o *outcome) {
+		srv := fx.start(&fakeAPI{served: capiServed("v1beta1")})
+		client := fx.validClient()
+		doc := strings.Replace(string(kcSpec{server: srv.URL, caPEM: fx.ca.pem, client: &client}.yaml()),
+			"    server: "+srv.URL+"\n", "    server: "+srv.URL+"\n    tls-server-name: api.elsewhere.example\n", 1)
+		kc := validated(t, o, []byte(doc), "1.4.0")
+		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{}))
+		assert.Equal(t, []string{"management cluster: server certificate of " + hostPort(srv) + " is not valid for the kubeconfig's tls-server-name"}, r.Problems)
 	},
 }, {
 	name: "several problems in one status",

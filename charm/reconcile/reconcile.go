@@ -19,6 +19,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -64,8 +65,8 @@ type Outcome struct {
 type Options struct {
 	// DryRun computes the plan and changes nothing.
 	DryRun bool
-	// Force ignores the memory of a failed attempt (the regraft action, a
-	// config change).
+	// Force ignores the memory of a failed attempt and of the last
+	// preflight (the regraft action, a config or secret change).
 	Force bool
 }
 
@@ -113,6 +114,12 @@ type Desired struct {
 	Files   []files.File
 	Absent  []files.File
 	Wirings []wiring.Wiring
+	// Kubeconfig is the validated management-cluster kubeconfig, and
+	// Warnings what validation said without refusing it.
+	Kubeconfig *kubeconfig.Kubeconfig
+	Warnings   string
+	// Watcher is set when the watcher is part of the desired state.
+	Watcher bool
 	// Hash identifies this desired state (secret content included, hashed).
 	Hash string
 }
@@ -180,7 +187,31 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		out.Unit = unit
 	}
 	r.clearFailure()
-	return out, r.verdict(unit, desired, &out)
+	if desired.Watcher {
+		if err := r.ensureWatcher(ctx, changed(p, WatcherUnitPath)); err != nil {
+			return out, err
+		}
+	}
+	if err := r.verdict(unit, desired, &out); err != nil {
+		return out, err
+	}
+	// The graft is in place; before saying active, make sure this unit can
+	// drive the management cluster with this kubeconfig and driver.
+	rep := r.Preflight(ctx, desired, opts.Force)
+	if !rep.OK() {
+		return out, block("%s (the graft is applied; fix the management cluster or the kubeconfig)", rep.BlockedStatus())
+	}
+	out.Message += desired.Warnings + rep.WarningSuffix()
+	return out, nil
+}
+
+func changed(p *plan.Plan, path string) bool {
+	for _, c := range p.Changes {
+		if c.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 func allMissing(u *unitshape.Unit) bool {
@@ -206,7 +237,7 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 	if err := confd.Validate(raw, cfg.DriverVersion); err != nil {
 		return nil, blocked{err.Error()}
 	}
-	kc, err := r.kubeconfig(ctx, cfg)
+	kcData, kc, warnings, err := r.kubeconfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -215,20 +246,28 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 		return nil, blocked{err.Error()}
 	}
 	both := append([]string{}, unitshape.Services...)
-	d := &Desired{Config: cfg}
+	d := &Desired{Config: cfg, Kubeconfig: kc, Warnings: warnings}
 	d.Dirs = append(d.Dirs, files.Dir{Path: wiring.ConfDir, Mode: 0o750, Owner: "root", Group: "magnum"})
 	d.Files = append(d.Files,
 		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
-		files.File{Path: KubeconfigFile, Content: kc, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
+		files.File{Path: KubeconfigFile, Content: kcData, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
 	)
 	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
 	for i := range unit.Services {
 		svc := &unit.Services[i]
+		if svc.Masked() {
+			// A masked unit's shape cannot be read (its unit file is
+			// /dev/null). Leave its wiring exactly as it is until it is
+			// resumed; the verdict says the charm is waiting.
+			d.Wirings = append(d.Wirings, wiring.Wiring{Service: svc.Name, Method: wiring.ByPaused})
+			continue
+		}
 		w, err := wiring.Desire(svc, cfg.Wiring, priorExisted)
 		if err != nil {
 			return nil, blocked{err.Error()}
 		}
 		d.Wirings = append(d.Wirings, w)
+		d.Dirs = append(d.Dirs, w.Dirs...)
 		d.Files = append(d.Files, w.Files...)
 		for _, p := range w.Absent {
 			d.Absent = append(d.Absent, files.File{Path: p, Restarts: []string{svc.Name},
@@ -239,6 +278,9 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 				return nil, err
 			}
 		}
+	}
+	if err := r.desireWatcher(unit, d); err != nil {
+		return nil, err
 	}
 	h := sha256.New()
 	for _, f := range d.Files {

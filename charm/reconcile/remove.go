@@ -54,6 +54,9 @@ func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.removeWatcher(ctx); err != nil {
+		return p, err
+	}
 	for _, c := range p.Changes {
 		r.logf("%s", c.String())
 		if err := files.PutBack(c.Path, fp.Entries[c.Path]); err != nil {

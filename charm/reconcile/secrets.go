@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/canonical/pebble/internals/osutil"
 
@@ -25,12 +26,13 @@ func (r *Reconciler) app() string {
 }
 
 // kubeconfig reads the management cluster's kubeconfig from the secret the
-// kubeconfig option names. Its content never leaves this function except as
-// the file's bytes: errors name the secret, never what is in it.
-func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, error) {
+// kubeconfig option names, and validates it for the driver version. Its
+// content never leaves this function except as the file's bytes and the
+// parsed form: errors name the secret and the problem, never what is in it.
+func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubeconfig.Kubeconfig, string, error) {
 	app := r.app()
 	if cfg.KubeconfigSecret == "" {
-		return nil, block("kubeconfig is not set: juju add-secret capi-kubeconfig kubeconfig#file=<path>; "+
+		return nil, nil, "", block("kubeconfig is not set: juju add-secret capi-kubeconfig kubeconfig#file=<path>; "+
 			"juju grant-secret capi-kubeconfig %s; juju config %s kubeconfig=<secret URI>", app, app)
 	}
 	id := cfg.KubeconfigSecret
@@ -39,16 +41,20 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, error)
 	content, err := r.Juju.SecretGet(ctx, id, hooktool.SecretRefresh)
 	switch {
 	case errors.Is(err, hooktool.ErrSecretNotFound), errors.Is(err, hooktool.ErrSecretAccess):
-		return nil, block("kubeconfig secret %s is not readable: juju grant-secret %s %s (and check the URI in juju config %s kubeconfig)",
+		return nil, nil, "", block("kubeconfig secret %s is not readable: juju grant-secret %s %s (and check the URI in juju config %s kubeconfig)",
 			id, id, app, app)
 	case err != nil:
-		return nil, err
+		return nil, nil, "", err
 	}
 	data, err := kubeconfig.FromSecret(content)
 	if err != nil {
-		return nil, block("kubeconfig secret %s: %v", id, err)
+		return nil, nil, "", block("kubeconfig secret %s: %v", id, err)
 	}
-	return data, nil
+	kc, rep := kubeconfig.Validate(data, cfg.DriverVersion, time.Now(), kubeconfig.ValidateOptions{})
+	if !rep.OK() {
+		return nil, nil, "", blocked{rep.BlockedStatus()}
+	}
+	return data, kc, rep.WarningSuffix(), nil
 }
 
 // failure is the memory of a graft that made a service fail: the hash of its

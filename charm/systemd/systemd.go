@@ -155,11 +155,12 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 }
 
 // Settle waits until the unit's main process has been running for the settle
-// window without being replaced, and has forked its workers (both Magnum
-// services fork workers only after parsing their configuration, so a bad
-// conf.d value shows up as a process that dies before it has children). A
-// unit that fails, or whose main process changes, within the window is an
-// error.
+// window without being replaced, and has forked its workers: the conductor
+// and uwsgi fork only after parsing their configuration, so a bad conf.d
+// value shows up as a process that dies before it has children. A service
+// that never forks (a magnum-api run directly) counts as settled after five
+// windows without being replaced. A unit that fails, or whose main process
+// changes, is an error.
 func (m *Manager) Settle(ctx context.Context, name string, window time.Duration) (Unit, error) {
 	deadline := time.Now().Add(window + 60*time.Second)
 	var stableSince time.Time
@@ -173,7 +174,8 @@ func (m *Manager) Settle(ctx context.Context, name string, window time.Duration)
 		case u.ActiveState == "failed":
 			return u, fmt.Errorf("%s failed (%s)", name, u.SubState)
 		case u.Running() && u.MainPID == pid:
-			if hasChildren(pid) && time.Since(stableSince) >= window {
+			stable := time.Since(stableSince)
+			if (stable >= window && hasChildren(pid)) || stable >= 5*window {
 				return u, nil
 			}
 		case u.Running():
@@ -253,4 +255,52 @@ func JournalTail(ctx context.Context, unit string, n int) string {
 func IsNoSuchUnit(err error) bool {
 	var de godbus.Error
 	return errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit"
+}
+
+// Enable enables a unit file (the [Install] section's symlinks).
+func (m *Manager) Enable(ctx context.Context, name string) error {
+	if _, _, err := m.conn.EnableUnitFilesContext(ctx, []string{name}, false, true); err != nil {
+		return fmt.Errorf("enable %s: %w", name, err)
+	}
+	return nil
+}
+
+// Disable removes a unit file's [Install] symlinks.
+func (m *Manager) Disable(ctx context.Context, name string) error {
+	if _, err := m.conn.DisableUnitFilesContext(ctx, []string{name}, false); err != nil {
+		return fmt.Errorf("disable %s: %w", name, err)
+	}
+	return nil
+}
+
+// Stop stops a unit and waits for the job.
+func (m *Manager) Stop(ctx context.Context, name string) error {
+	done := make(chan string, 1)
+	if _, err := m.conn.StopUnitContext(ctx, name, "replace", done); err != nil {
+		return fmt.Errorf("stop %s: %w", name, err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// RestartNoSettle restarts a unit and waits only for the job: for the
+// charm's own watcher, which has no configuration to fail on.
+func (m *Manager) RestartNoSettle(ctx context.Context, name string) error {
+	done := make(chan string, 1)
+	if _, err := m.conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
+		return fmt.Errorf("restart %s: %w", name, err)
+	}
+	select {
+	case result := <-done:
+		if result != "done" {
+			return fmt.Errorf("restart %s: job %s", name, result)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

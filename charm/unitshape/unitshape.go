@@ -16,11 +16,18 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/coreos/go-systemd/v22/unit"
+
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
 
 // Services are the Magnum services the graft wires, in restart order.
 var Services = []string{"magnum-api", "magnum-conductor"}
+
+// OwnDropIn is the file name of the charm's systemd drop-in. It sorts before
+// an operator's override.conf, so an operator's own override still has the
+// last word.
+const OwnDropIn = "50-magnum-capi-graft.conf"
 
 // Shape is how a service's ExecStart reaches the Magnum process.
 type Shape string
@@ -104,6 +111,14 @@ func Observe(ctx context.Context, sd *systemd.Manager) (*Unit, error) {
 			return nil, err
 		}
 		svc := Service{Name: name, Unit: unit}
+		if svc.HasOwnDropIn() {
+			// The charm's own drop-in replaces ExecStart: the shape is
+			// what the unit is without it, or the graft would feed back
+			// into its own observation.
+			if exec, err := OriginalExecStart(&svc); err == nil {
+				svc.ExecStart = strings.Fields(strings.TrimLeft(exec, "-@:+!"))
+			}
+		}
 		Classify(Root("/"), &svc)
 		if unit.Running() {
 			svc.Cmdline, _ = systemd.Cmdline(unit.MainPID)
@@ -239,4 +254,47 @@ func SiteDirs(pyVersion string) []string {
 		dirs = append(dirs, "/usr/lib/python"+pyVersion+"/dist-packages")
 	}
 	return dirs
+}
+
+// HasOwnDropIn reports whether the charm's drop-in is in effect.
+func (s *Service) HasOwnDropIn() bool {
+	for _, p := range s.DropInPaths {
+		if filepath.Base(p) == OwnDropIn {
+			return true
+		}
+	}
+	return false
+}
+
+// OriginalExecStart is the ExecStart a unit has without the charm's drop-in:
+// the unit file and every other drop-in, in systemd's order, with an empty
+// assignment resetting the list.
+func OriginalExecStart(svc *Service) (string, error) {
+	paths := []string{svc.FragmentPath}
+	for _, p := range svc.DropInPaths {
+		if filepath.Base(p) != OwnDropIn {
+			paths = append(paths, p)
+		}
+	}
+	var exec string
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", p, err)
+		}
+		opts, err := unit.DeserializeOptions(f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("parse %s: %w", p, err)
+		}
+		for _, o := range opts {
+			if o.Section == "Service" && o.Name == "ExecStart" {
+				exec = o.Value
+			}
+		}
+	}
+	if exec == "" {
+		return "", fmt.Errorf("%s: no ExecStart in %s", svc.Name, strings.Join(paths, ", "))
+	}
+	return exec, nil
 }

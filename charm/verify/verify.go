@@ -48,6 +48,13 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 	add("converged", out.Plan.Empty(), "%s", orNone(strings.Join(pending, "; "), "no pending changes"))
 	add("status", out.Status == "active", "%s: %s", out.Status, out.Message)
 
+	if out.Desired != nil && out.Desired.Kubeconfig != nil {
+		rep := r.Preflight(ctx, out.Desired, true)
+		for _, c := range rep.Checks {
+			add("management-cluster."+c.Name, c.Result != "fail", "%s: %s", c.Result, c.Evidence)
+		}
+	}
+
 	unit, err := unitshape.Observe(ctx, sd)
 	if err != nil {
 		return checks, err

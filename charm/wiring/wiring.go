@@ -37,9 +37,7 @@ import (
 const (
 	MagnumConf = "/etc/magnum/magnum.conf"
 	ConfDir    = "/etc/magnum/magnum.conf.d"
-	// DropInName sorts before an operator's override.conf, so an operator's
-	// own override still has the last word.
-	DropInName = "50-magnum-capi-graft.conf"
+	DropInName = unitshape.OwnDropIn
 
 	configFileArg = "--config-file=" + MagnumConf
 	configDirArg  = "--config-dir=" + ConfDir
@@ -74,12 +72,16 @@ const (
 	BySystemdOverride Method = "systemd-override"
 	ByDefaultDirs     Method = "default-dirs"
 	ByNone            Method = "none"
+	// ByPaused: the service is masked; its wiring is left as it is.
+	ByPaused Method = "paused"
 )
 
 // Wiring is one service's desired wiring.
 type Wiring struct {
 	Service string
 	Method  Method
+	// Dirs must exist (a drop-in directory).
+	Dirs []files.Dir
 	// Files must exist with this content.
 	Files []files.File
 	// Absent must not exist (the other method's file, after a switch).
@@ -130,6 +132,7 @@ func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (
 		if err != nil {
 			return w, err
 		}
+		w.Dirs = append(w.Dirs, files.Dir{Path: filepath.Dir(dropIn), Mode: 0o755, Owner: "root", Group: "root"})
 		w.Files = append(w.Files, files.File{Path: dropIn, Content: content, Mode: 0o644,
 			Owner: "root", Group: "root", Restarts: []string{svc.Name}, UnitFile: true})
 	} else if _, err := os.Lstat(dropIn); err == nil {
@@ -227,7 +230,7 @@ func overrideDropIn(svc *unitshape.Service) ([]byte, error) {
 	var cmd string
 	switch svc.Shape {
 	case unitshape.Direct:
-		orig, err := OriginalExecStart(svc)
+		orig, err := unitshape.OriginalExecStart(svc)
 		if err != nil {
 			return nil, err
 		}
@@ -255,39 +258,6 @@ func overrideDropIn(svc *unitshape.Service) ([]byte, error) {
 	}
 	buf.Write(b)
 	return buf.Bytes(), nil
-}
-
-// OriginalExecStart is the ExecStart a direct-shaped unit has without the
-// charm's drop-in: the unit file and every other drop-in, in systemd's order,
-// with an empty assignment resetting the list.
-func OriginalExecStart(svc *unitshape.Service) (string, error) {
-	paths := []string{svc.FragmentPath}
-	for _, p := range svc.DropInPaths {
-		if filepath.Base(p) != DropInName {
-			paths = append(paths, p)
-		}
-	}
-	var exec string
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", p, err)
-		}
-		opts, err := unit.DeserializeOptions(f)
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("parse %s: %w", p, err)
-		}
-		for _, o := range opts {
-			if o.Section == "Service" && o.Name == "ExecStart" {
-				exec = o.Value
-			}
-		}
-	}
-	if exec == "" {
-		return "", fmt.Errorf("%s: no ExecStart in %s", svc.Name, strings.Join(paths, ", "))
-	}
-	return exec, nil
 }
 
 // Check verifies a service's live command line keeps the wiring's promise.

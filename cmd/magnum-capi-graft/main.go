@@ -18,6 +18,7 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/hooks"
 )
 
@@ -34,6 +35,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dispatchPath := os.Getenv("JUJU_DISPATCH_PATH")
 	if dispatchPath != "" || filepath.Base(filepath.Dir(args[0])) == "hooks" {
 		return dispatch(ctx, dispatchPath, args[0], stderr)
+	}
+	if len(args) > 1 && args[1] == "watch" {
+		// The watcher service parses its own flags.
+		return watcher.Command(args[2:], stderr)
 	}
 	return cli(ctx, args, stdout, stderr)
 }
@@ -73,6 +78,7 @@ hook tools of juju exec:
 
 Commands:
   plan        print the plan a reconcile would apply now, and change nothing
+  watch       the watcher service the charm installs (re-grafts on drift)
   version     print the version
 
 Flags:

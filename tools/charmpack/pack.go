@@ -188,4 +188,3 @@ func Pack(in Inputs, out string) error {
 	}
 	return os.WriteFile(out, buf.Bytes(), 0o644)
 }
-

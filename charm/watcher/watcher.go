@@ -1,0 +1,363 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+)
+
+// Defaults for Config.
+const (
+	DefaultDebounce       = 2 * time.Second
+	DefaultMinInterval    = 30 * time.Second
+	DefaultTriggerTimeout = 10 * time.Minute
+	DefaultEchoGrace      = time.Second
+	// DefaultJujuExec is where the machine agent installs juju-exec, used
+	// when it is not on PATH (systemd gives services a short PATH).
+	DefaultJujuExec = "/usr/bin/juju-exec"
+	// MaxFailures re-grafts failing in a row suspend re-grafting until the
+	// watch list file is written again.
+	MaxFailures = 2
+	// maxLoggedReasons keeps a log line readable when a package upgrade
+	// touches everything at once.
+	maxLoggedReasons = 8
+)
+
+// Trigger runs one re-graft. reasons say what changed, for logging.
+type Trigger func(ctx context.Context, reasons []string) error
+
+// Config is the watcher's configuration. Zero durations mean the defaults.
+type Config struct {
+	// WatchList is the path of the watch list the charm saves.
+	WatchList string
+	// Unit is the Juju unit name (e.g. "magnum-capi-graft/0") the default
+	// trigger runs the hook for.
+	Unit string
+	// JujuExec is the juju-exec binary; empty means PATH, then
+	// DefaultJujuExec.
+	JujuExec string
+	// Debounce is how long events must be quiet before a re-graft.
+	Debounce time.Duration
+	// MinInterval is the least time between the end of one re-graft and the
+	// start of the next.
+	MinInterval time.Duration
+	// TriggerTimeout bounds one re-graft, including juju-exec's wait for the
+	// machine lock.
+	TriggerTimeout time.Duration
+	// EchoGrace is how long after a re-graft events are still taken as its
+	// echo: D-Bus signals sent just before the hook exited may arrive just
+	// after.
+	EchoGrace time.Duration
+	// DpkgStatus is dpkg's status file; empty means DefaultDpkgStatus.
+	DpkgStatus string
+	// Trigger runs the re-graft; nil means `juju-exec <Unit>
+	// hooks/update-status`, which runs the charm's reconcile in hook context.
+	Trigger Trigger
+	// Stderr receives the log; nil means os.Stderr (the journal).
+	Stderr io.Writer
+
+	// dial connects to systemd; tests replace it.
+	dial func(ctx context.Context) (signalSource, error)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if !filepath.IsAbs(c.WatchList) {
+		return c, fmt.Errorf("watch list path %q must be absolute", c.WatchList)
+	}
+	c.WatchList = filepath.Clean(c.WatchList)
+	setDefault(&c.Debounce, DefaultDebounce)
+	setDefault(&c.MinInterval, DefaultMinInterval)
+	setDefault(&c.TriggerTimeout, DefaultTriggerTimeout)
+	setDefault(&c.EchoGrace, DefaultEchoGrace)
+	if c.DpkgStatus == "" {
+		c.DpkgStatus = DefaultDpkgStatus
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+	if c.dial == nil {
+		c.dial = dialSystemd
+	}
+	if c.Trigger == nil {
+		if c.Unit == "" {
+			return c, errors.New("a Juju unit name is needed to run its hook")
+		}
+		if c.JujuExec == "" {
+			c.JujuExec = DefaultJujuExec
+			if p, err := exec.LookPath("juju-exec"); err == nil {
+				c.JujuExec = p
+			}
+		}
+		c.Trigger = jujuExecTrigger(c.JujuExec, c.Unit, c.TriggerTimeout)
+	}
+	return c, nil
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// jujuExecTrigger runs the charm's update-status hook for the unit through
+// juju-exec: in hook context, under the machine lock, like any hook. juju-exec
+// sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is
+// a copy of dispatch that falls back to its own name.
+func jujuExecTrigger(jujuExec, unit string, timeout time.Duration) Trigger {
+	return func(ctx context.Context, _ []string) error {
+		_, err := command.Run(ctx, command.Cmd{
+			Argv:    []string{jujuExec, unit, "hooks/update-status"},
+			Timeout: timeout,
+		})
+		return err
+	}
+}
+
+// Run watches until ctx is done, re-grafting when the watched paths, units
+// or packages change. It returns nil when ctx ends, and an error when a
+// source of events fails (the D-Bus connection is lost, inotify breaks):
+// systemd then restarts the watcher, which is simpler and safer than
+// patching a half-broken state back together.
+func Run(ctx context.Context, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return fmt.Errorf("watcher: %w", err)
+	}
+	w := &watcher{
+		cfg:   cfg,
+		log:   log.New(cfg.Stderr, "", 0),
+		sched: newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace, MaxFailures),
+	}
+	return w.run(ctx)
+}
+
+type watcher struct {
+	cfg   Config
+	log   *log.Logger
+	sched *scheduler
+
+	list  WatchList
+	ino   *inotify
+	sys   signalSource
+	units map[dbus.ObjectPath]string
+	pkgs  map[string]pkgState
+}
+
+func (w *watcher) run(ctx context.Context) error {
+	ino, err := newInotify()
+	if err != nil {
+		return err
+	}
+	defer ino.Close()
+	w.ino = ino
+
+	list, err := Load(w.cfg.WatchList)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Keep watching the file: the charm's next save fixes it.
+		w.log.Printf("watch list unusable, watching only for a new one: %v", err)
+	}
+	sys, err := w.cfg.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	w.sys = sys
+	if err := w.setList(ctx, list); err != nil {
+		return err
+	}
+	w.log.Printf("watching %d paths, %d units and %d packages from %s",
+		len(w.list.Paths), len(w.list.Units), len(w.list.Packages), w.cfg.WatchList)
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var done chan error // non-nil while a re-graft runs
+	var reasons []string
+	var started time.Time
+	for {
+		if at, ok := w.sched.Next(); ok && done == nil {
+			timer.Reset(time.Until(at))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			if done != nil {
+				// The trigger runs under ctx, so it is being killed; wait
+				// for it rather than leave its process behind.
+				<-done
+			}
+			return nil
+
+		case batch := <-ino.events:
+			changed, err := ino.Handle(batch)
+			if err != nil {
+				return err
+			}
+			w.pathsChanged(ctx, time.Now(), changed)
+
+		case err := <-ino.errs:
+			return err
+
+		case sig, ok := <-sys.Signals():
+			if !ok {
+				return errors.New("connection to systemd lost")
+			}
+			if reason, ok := classifySignal(sig, w.units); ok {
+				w.sched.Event(time.Now(), reason)
+			}
+
+		case <-timer.C:
+			now := time.Now()
+			if reasons = w.sched.Start(now); reasons == nil {
+				continue
+			}
+			started = now
+			done = make(chan error, 1)
+			go func(done chan<- error, reasons []string) { done <- w.cfg.Trigger(ctx, reasons) }(done, reasons)
+
+		case err := <-done:
+			done = nil
+			now := time.Now()
+			suspended := w.sched.Done(now, err)
+			took := now.Sub(started).Round(100 * time.Millisecond)
+			if err == nil {
+				w.log.Printf("re-graft succeeded in %s; changed: %s", took, summary(reasons))
+			} else {
+				w.log.Printf("re-graft failed in %s (%d in a row); changed: %s: %v",
+					took, w.sched.Failures(), summary(reasons), err)
+			}
+			if suspended {
+				w.log.Printf("re-grafts suspended after %d failures in a row, until the charm writes %s again (config change, an action, update-status)",
+					w.sched.Failures(), w.cfg.WatchList)
+			}
+		}
+	}
+}
+
+// pathsChanged sorts the watched paths that changed into watch list
+// reloads, package checks and plain path events.
+func (w *watcher) pathsChanged(ctx context.Context, now time.Time, changed []string) {
+	listWritten := false
+	for _, p := range changed {
+		switch {
+		case p == w.cfg.WatchList:
+			listWritten = true
+		case p == w.cfg.DpkgStatus && len(w.list.Packages) > 0:
+			w.packagesChanged(now)
+		}
+		if w.isListed(p) {
+			w.sched.Event(now, "path "+p)
+		}
+	}
+	if listWritten {
+		w.listWritten(ctx, now)
+	}
+}
+
+func (w *watcher) isListed(p string) bool {
+	for _, l := range w.list.Paths {
+		if l == p {
+			return true
+		}
+	}
+	return false
+}
+
+// packagesChanged compares the watched packages with what dpkg says now.
+func (w *watcher) packagesChanged(now time.Time) {
+	states, err := packageStates(w.cfg.DpkgStatus, w.list.Packages)
+	if err != nil {
+		// Cannot tell what changed: assume something did.
+		w.log.Printf("%v", err)
+		w.sched.Event(now, "path "+w.cfg.DpkgStatus)
+		return
+	}
+	for _, r := range packageChanges(w.pkgs, states) {
+		w.sched.Event(now, r)
+	}
+	w.pkgs = states
+	w.holdForDpkg()
+}
+
+// holdForDpkg holds re-grafts while dpkg is half way through a watched
+// package, and says so once.
+func (w *watcher) holdForDpkg() {
+	busy := busyPackages(w.pkgs)
+	if len(busy) > 0 && !w.sched.held {
+		w.log.Printf("waiting for dpkg to finish with %s", strings.Join(busy, ", "))
+	}
+	w.sched.Hold(len(busy) > 0)
+}
+
+// summary renders reasons for one log line.
+func summary(reasons []string) string {
+	if len(reasons) > maxLoggedReasons {
+		return fmt.Sprintf("%s and %d more", strings.Join(reasons[:maxLoggedReasons], ", "), len(reasons)-maxLoggedReasons)
+	}
+	return strings.Join(reasons, ", ")
+}
+
+// listWritten reloads the watch list after the file was written.
+func (w *watcher) listWritten(ctx context.Context, now time.Time) {
+	list, err := Load(w.cfg.WatchList)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The charm is being removed, or is replacing the file: keep
+		// watching what we have.
+		return
+	case err != nil:
+		w.log.Printf("keeping the previous watch list: %v", err)
+		return
+	}
+	if !list.Equal(w.list) {
+		if err := w.setList(ctx, list); err != nil {
+			w.log.Printf("applying the new watch list: %v", err)
+		} else {
+			w.log.Printf("watch list changed: now %d paths, %d units and %d packages",
+				len(w.list.Paths), len(w.list.Units), len(w.list.Packages))
+		}
+	}
+	if w.sched.Resume(now) {
+		w.log.Printf("watch list rewritten by the charm: resuming re-grafts")
+	}
+}
+
+// setList makes the event sources follow list.
+func (w *watcher) setList(ctx context.Context, list WatchList) error {
+	w.list = list
+	paths := append([]string{w.cfg.WatchList}, list.Paths...)
+	if len(list.Packages) > 0 {
+		paths = append(paths, w.cfg.DpkgStatus)
+	}
+	if err := w.ino.Set(sortedSet(paths)); err != nil {
+		return err
+	}
+	if err := w.sys.SetUnits(ctx, list.Units); err != nil {
+		return err
+	}
+	w.units = unitPaths(list.Units)
+	w.pkgs = nil
+	if len(list.Packages) > 0 {
+		states, err := packageStates(w.cfg.DpkgStatus, list.Packages)
+		if err != nil {
+			// Every watched package will then read as changed on dpkg's
+			// next write, which errs on the side of re-grafting.
+			w.log.Printf("%v", err)
+		}
+		w.pkgs = states
+	}
+	w.holdForDpkg()
+	return nil
+}

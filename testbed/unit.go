@@ -1,0 +1,144 @@
+package testbed
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
+)
+
+// Fake runs the fake Juju's operator and agent commands in the box.
+func (b *Box) Fake(ctx context.Context, args ...string) (string, error) {
+	return b.MustRun(ctx, append([]string{FakeJuju}, args...)...)
+}
+
+// Hook runs one hook through dispatch, as Juju's uniter does. A hook error
+// (non-zero exit) is returned as an error with the hook's output.
+func (b *Box) Hook(ctx context.Context, name string, env ...string) error {
+	args := []string{FakeJuju, "hook", name}
+	for _, e := range env {
+		args = append(args, "--env", e)
+	}
+	res, err := b.Run(ctx, args...)
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("hook %s exited %d: %s%s", name, res.Code, res.Stdout, res.Stderr)
+	}
+	return nil
+}
+
+// ActionOutcome is what an action ended with.
+type ActionOutcome struct {
+	Status  string         `json:"status"`
+	Message string         `json:"message"`
+	Results map[string]any `json:"results"`
+	Logs    []string       `json:"logs"`
+}
+
+// Action runs an action with params and returns its outcome.
+func (b *Box) Action(ctx context.Context, name string, params map[string]any) (*ActionOutcome, error) {
+	args := []string{FakeJuju, "action", name}
+	if params != nil {
+		p, _ := json.Marshal(params)
+		args = append(args, "--params", string(p))
+	}
+	res, err := b.Run(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out ActionOutcome
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+		return nil, fmt.Errorf("action %s: %v: %s%s", name, err, res.Stdout, res.Stderr)
+	}
+	return &out, nil
+}
+
+// State reads the fake Juju's state (statuses, logs, results) from the host.
+func (b *Box) State() (*fakejuju.State, error) {
+	return fakejuju.Load(b.Path(StateFile))
+}
+
+// Status is the unit's current workload status.
+func (b *Box) Status() (string, string, error) {
+	st, err := b.State()
+	if err != nil {
+		return "", "", err
+	}
+	return st.Status.Status, st.Status.Message, nil
+}
+
+// Service is what a test reads of a running service.
+type Service struct {
+	MainPID      int
+	NRestarts    int
+	InvocationID string
+	ActiveState  string
+	Cmdline      []string
+}
+
+// Service reads a service's state over systemctl and /proc in the box.
+func (b *Box) Service(ctx context.Context, name string) (Service, error) {
+	out, err := b.MustRun(ctx, "systemctl", "show", "-p", "MainPID,NRestarts,InvocationID,ActiveState", name)
+	if err != nil {
+		return Service{}, err
+	}
+	var s Service
+	for _, line := range strings.Split(out, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "MainPID":
+			s.MainPID, _ = strconv.Atoi(v)
+		case "NRestarts":
+			s.NRestarts, _ = strconv.Atoi(v)
+		case "InvocationID":
+			s.InvocationID = v
+		case "ActiveState":
+			s.ActiveState = v
+		}
+	}
+	if s.MainPID != 0 {
+		// The box's processes live in its own PID namespace: read /proc
+		// from inside it.
+		res, err := b.Run(ctx, "cat", fmt.Sprintf("/proc/%d/cmdline", s.MainPID))
+		if err == nil && res.Code == 0 {
+			s.Cmdline = strings.Split(strings.TrimRight(res.Stdout, "\x00"), "\x00")
+		}
+	}
+	return s, nil
+}
+
+// Starts counts how often systemd has started a unit since boot (journal
+// "Started" lines): a restart adds exactly one.
+func (b *Box) Starts(ctx context.Context, unit string) (int, error) {
+	out, err := b.MustRun(ctx, "journalctl", "-u", unit, "-o", "cat", "--no-pager")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "Started ") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Reloads counts systemd daemon-reloads since boot.
+func (b *Box) Reloads(ctx context.Context) (int, error) {
+	out, err := b.MustRun(ctx, "journalctl", "_PID=1", "-o", "cat", "--no-pager")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "Reloading") {
+			n++
+		}
+	}
+	return n, nil
+}
