@@ -64,7 +64,7 @@ demo: charm fakejuju
 	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
 
 bench: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run -tags integration ./testbed/bench
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 go run ./testbed/bench
 
 clean:
 	rm -rf $(BUILD)

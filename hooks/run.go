@@ -34,12 +34,14 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 	log := func(s string) { _ = rt.Juju.Log(ctx, hooktool.Info, s) }
 	switch HookEffect(ev.Name) {
 	case Reconcile:
+		juju := rt.toolsFor(ev.Name)
 		r := rt.reconciler(log)
+		r.Juju = juju
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
 		out := r.Reconcile(ctx, reconcile.Options{Force: force})
-		return rt.Juju.StatusSet(ctx, out.Status, out.Message)
+		return juju.StatusSet(ctx, out.Status, out.Message)
 	case Remove:
 		r := rt.reconciler(log)
 		defer r.Close()

@@ -50,8 +50,13 @@ func (u Unit) Running() bool { return u.ActiveState == "active" && u.MainPID != 
 // ErrMasked is returned when asked to restart a masked unit.
 var ErrMasked = errors.New("unit is masked")
 
-// Manager talks to the unit's systemd.
+// Manager talks to the unit's systemd. Every hook reads unit state, and
+// few change anything, so reads go over one plain connection fetching only
+// the properties the charm uses; go-systemd's connection (two sockets and
+// job tracking) is opened only when a unit must be reloaded, restarted,
+// enabled or stopped.
 type Manager struct {
+	read *godbus.Conn
 	conn *sd.Conn
 }
 
@@ -59,6 +64,30 @@ type Manager struct {
 // faster than the bus and works even when dbus-daemon is down; otherwise the
 // system bus.
 func Connect(ctx context.Context) (*Manager, error) {
+	var conn *godbus.Conn
+	var err error
+	if os.Geteuid() == 0 {
+		conn, err = godbus.Dial("unix:path=/run/systemd/private", godbus.WithContext(ctx))
+		if err == nil {
+			if err = conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+				conn.Close()
+				conn = nil
+			}
+		}
+	}
+	if conn == nil {
+		if conn, err = godbus.ConnectSystemBus(godbus.WithContext(ctx)); err != nil {
+			return nil, fmt.Errorf("connect to systemd: %w", err)
+		}
+	}
+	return &Manager{read: conn}, nil
+}
+
+// actions returns go-systemd's connection, dialling it on first use.
+func (m *Manager) actions(ctx context.Context) (*sd.Conn, error) {
+	if m.conn != nil {
+		return m.conn, nil
+	}
 	var conn *sd.Conn
 	var err error
 	if os.Geteuid() == 0 {
@@ -70,17 +99,46 @@ func Connect(ctx context.Context) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to systemd: %w", err)
 	}
-	return &Manager{conn: conn}, nil
+	m.conn = conn
+	return conn, nil
 }
 
-// Close releases the connection.
-func (m *Manager) Close() { m.conn.Close() }
+// Close releases the connections.
+func (m *Manager) Close() {
+	m.read.Close()
+	if m.conn != nil {
+		m.conn.Close()
+	}
+}
+
+// unitProps and serviceProps are the properties Unit reads.
+var (
+	unitProps    = []string{"LoadState", "ActiveState", "SubState", "UnitFileState", "FragmentPath", "DropInPaths", "NeedDaemonReload"}
+	serviceProps = []string{"MainPID", "NRestarts", "ExecMainStartTimestamp", "ExecStart"}
+)
 
 // Unit reads the state of one unit, e.g. "magnum-api.service".
 func (m *Manager) Unit(ctx context.Context, name string) (Unit, error) {
-	props, err := m.conn.GetAllPropertiesContext(ctx, name)
-	if err != nil {
+	obj := m.read.Object("org.freedesktop.systemd1", godbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(name)))
+	props := map[string]any{}
+	get := func(iface string, names []string) error {
+		for _, p := range names {
+			var v godbus.Variant
+			if err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, iface, p).Store(&v); err != nil {
+				return err
+			}
+			props[p] = v.Value()
+		}
+		return nil
+	}
+	if err := get("org.freedesktop.systemd1.Unit", unitProps); err != nil {
 		return Unit{}, fmt.Errorf("read %s: %w", name, err)
+	}
+	// Only a loaded service has the Service interface.
+	if props["LoadState"] == "loaded" && strings.HasSuffix(name, ".service") {
+		if err := get("org.freedesktop.systemd1.Service", serviceProps); err != nil {
+			return Unit{}, fmt.Errorf("read %s: %w", name, err)
+		}
 	}
 	u := Unit{Name: name}
 	u.LoadState, _ = props["LoadState"].(string)
@@ -118,7 +176,11 @@ func execStartArgv(v any) []string {
 
 // DaemonReload makes systemd re-read unit files and drop-ins.
 func (m *Manager) DaemonReload(ctx context.Context) error {
-	if err := m.conn.ReloadContext(ctx); err != nil {
+	conn, err := m.actions(ctx)
+	if err != nil {
+		return err
+	}
+	if err := conn.ReloadContext(ctx); err != nil {
 		return fmt.Errorf("daemon-reload: %w", err)
 	}
 	return nil
@@ -134,12 +196,16 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 	if u.Masked() {
 		return u, fmt.Errorf("restart %s: %w", name, ErrMasked)
 	}
+	conn, err := m.actions(ctx)
+	if err != nil {
+		return u, err
+	}
 	// A unit that hit its start limit refuses to start until reset.
 	if u.ActiveState == "failed" {
-		_ = m.conn.ResetFailedUnitContext(ctx, name)
+		_ = conn.ResetFailedUnitContext(ctx, name)
 	}
 	done := make(chan string, 1)
-	if _, err := m.conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
+	if _, err := conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
 		return u, fmt.Errorf("restart %s: %w", name, err)
 	}
 	select {
@@ -259,7 +325,11 @@ func IsNoSuchUnit(err error) bool {
 
 // Enable enables a unit file (the [Install] section's symlinks).
 func (m *Manager) Enable(ctx context.Context, name string) error {
-	if _, _, err := m.conn.EnableUnitFilesContext(ctx, []string{name}, false, true); err != nil {
+	conn, err := m.actions(ctx)
+	if err != nil {
+		return err
+	}
+	if _, _, err := conn.EnableUnitFilesContext(ctx, []string{name}, false, true); err != nil {
 		return fmt.Errorf("enable %s: %w", name, err)
 	}
 	return nil
@@ -267,7 +337,11 @@ func (m *Manager) Enable(ctx context.Context, name string) error {
 
 // Disable removes a unit file's [Install] symlinks.
 func (m *Manager) Disable(ctx context.Context, name string) error {
-	if _, err := m.conn.DisableUnitFilesContext(ctx, []string{name}, false); err != nil {
+	conn, err := m.actions(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.DisableUnitFilesContext(ctx, []string{name}, false); err != nil {
 		return fmt.Errorf("disable %s: %w", name, err)
 	}
 	return nil
@@ -275,8 +349,12 @@ func (m *Manager) Disable(ctx context.Context, name string) error {
 
 // Stop stops a unit and waits for the job.
 func (m *Manager) Stop(ctx context.Context, name string) error {
+	conn, err := m.actions(ctx)
+	if err != nil {
+		return err
+	}
 	done := make(chan string, 1)
-	if _, err := m.conn.StopUnitContext(ctx, name, "replace", done); err != nil {
+	if _, err := conn.StopUnitContext(ctx, name, "replace", done); err != nil {
 		return fmt.Errorf("stop %s: %w", name, err)
 	}
 	select {
@@ -290,8 +368,12 @@ func (m *Manager) Stop(ctx context.Context, name string) error {
 // RestartNoSettle restarts a unit and waits only for the job: for the
 // charm's own watcher, which has no configuration to fail on.
 func (m *Manager) RestartNoSettle(ctx context.Context, name string) error {
+	conn, err := m.actions(ctx)
+	if err != nil {
+		return err
+	}
 	done := make(chan string, 1)
-	if _, err := m.conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
+	if _, err := conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
 		return fmt.Errorf("restart %s: %w", name, err)
 	}
 	select {

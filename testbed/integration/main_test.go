@@ -200,3 +200,11 @@ func writeFile(t *testing.T, u *unit, path, content string, mode os.FileMode) {
 }
 
 var _ = assert.Equal
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}

@@ -1,0 +1,212 @@
+// Command bench is `make bench`: speed and footprint measured on a real Magnum
+// unit in a box. It prints
+//   - the converged (no-op) hook's median wall time over many runs, next to
+//     `python3 -c pass` measured the same way in the same run (the floor of
+//     any Python charm's hook);
+//   - for each principal change of issue 7, the time from disruption to a
+//     converged unit and the number of service restarts it cost;
+//   - the idle watcher's resident memory.
+//
+// Timings are taken inside the box by this same binary (re-run there in its
+// "time" mode), so the host's nsenter overhead is not counted.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "time" {
+		os.Exit(timeInside(os.Args[2:]))
+	}
+	runs := pflag.Int("runs", 25, "runs per timed command (at least 20)")
+	name := pflag.String("name", "bench", "box name")
+	pflag.Parse()
+	if err := bench(*name, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// timeInside runs argv N times (env K=V... may precede it after "--env")
+// and prints the durations in nanoseconds as JSON.
+func timeInside(args []string) int {
+	var n int
+	fmt.Sscan(args[0], &n)
+	args = args[1:]
+	var env []string
+	for len(args) > 0 && args[0] != "--" {
+		env = append(env, args[0])
+		args = args[1:]
+	}
+	args = args[1:]
+	var ds []int64
+	for i := 0; i < n; i++ {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = env
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "%v: %v: %s\n", args, err, out)
+			return 1
+		}
+		ds = append(ds, time.Since(start).Nanoseconds())
+	}
+	json.NewEncoder(os.Stdout).Encode(ds)
+	return 0
+}
+
+func median(ds []int64) time.Duration {
+	s := append([]int64{}, ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return time.Duration(s[len(s)/2])
+}
+
+func bench(name string, runs int) error {
+	if runs < 20 {
+		runs = 20
+	}
+	ctx := context.Background()
+	charm, fakejuju, fakek8s := os.Getenv("CHARM"), os.Getenv("FAKEJUJU"), os.Getenv("FAKEK8S")
+	if charm == "" || fakejuju == "" || fakek8s == "" {
+		return fmt.Errorf("run it as make bench")
+	}
+	fmt.Println("booting a bookworm Magnum unit...")
+	box, err := testbed.Up(ctx, name, "bookworm")
+	if err != nil {
+		return err
+	}
+	defer box.Down()
+	if err := box.InstallCharm(ctx, charm, fakejuju); err != nil {
+		return err
+	}
+	if _, err := box.Fake(ctx, "init"); err != nil {
+		return err
+	}
+	if err := box.StartManagementCluster(ctx, fakek8s); err != nil {
+		return err
+	}
+	secret, err := box.Fake(ctx, "add-secret", "--grant", "kubeconfig#file="+testbed.ManagementKubeconfig)
+	if err != nil {
+		return err
+	}
+	if _, err := box.Fake(ctx, "config", "kubeconfig="+strings.TrimSpace(secret)); err != nil {
+		return err
+	}
+	for _, h := range []string{"install", "config-changed", "update-status"} {
+		if err := box.Hook(ctx, h); err != nil {
+			return err
+		}
+	}
+	if s, m, _ := box.Status(); s != "active" {
+		return fmt.Errorf("graft did not converge: %s: %s", s, m)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(box.Path("/usr/local/sbin/graft-bench"), data, 0o755); err != nil {
+		return err
+	}
+	// Let the watcher's echo of the graft pass before timing anything.
+	time.Sleep(5 * time.Second)
+
+	timeit := func(env []string, argv ...string) (time.Duration, error) {
+		args := append([]string{"/usr/local/sbin/graft-bench", "time", fmt.Sprint(runs)}, env...)
+		args = append(append(args, "--"), argv...)
+		out, err := box.MustRun(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		var ds []int64
+		if err := json.Unmarshal([]byte(out), &ds); err != nil {
+			return 0, fmt.Errorf("%v: %s", err, out)
+		}
+		return median(ds), nil
+	}
+	// The hook as Juju's uniter runs it: dispatch with the hook environment
+	// (the fake Juju's hook tools answer config-get, secret-get, status-set).
+	hookEnv := []string{
+		"PATH=" + testbed.ToolsDir + ":/usr/sbin:/usr/bin:/sbin:/bin",
+		"JUJU_DISPATCH_PATH=hooks/update-status", "JUJU_HOOK_NAME=update-status",
+		"JUJU_UNIT_NAME=" + testbed.UnitName, "JUJU_CHARM_DIR=" + testbed.CharmDir,
+		"JUJU_PRINCIPAL_UNIT=" + testbed.Principal, "JUJU_MODEL_NAME=openstack",
+		"FAKEJUJU_STATE=" + testbed.StateFile, "LANG=C.UTF-8",
+	}
+	startsBefore := starts(ctx, box)
+	hook, err := timeit(hookEnv, testbed.CharmDir+"/dispatch")
+	if err != nil {
+		return err
+	}
+	python, err := timeit([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, "/usr/bin/python3", "-c", "pass")
+	if err != nil {
+		return err
+	}
+	agentHook, err := timeit([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, testbed.FakeJuju, "hook", "update-status")
+	if err != nil {
+		return err
+	}
+	restarts := starts(ctx, box) - startsBefore
+	fmt.Printf("\nconverged hook (update-status), median of %d runs in the box:\n", runs)
+	fmt.Printf("  dispatch with hook tools          %8.2f ms\n", ms(hook))
+	fmt.Printf("  python3 -c pass                   %8.2f ms\n", ms(python))
+	fmt.Printf("  ratio hook / python3 -c pass      %8.2f   (goal: below 0.5)\n", float64(hook)/float64(python))
+	fmt.Printf("  via the fake agent (lock, state)  %8.2f ms\n", ms(agentHook))
+	fmt.Printf("  service restarts during %d converged hooks: %d\n", 2*runs, restarts)
+
+	fmt.Printf("\nre-graft after principal changes (no operator action):\n")
+	for _, sc := range testbed.Scenarios {
+		want := box.GraftState()
+		before := starts(ctx, box)
+		regrafts := box.Regrafts(ctx)
+		// The clock starts with the disruption: re-grafting may begin
+		// before the disruption's last command returns.
+		start := time.Now()
+		if err := sc.Disrupt(ctx, box); err != nil {
+			return fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		if sc.Resume != nil {
+			time.Sleep(5 * time.Second)
+			if err := sc.Resume(ctx, box); err != nil {
+				return fmt.Errorf("%s: %w", sc.Name, err)
+			}
+			start = time.Now()
+		}
+		took, err := box.AwaitConverged(ctx, want, start, 60*time.Second)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		time.Sleep(8 * time.Second) // let the watcher settle before counting
+		fmt.Printf("  %-50s converged in %6.2f s; service starts %d; watcher re-grafts %d\n",
+			sc.Name, took.Seconds(), starts(ctx, box)-before, box.Regrafts(ctx)-regrafts)
+	}
+
+	svc, err := box.Service(ctx, "magnum-capi-graft-watcher")
+	if err == nil && svc.MainPID != 0 {
+		out, _ := box.MustRun(ctx, "grep", "VmRSS", fmt.Sprintf("/proc/%d/status", svc.MainPID))
+		fmt.Printf("\nidle watcher: %s\n", strings.Join(strings.Fields(out), " "))
+	}
+	return nil
+}
+
+func starts(ctx context.Context, box *testbed.Box) int {
+	a, _ := box.Starts(ctx, "magnum-api")
+	c, _ := box.Starts(ctx, "magnum-conductor")
+	return a + c
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
