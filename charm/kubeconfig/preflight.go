@@ -434,6 +434,11 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 		}
 	}
 	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
+		if p.perRequest >= p.total {
+			// The request's bound was the whole preflight's: the client's
+			// timer and the context's fire together and either may win.
+			return fmt.Sprintf("management cluster: preflight timed out after %s", p.total)
+		}
 		return fmt.Sprintf("management cluster: %s did not answer within %s", p.addr, p.perRequest)
 	}
 	target := p.addr
