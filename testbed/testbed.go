@@ -190,3 +190,41 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 	out, _ := b.MustRun(ctx, "journalctl", "-u", "fakek8s", "--no-pager")
 	return fmt.Errorf("fake management cluster did not start:\n%s", out)
 }
+
+// Artifacts are what `make` builds for the test bed: the packed charm, and
+// the fake Juju agent and fake management cluster that run beside it.
+type Artifacts struct {
+	Charm, FakeJuju, FakeK8s string
+}
+
+// ArtifactsFromEnv reads CHARM, FAKEJUJU and FAKEK8S, as make sets them.
+func ArtifactsFromEnv() (Artifacts, error) {
+	a := Artifacts{Charm: os.Getenv("CHARM"), FakeJuju: os.Getenv("FAKEJUJU"), FakeK8s: os.Getenv("FAKEK8S")}
+	if a.Charm == "" || a.FakeJuju == "" || a.FakeK8s == "" {
+		return a, fmt.Errorf("CHARM, FAKEJUJU and FAKEK8S must name the built artifacts: run it through make")
+	}
+	return a, nil
+}
+
+// BootUnit boots a fresh box and makes it a unit as Juju would have it:
+// the charm unpacked beside a fake Juju agent (state initialised from the
+// charm's config.yaml), and a fake management cluster serving inside the
+// box. The caller owns the box (Down).
+func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ...string) (*Box, error) {
+	box, err := Up(ctx, name, release)
+	if err != nil {
+		return nil, err
+	}
+	err = box.InstallCharm(ctx, a.Charm, a.FakeJuju)
+	if err == nil {
+		_, err = box.Fake(ctx, "init")
+	}
+	if err == nil {
+		err = box.StartManagementCluster(ctx, a.FakeK8s, k8sArgs...)
+	}
+	if err != nil {
+		_ = box.Down()
+		return nil, err
+	}
+	return box, nil
+}

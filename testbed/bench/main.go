@@ -77,25 +77,16 @@ func bench(name string, runs int) error {
 		runs = 20
 	}
 	ctx := context.Background()
-	charm, fakejuju, fakek8s := os.Getenv("CHARM"), os.Getenv("FAKEJUJU"), os.Getenv("FAKEK8S")
-	if charm == "" || fakejuju == "" || fakek8s == "" {
-		return fmt.Errorf("run it as make bench")
+	artifacts, err := testbed.ArtifactsFromEnv()
+	if err != nil {
+		return err
 	}
 	fmt.Println("booting a bookworm Magnum unit...")
-	box, err := testbed.Up(ctx, name, "bookworm")
+	box, err := testbed.BootUnit(ctx, name, "bookworm", artifacts)
 	if err != nil {
 		return err
 	}
 	defer box.Down()
-	if err := box.InstallCharm(ctx, charm, fakejuju); err != nil {
-		return err
-	}
-	if _, err := box.Fake(ctx, "init"); err != nil {
-		return err
-	}
-	if err := box.StartManagementCluster(ctx, fakek8s); err != nil {
-		return err
-	}
 	secret, err := box.Fake(ctx, "add-secret", "--grant", "kubeconfig#file="+testbed.ManagementKubeconfig)
 	if err != nil {
 		return err

@@ -31,26 +31,17 @@ func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...
 
 func run(release, name string, keep bool) error {
 	ctx := context.Background()
-	charm, fakejuju, fakek8s := os.Getenv("CHARM"), os.Getenv("FAKEJUJU"), os.Getenv("FAKEK8S")
-	if charm == "" || fakejuju == "" || fakek8s == "" {
-		return fmt.Errorf("run it as make demo (CHARM, FAKEJUJU and FAKEK8S name the built artifacts)")
+	artifacts, err := testbed.ArtifactsFromEnv()
+	if err != nil {
+		return err
 	}
 	step("booting a real Magnum unit (%s) in box %q", release, name)
-	box, err := testbed.Up(ctx, name, release)
+	box, err := testbed.BootUnit(ctx, name, release, artifacts)
 	if err != nil {
 		return err
 	}
 	if !keep {
 		defer box.Down()
-	}
-	if err := box.InstallCharm(ctx, charm, fakejuju); err != nil {
-		return err
-	}
-	if _, err := box.Fake(ctx, "init"); err != nil {
-		return err
-	}
-	if err := box.StartManagementCluster(ctx, fakek8s); err != nil {
-		return err
 	}
 
 	status := func() {

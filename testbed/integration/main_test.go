@@ -24,12 +24,12 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
 
-var charm, fakejujuBin, fakek8sBin string
+var artifacts testbed.Artifacts
 
 func TestMain(m *testing.M) {
-	charm, fakejujuBin, fakek8sBin = os.Getenv("CHARM"), os.Getenv("FAKEJUJU"), os.Getenv("FAKEK8S")
-	if charm == "" || fakejujuBin == "" || fakek8sBin == "" {
-		fmt.Fprintln(os.Stderr, "integration tests need CHARM, FAKEJUJU and FAKEK8S: run make integration")
+	var err error
+	if artifacts, err = testbed.ArtifactsFromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration tests:", err)
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
@@ -52,7 +52,7 @@ func boot(t *testing.T, release string, k8sArgs ...string) *unit {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("it-%d-%d", os.Getpid(), boxes.Add(1))
-	box, err := testbed.Up(ctx, name, release)
+	box, err := testbed.BootUnit(ctx, name, release, artifacts, k8sArgs...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -61,10 +61,6 @@ func boot(t *testing.T, release string, k8sArgs ...string) *unit {
 		}
 		_ = box.Down()
 	})
-	require.NoError(t, box.InstallCharm(ctx, charm, fakejujuBin))
-	_, err = box.Fake(ctx, "init")
-	require.NoError(t, err)
-	require.NoError(t, box.StartManagementCluster(ctx, fakek8sBin, k8sArgs...))
 	out, err := box.Fake(ctx, "add-secret", "--grant", "kubeconfig#file="+testbed.ManagementKubeconfig)
 	require.NoError(t, err)
 	return &unit{t: t, ctx: ctx, box: box, secret: strings.TrimSpace(out)}
