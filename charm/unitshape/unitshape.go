@@ -160,6 +160,11 @@ func Classify(root Root, svc *Service) {
 	switch {
 	case len(argv) == 2 && argv[1] == "systemd-start" && strings.HasPrefix(argv[0], "/etc/init.d/"):
 		classifyInitScript(root, svc, argv[0])
+	case strings.HasPrefix(argv[0], "/etc/init.d/"):
+		// Its base name is the service's, but it is not the binary: e.g. a
+		// unit systemd-sysv-generator made from the script (".. start").
+		svc.Shape = Unknown
+		svc.Why = fmt.Sprintf("%s runs %q, an init script not started with systemd-start (a unit generated from a SysV script?), which is neither an openstack-pkg-tools unit nor %s", svc.Name, strings.Join(argv, " "), svc.Name)
 	case filepath.Base(argv[0]) == svc.Name:
 		svc.Shape, svc.Daemon = Direct, argv[0]
 	case len(argv) > 1 && strings.HasPrefix(filepath.Base(argv[0]), "python3") && filepath.Base(argv[1]) == svc.Name:

@@ -88,12 +88,19 @@ type Wiring struct {
 	Absent []string
 }
 
+// Where the files the charm wires with live. Variables only so that tests
+// can point them into a temporary directory; the charm never changes them.
+var (
+	defaultDir = "/etc/default"
+	unitDir    = "/etc/systemd/system"
+)
+
 // DefaultFilePath is the /etc/default file for a service.
-func DefaultFilePath(svc string) string { return "/etc/default/" + svc }
+func DefaultFilePath(svc string) string { return defaultDir + "/" + svc }
 
 // DropInPath is the charm's systemd drop-in for a service.
 func DropInPath(svc string) string {
-	return "/etc/systemd/system/" + svc + ".service.d/" + DropInName
+	return unitDir + "/" + svc + ".service.d/" + DropInName
 }
 
 // Desire computes the wiring of one service. priorExisted tells whether a
@@ -115,13 +122,21 @@ func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (
 	rest := StripBlock(current)
 	switch {
 	case method == ByDefaultFile:
-		w.Files = append(w.Files, files.File{Path: defPath, Content: append(rest, block(svc)...),
+		content := append([]byte{}, rest...)
+		if len(content) > 0 && content[len(content)-1] != '\n' {
+			// The block must start a line of its own: joined to a last
+			// line without a newline it is a shell syntax error, and the
+			// init script fails to start the service.
+			content = append(content, '\n')
+		}
+		w.Files = append(w.Files, files.File{Path: defPath, Content: append(content, block(svc)...),
 			Mode: fileMode(defPath, 0o644), Owner: "root", Group: "root", Restarts: []string{svc.Name}})
-	case current == nil:
-		// Nothing there: nothing to undo.
+	case current == nil || bytes.Equal(rest, current):
+		// Nothing there, or no block of ours: nothing to undo, and an
+		// operator's (even empty) file is not ours to remove.
 	case len(bytes.TrimSpace(rest)) == 0 && !priorExisted(defPath):
 		w.Absent = append(w.Absent, defPath)
-	case !bytes.Equal(rest, current):
+	default:
 		w.Files = append(w.Files, files.File{Path: defPath, Content: rest,
 			Mode: fileMode(defPath, 0o644), Owner: "root", Group: "root", Restarts: []string{svc.Name}})
 	}
