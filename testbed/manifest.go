@@ -24,10 +24,7 @@ type Manifest map[string]string
 func (b *Box) TakeManifest() (Manifest, error) {
 	root := b.Root()
 	m := Manifest{}
-	var roots []string
-	for _, r := range ManifestRoots {
-		roots = append(roots, r)
-	}
+	roots := append([]string{}, ManifestRoots...)
 	if more, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); more != nil {
 		for _, p := range more {
 			roots = append(roots, strings.TrimPrefix(p, root))

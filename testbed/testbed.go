@@ -222,6 +222,11 @@ func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ..
 	if err == nil {
 		err = box.StartManagementCluster(ctx, a.FakeK8s, k8sArgs...)
 	}
+	if err == nil {
+		// The driver (the real one's files as a wheel) and a real helm, as
+		// an operator attaches them.
+		err = box.AttachGraftResources(ctx, "1.4.0")
+	}
 	if err != nil {
 		_ = box.Down()
 		return nil, err

@@ -41,6 +41,12 @@ type Dir struct {
 	Group string
 }
 
+// Symlink is a symbolic link as the charm wants it.
+type Symlink struct {
+	Path   string
+	Target string
+}
+
 // Stat is what is on disk at a path.
 type Stat struct {
 	Exists  bool
@@ -49,6 +55,8 @@ type Stat struct {
 	Mode    os.FileMode
 	UID     int
 	GID     int
+	// Link is a symbolic link's target ("" for anything else).
+	Link string `json:",omitempty"`
 }
 
 // Read observes a path. A missing path is not an error.
@@ -64,12 +72,62 @@ func Read(path string) (Stat, error) {
 	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.UID, st.GID = int(s.Uid), int(s.Gid)
 	}
-	if fi.Mode().IsRegular() {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		if st.Link, err = os.Readlink(path); err != nil {
+			return st, err
+		}
+	case fi.Mode().IsRegular():
 		if st.Content, err = os.ReadFile(path); err != nil {
 			return st, err
 		}
 	}
 	return st, nil
+}
+
+// Same reports whether two observations of a path agree in everything
+// removal restores.
+func (st Stat) Same(o Stat) bool {
+	return st.Exists == o.Exists && st.IsDir == o.IsDir && bytes.Equal(st.Content, o.Content) &&
+		st.Mode == o.Mode && st.UID == o.UID && st.GID == o.GID && st.Link == o.Link
+}
+
+// DiffSymlink compares a desired symbolic link with the disk. A directory in
+// its place is an error: the charm replaces files and links, never trees.
+func DiffSymlink(l Symlink) (*plan.Change, error) {
+	st, err := Read(l.Path)
+	if err != nil {
+		return nil, err
+	}
+	c := plan.Change{Kind: plan.Symlink, Path: l.Path, Target: l.Target}
+	switch {
+	case !st.Exists:
+		c.Why = "absent"
+	case st.IsDir:
+		return nil, fmt.Errorf("%s is a directory", l.Path)
+	case st.Link == l.Target:
+		return nil, nil
+	case st.Link != "":
+		c.Why = "points to " + st.Link
+	default:
+		c.Why = "a file is there"
+	}
+	return &c, nil
+}
+
+// symlink makes path a link to target in one rename, so the path is never
+// missing in between.
+func symlink(target, path string) error {
+	tmp := path + ".magnum-capi-graft.tmp"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // DiffFile compares a desired file with the disk and returns the change that
@@ -146,6 +204,8 @@ func Apply(c plan.Change) error {
 		}
 	case plan.Chmod:
 		err = chown(c.Path, c.Mode, uid, gid)
+	case plan.Symlink:
+		err = symlink(c.Target, c.Path)
 	case plan.Remove:
 		err = os.Remove(c.Path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -183,6 +243,9 @@ func PutBack(path string, st Stat) error {
 			return nil
 		}
 		return err
+	}
+	if st.Link != "" {
+		return symlink(st.Link, path)
 	}
 	if st.IsDir {
 		if err := os.Mkdir(path, st.Mode); err != nil && !errors.Is(err, fs.ErrExist) {

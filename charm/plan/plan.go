@@ -23,6 +23,9 @@ const (
 	Rmdir  Kind = "rmdir"
 	// Restore puts back what was there before the charm came.
 	Restore Kind = "restore"
+	// Symlink makes Path a symbolic link to Target, replacing whatever
+	// file or link is there.
+	Symlink Kind = "symlink"
 )
 
 // Change is one change to the unit's file system.
@@ -33,6 +36,8 @@ type Change struct {
 	Mode    os.FileMode
 	Owner   string
 	Group   string
+	// Target is where a Symlink change points.
+	Target string
 	// Secret content is never printed, logged or reported.
 	Secret bool
 	// Why says what differs between desired and observed.
@@ -48,6 +53,9 @@ func (c Change) String() string {
 	s := fmt.Sprintf("%s %s", c.Kind, c.Path)
 	if c.Kind == Mkdir || c.Kind == Write || c.Kind == Chmod {
 		s += fmt.Sprintf(" %s:%s %04o", c.Owner, c.Group, c.Mode.Perm())
+	}
+	if c.Kind == Symlink {
+		s += " -> " + c.Target
 	}
 	if c.Why != "" {
 		s += " (" + c.Why + ")"

@@ -120,6 +120,14 @@ type Desired struct {
 	Warnings   string
 	// Watcher is set when the watcher is part of the desired state.
 	Watcher bool
+	// Links are symbolic links the charm wants (helm on the services' PATH).
+	Links []files.Symlink
+	// Stamps are files whose change since a service started means that
+	// service must restart (a package the driver comes from).
+	Stamps []string
+	// Driver and Helm are the driver and helm as wanted.
+	Driver *DriverState
+	Helm   *HelmState
 	// Hash identifies this desired state (secret content included, hashed).
 	Hash string
 }
@@ -158,7 +166,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
-	desired, err := r.Desire(ctx, unit, fp)
+	desired, err := r.Desire(ctx, unit, fp, opts)
 	if err != nil {
 		return out, err
 	}
@@ -168,16 +176,35 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 			return out, block("%s (fix the config, or run the regraft action to try again)", msg)
 		}
 	}
+	if !opts.DryRun {
+		// Install what the plan will activate: helm (proved before it is
+		// put in place) and the driver's version directory or package.
+		if err := r.stageHelm(ctx, unit, desired.Helm); err != nil {
+			return out, err
+		}
+		if err := r.stageDriver(ctx, desired.Driver); err != nil {
+			return out, err
+		}
+	}
 	p, err := Diff(desired, unit)
 	if err != nil {
 		return out, err
 	}
 	out.Plan = p
 	if opts.DryRun {
-		return out, r.verdict(unit, desired, &out)
+		if err := r.verdict(unit, desired, &out); err != nil {
+			return out, err
+		}
+		out.Message = desired.toolsSummary() + "; " + out.Message
+		return out, nil
 	}
-	if !p.Empty() {
-		if err := r.apply(ctx, p, desired, fp); err != nil {
+	if p.Empty() {
+		// Nothing changes, but a forced hook still proves the driver.
+		if err := r.proveDriver(ctx, unit, desired.Driver); err != nil {
+			return out, block("%s does not load as user magnum: %v", desired.Driver.Summary(), err)
+		}
+	} else {
+		if err := r.apply(ctx, p, desired, fp, unit); err != nil {
 			return out, err
 		}
 		out.Applied = true
@@ -187,6 +214,12 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		out.Unit = unit
 	}
 	r.clearFailure()
+	if err := r.commitDriver(ctx, unit, desired.Driver); err != nil {
+		return out, err
+	}
+	if err := r.commitHelm(unit, desired.Helm); err != nil {
+		return out, err
+	}
 	if desired.Watcher {
 		if err := r.ensureWatcher(ctx, changed(p, WatcherUnitPath)); err != nil {
 			return out, err
@@ -195,6 +228,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err := r.verdict(unit, desired, &out); err != nil {
 		return out, err
 	}
+	out.Message = desired.toolsSummary() + "; " + out.Message
 	// The graft is in place; before saying active, make sure this unit can
 	// drive the management cluster with this kubeconfig and driver.
 	rep := r.Preflight(ctx, desired, opts.Force)
@@ -225,7 +259,7 @@ func allMissing(u *unitshape.Unit) bool {
 
 // Desire computes the desired state. Everything the operator can get wrong
 // is checked here, before the plan, so bad input changes nothing.
-func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files.Footprint) (*Desired, error) {
+func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files.Footprint, opts Options) (*Desired, error) {
 	raw, err := r.Juju.ConfigGet(ctx)
 	if err != nil {
 		return nil, err
@@ -279,6 +313,12 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 			}
 		}
 	}
+	if err := r.desireHelm(ctx, unit, d, opts); err != nil {
+		return nil, err
+	}
+	if err := r.desireDriver(ctx, unit, d, opts); err != nil {
+		return nil, err
+	}
 	if err := r.desireWatcher(unit, d); err != nil {
 		return nil, err
 	}
@@ -290,6 +330,10 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 	for _, f := range d.Absent {
 		fmt.Fprintf(h, "absent %s\x00", f.Path)
 	}
+	for _, l := range d.Links {
+		fmt.Fprintf(h, "link %s %s\x00", l.Path, l.Target)
+	}
+	fmt.Fprintf(h, "driver %s %s %s %s\x00helm %s\x00", d.Driver.Source, d.Driver.Version, d.Driver.sha256, d.Driver.Package, d.Helm.sha256)
 	d.Hash = hex.EncodeToString(h.Sum(nil))
 	return d, nil
 }
@@ -332,7 +376,16 @@ func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 	}
 	for _, f := range d.Absent {
 		if _, err := os.Lstat(f.Path); err == nil {
-			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "wiring changed", Restarts: f.Restarts, UnitFile: f.UnitFile})
+			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "no longer wanted", Restarts: f.Restarts, UnitFile: f.UnitFile})
+		}
+	}
+	for _, l := range d.Links {
+		c, err := files.DiffSymlink(l)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			p.Add(*c)
 		}
 	}
 	// The live system is the truth: a service whose process does not keep
@@ -355,6 +408,14 @@ func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 			if fi, err := os.Stat(f.Path); err == nil && fi.ModTime().After(svc.StartedAt) {
 				p.NeedRestart(svc.Name, filepath.Base(f.Path)+" changed since it started")
 			}
+		}
+		for _, stamp := range d.Stamps {
+			if fi, err := os.Stat(stamp); err == nil && fi.ModTime().After(svc.StartedAt) {
+				p.NeedRestart(svc.Name, filepath.Base(stamp)+" changed since it started")
+			}
+		}
+		if d.Driver != nil && d.Driver.restartReason != "" {
+			p.NeedRestart(svc.Name, d.Driver.restartReason)
 		}
 	}
 	p.Order(unitshape.Services)
@@ -389,10 +450,11 @@ func reads(f files.File, svc string) bool {
 // new files, every changed path is put back as it was observed, the services
 // restart on the old files, and the failure is remembered so later hooks do
 // not retry the same bad graft.
-func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *files.Footprint) error {
+func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *files.Footprint, unit *unitshape.Unit) error {
 	type undo struct {
-		path string
-		st   files.Stat
+		path  string
+		st    files.Stat
+		mtime time.Time
 	}
 	var undos []undo
 	for _, c := range p.Changes {
@@ -404,10 +466,34 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 		if err != nil {
 			return err
 		}
-		undos = append(undos, undo{c.Path, st})
+		u := undo{path: c.Path, st: st}
+		if fi, err := os.Lstat(c.Path); err == nil && fi.Mode().IsRegular() {
+			u.mtime = fi.ModTime()
+		}
+		undos = append(undos, u)
 		if err := files.Apply(c); err != nil {
 			return err
 		}
+	}
+	// The driver must load, as magnum, with the activation the plan left,
+	// before any service restarts into it: an import error in any driver
+	// breaks every driver lookup.
+	if err := r.proveDriver(ctx, unit, d.Driver); err != nil {
+		for i := len(undos) - 1; i >= 0; i-- {
+			if perr := files.PutBack(undos[i].path, undos[i].st); perr != nil {
+				return fmt.Errorf("roll back %s: %w (after: %v)", undos[i].path, perr, err)
+			}
+			// The services run on these very bytes: with the old mtime
+			// back, the next hook does not restart them for a change
+			// that never reached them.
+			if !undos[i].mtime.IsZero() {
+				_ = os.Chtimes(undos[i].path, time.Time{}, undos[i].mtime)
+			}
+		}
+		r.unstageDriver(ctx, d.Driver)
+		msg := fmt.Sprintf("%s does not load as user magnum, so it was not activated and no service restarted: %v", d.Driver.Summary(), err)
+		r.rememberFailure(d.Hash, msg)
+		return blocked{msg}
 	}
 	sd, err := r.systemd(ctx)
 	if err != nil {
@@ -442,6 +528,7 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 				r.logf("%s did not come back after the rollback: %v", svc, rerr)
 			}
 		}
+		r.unstageDriver(ctx, d.Driver)
 		msg := fmt.Sprintf("%s failed to start with the new graft and was rolled back: %v", rs.Service, err)
 		if journal != "" {
 			msg += "; journal: " + oneLine(journal, 300)
@@ -501,4 +588,16 @@ func oneLine(s string, max int) string {
 		s = s[len(s)-max:]
 	}
 	return s
+}
+
+// toolsSummary is the driver's and helm's part of the status.
+func (d *Desired) toolsSummary() string {
+	var parts []string
+	if d.Driver != nil {
+		parts = append(parts, d.Driver.Summary())
+	}
+	if d.Helm != nil {
+		parts = append(parts, d.Helm.Summary())
+	}
+	return strings.Join(parts, " + ")
 }

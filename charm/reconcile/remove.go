@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -26,8 +25,12 @@ func (r *Reconciler) RemovalPlan(ctx context.Context) (*plan.Plan, *files.Footpr
 		if err != nil {
 			return nil, nil, err
 		}
-		if now.Exists == prior.Exists && now.IsDir == prior.IsDir && bytes.Equal(now.Content, prior.Content) &&
-			now.Mode == prior.Mode && now.UID == prior.UID && now.GID == prior.GID {
+		if now.Same(prior) {
+			continue
+		}
+		// helm's link is removed only while it is still the charm's: a
+		// package may have put its own helm there since.
+		if path == HelmLink && !prior.Exists && now.Link != HelmBinary {
 			continue
 		}
 		c := plan.Change{Kind: plan.Restore, Path: path, Why: "put back as before the charm"}
@@ -62,6 +65,18 @@ func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
 		if err := files.PutBack(c.Path, fp.Entries[c.Path]); err != nil {
 			return p, fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
 		}
+	}
+	// With the activation gone: the packages the charm installed and its
+	// own tree (driver versions, helm).
+	did, err := r.removeDriver(ctx)
+	if err != nil {
+		return p, err
+	}
+	if len(did) > 0 {
+		for _, svc := range unitshape.Services {
+			p.NeedRestart(svc, strings.Join(did, ", "))
+		}
+		p.Order(unitshape.Services)
 	}
 	if !p.Empty() {
 		sd, err := r.systemd(ctx)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -59,6 +60,8 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 	if err != nil {
 		return checks, err
 	}
+	driverChecks(ctx, unit, out.Desired, add)
+
 	conf, confErr := os.ReadFile(reconcile.ConfFile)
 	keys, _ := confprobe.Keys(conf)
 	for i, svc := range unit.Services {
@@ -104,4 +107,42 @@ func orNone(s, none string) string {
 		return none
 	}
 	return s
+}
+
+// driverChecks proves the driver and helm the way the services will use
+// them: as user magnum, with the services' PATH, in a fresh interpreter.
+func driverChecks(ctx context.Context, unit *unitshape.Unit, d *reconcile.Desired, add func(string, bool, string, ...any)) {
+	env := reconcile.ServicesEnv(unit)
+	if d == nil || d.Driver == nil {
+		add("driver.entry-point", false, "the desired driver is not known: see status")
+	} else {
+		ds := d.Driver
+		p, err := driver.Prove(ctx, &driver.Interpreter{Python: unit.Python}, "magnum", env, ds.Version, ds.ProveDir())
+		if err != nil {
+			add("driver.entry-point", false, "%v", err)
+		} else {
+			add("driver.entry-point", true, "%s:%s loads %s from %s %s at %s (Python %s, as magnum)",
+				driver.EntryPointGroup, driver.EntryPointName, p.Object, p.Dist, p.Version, p.File, p.Python)
+		}
+	}
+	l, err := driver.ListDrivers(ctx, "magnum", env)
+	switch {
+	case err != nil:
+		add("driver.list-drivers", false, "%v", err)
+	case !l.Supported:
+		add("driver.list-drivers", true, "not supported on this Magnum: %s", l.Reason)
+	case l.Listed:
+		add("driver.list-drivers", true, "magnum-driver-manage list-drivers as magnum lists %s for %s",
+			driver.EntryPointName, strings.Join(l.Provides, ", "))
+	default:
+		add("driver.list-drivers", false, "magnum-driver-manage list-drivers as magnum does not list %s (it lists %s)",
+			driver.EntryPointName, strings.Join(l.Names, ", "))
+	}
+	path, version, err := reconcile.HelmOnPath(ctx, unit)
+	if err != nil {
+		add("helm", false, "%v", err)
+	} else {
+		add("helm", true, "%s version --short as magnum (PATH %s, HOME %s): %s", path,
+			strings.TrimPrefix(env[0], "PATH="), reconcile.MagnumHome, version)
+	}
 }

@@ -1,0 +1,356 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/canonical/pebble/internals/osutil"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+)
+
+// The index source fetches exactly one file, the driver's pure wheel for
+// driver-version, from a PEP 503 (HTML) or PEP 691 (JSON) simple index, and
+// checks it against the sha256 the index gives: pip is not on Magnum units,
+// and a resolving install is what the charm must never do. The wheel is
+// cached in the charm's state directory, so a reinstall (a Python upgrade, a
+// regraft) needs no network.
+
+const (
+	maxIndexPage  = 8 << 20
+	maxWheelSize  = 64 << 20
+	indexTimeout  = 2 * time.Minute
+	simpleJSON    = "application/vnd.pypi.simple.v1+json"
+	simpleHTMLOld = "text/html"
+)
+
+// indexHTTPClient is the client for the index: https only, through the
+// model's proxy (JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY), never the
+// process's own proxy variables. Tests replace it.
+var indexHTTPClient = func() (*http.Client, error) {
+	proxy, err := modelProxy(os.Getenv("JUJU_CHARM_HTTPS_PROXY"), os.Getenv("JUJU_CHARM_NO_PROXY"))
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = proxy
+	return &http.Client{Transport: tr, Timeout: indexTimeout, CheckRedirect: httpsRedirectsOnly}, nil
+}
+
+// modelProxy is the proxy choice for the index's https requests, with
+// golang.org/x/net/http/httpproxy's rules for NO_PROXY (without its
+// dependencies): loopback is never proxied; entries are "*", IP addresses,
+// CIDR ranges, or domains (optionally with :port), where "example.com"
+// matches itself and its subdomains and ".example.com" or
+// "*.example.com" only the subdomains. Errors never quote the proxy URL,
+// which may hold a password.
+func modelProxy(httpsProxy, noProxy string) (func(*http.Request) (*url.URL, error), error) {
+	httpsProxy = strings.TrimSpace(httpsProxy)
+	if httpsProxy == "" {
+		return nil, nil
+	}
+	pu, err := url.Parse(httpsProxy)
+	if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https" && pu.Scheme != "socks5") {
+		if pu, err = url.Parse("http://" + httpsProxy); err != nil || pu.Host == "" {
+			return nil, errors.New("JUJU_CHARM_HTTPS_PROXY is not a valid proxy URL")
+		}
+	}
+	entries := strings.Split(strings.ToLower(noProxy), ",")
+	return func(req *http.Request) (*url.URL, error) {
+		host, port := strings.ToLower(req.URL.Hostname()), req.URL.Port()
+		if port == "" {
+			port = "443"
+		}
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			return nil, nil
+		}
+		ip := net.ParseIP(host)
+		if ip != nil && ip.IsLoopback() {
+			return nil, nil
+		}
+		for _, e := range entries {
+			e = strings.TrimSpace(e)
+			switch {
+			case e == "":
+				continue
+			case e == "*":
+				return nil, nil
+			}
+			if _, network, err := net.ParseCIDR(e); err == nil {
+				if ip != nil && network.Contains(ip) {
+					return nil, nil
+				}
+				continue
+			}
+			ehost, eport := e, ""
+			if h, p, err := net.SplitHostPort(e); err == nil {
+				ehost, eport = h, p
+			}
+			if eport != "" && eport != port {
+				continue
+			}
+			if eip := net.ParseIP(ehost); eip != nil {
+				if ip != nil && ip.Equal(eip) {
+					return nil, nil
+				}
+				continue
+			}
+			sub := strings.HasPrefix(ehost, ".") || strings.HasPrefix(ehost, "*.")
+			ehost = strings.TrimPrefix(strings.TrimPrefix(ehost, "*"), ".")
+			if strings.HasSuffix(host, "."+ehost) || (!sub && host == ehost) {
+				return nil, nil
+			}
+		}
+		return pu, nil
+	}, nil
+}
+
+func httpsRedirectsOnly(req *http.Request, via []*http.Request) error {
+	if req.URL.Scheme != "https" {
+		return fmt.Errorf("refusing a redirect to %s: not https", req.URL.Redacted())
+	}
+	if len(via) >= 10 {
+		return errors.New("too many redirects")
+	}
+	return nil
+}
+
+// indexFile is one file an index lists for the project.
+type indexFile struct {
+	Filename string
+	URL      string
+	SHA256   string
+	Yanked   bool
+}
+
+var wheelNameRE = regexp.MustCompile(`^([A-Za-z0-9._]+)-([^-]+)(?:-\d[^-]*)?-([^-]+)-([^-]+)-([^-]+)\.whl$`)
+
+// pureWheelFor reports whether filename is a pure-Python wheel of the
+// driver at version.
+func pureWheelFor(filename, version string) bool {
+	m := wheelNameRE.FindStringSubmatch(filename)
+	if m == nil {
+		return false
+	}
+	name := strings.ToLower(regexp.MustCompile(`[-_.]+`).ReplaceAllString(m[1], "-"))
+	if name != driver.DistName || m[2] != version || m[4] != "none" || m[5] != "any" {
+		return false
+	}
+	for _, tag := range strings.Split(m[3], ".") {
+		if tag == "py3" || tag == "py2.py3" {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchWheel returns the path of the driver's wheel for version: from the
+// cache if an earlier fetch verified it, else from the index. A dry run
+// looks at the cache and the index but does not fill the cache: the wheel
+// goes to a temporary file (temp is true) the caller removes.
+func fetchWheel(ctx context.Context, client *http.Client, indexURL, version, cacheDir string, dryRun bool) (path string, temp bool, err error) {
+	if p := cachedWheel(cacheDir, version); p != "" {
+		return p, false, nil
+	}
+	path, err = fetchIndexWheel(ctx, client, indexURL, version, cacheDir, dryRun)
+	return path, dryRun && err == nil, err
+}
+
+func fetchIndexWheel(ctx context.Context, client *http.Client, indexURL, version, cacheDir string, dryRun bool) (string, error) {
+	project, err := url.Parse(strings.TrimRight(indexURL, "/") + "/" + driver.DistName + "/")
+	if err != nil || project.Scheme != "https" {
+		return "", fmt.Errorf("index %s is not an https URL", indexURL)
+	}
+	list, err := listIndex(ctx, client, project)
+	if err != nil {
+		return "", err
+	}
+	var pick *indexFile
+	var others []string
+	for i := range list {
+		f := &list[i]
+		if pureWheelFor(f.Filename, version) && !f.Yanked {
+			pick = f
+			break
+		}
+		if strings.Contains(f.Filename, "-"+version) {
+			others = append(others, f.Filename)
+		}
+	}
+	if pick == nil {
+		if len(others) > 0 {
+			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", project.Redacted(), driver.DistName, version, strings.Join(others, ", "))
+		}
+		return "", fmt.Errorf("%s lists no %s %s", project.Redacted(), driver.DistName, version)
+	}
+	if len(pick.SHA256) != 64 {
+		return "", fmt.Errorf("%s gives no sha256 for %s: refusing an unverifiable download", project.Redacted(), pick.Filename)
+	}
+	u, err := project.Parse(pick.URL)
+	if err != nil || u.Scheme != "https" {
+		return "", fmt.Errorf("%s: the link to %s is not https", project.Redacted(), pick.Filename)
+	}
+	u.Fragment = ""
+	data, err := get(ctx, client, u, "", maxWheelSize)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != strings.ToLower(pick.SHA256) {
+		return "", fmt.Errorf("%s has sha256 %s, but the index says %s", pick.Filename, got, pick.SHA256)
+	}
+	if dryRun {
+		tmp, err := os.CreateTemp("", "magnum-capi-graft-*.whl")
+		if err != nil {
+			return "", err
+		}
+		defer tmp.Close()
+		if _, err := tmp.Write(data); err != nil {
+			os.Remove(tmp.Name())
+			return "", err
+		}
+		return tmp.Name(), nil
+	}
+	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+		return "", err
+	}
+	p := filepath.Join(cacheDir, filepath.Base(pick.Filename))
+	if err := osutil.AtomicWriteFile(p, data, 0o600, 0); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// cachedWheel finds a wheel for version that an earlier fetch verified.
+// Only fetchWheel writes the cache (root-only), after checking the index's
+// sha256; anything else there is ignored.
+func cachedWheel(cacheDir, version string) string {
+	entries, err := os.ReadDir(cacheDir)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && pureWheelFor(e.Name(), version) {
+			return filepath.Join(cacheDir, e.Name())
+		}
+	}
+	return ""
+}
+
+// listIndex reads the project page, asking for PEP 691 JSON and accepting
+// PEP 503 HTML.
+func listIndex(ctx context.Context, client *http.Client, project *url.URL) ([]indexFile, error) {
+	var ctype string
+	data, err := getTyped(ctx, client, project, simpleJSON+", "+simpleHTMLOld+";q=0.1", maxIndexPage, &ctype)
+	if err != nil {
+		return nil, err
+	}
+	mt, _, _ := mime.ParseMediaType(ctype)
+	if mt == simpleJSON || (mt == "application/json") {
+		var page struct {
+			Files []struct {
+				Filename string            `json:"filename"`
+				URL      string            `json:"url"`
+				Hashes   map[string]string `json:"hashes"`
+				Yanked   any               `json:"yanked"`
+			} `json:"files"`
+		}
+		if err := json.Unmarshal(data, &page); err != nil {
+			return nil, fmt.Errorf("%s: %w", project.Redacted(), err)
+		}
+		var out []indexFile
+		for _, f := range page.Files {
+			yanked := false
+			switch y := f.Yanked.(type) {
+			case bool:
+				yanked = y
+			case string:
+				yanked = true
+			}
+			out = append(out, indexFile{Filename: f.Filename, URL: f.URL, SHA256: f.Hashes["sha256"], Yanked: yanked})
+		}
+		return out, nil
+	}
+	return parseSimpleHTML(string(data)), nil
+}
+
+var anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>([^<]*)</a>`)
+var hrefRE = regexp.MustCompile(`(?is)\bhref\s*=\s*("([^"]*)"|'([^']*)')`)
+var yankedRE = regexp.MustCompile(`(?is)\bdata-yanked\b`)
+
+// parseSimpleHTML reads PEP 503's anchors; the sha256 is the URL's
+// #sha256= fragment.
+func parseSimpleHTML(page string) []indexFile {
+	var out []indexFile
+	for _, m := range anchorRE.FindAllStringSubmatch(page, -1) {
+		h := hrefRE.FindStringSubmatch(m[1])
+		if h == nil {
+			continue
+		}
+		href := html.UnescapeString(h[2] + h[3])
+		f := indexFile{Filename: strings.TrimSpace(html.UnescapeString(m[2])), URL: href, Yanked: yankedRE.MatchString(m[1])}
+		if _, frag, ok := strings.Cut(href, "#"); ok {
+			if v, ok := strings.CutPrefix(frag, "sha256="); ok {
+				f.SHA256 = v
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func get(ctx context.Context, client *http.Client, u *url.URL, accept string, limit int64) ([]byte, error) {
+	var ctype string
+	return getTyped(ctx, client, u, accept, limit, &ctype)
+}
+
+func getTyped(ctx context.Context, client *http.Client, u *url.URL, accept string, limit int64, ctype *string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", u.Redacted(), unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch %s: %s", u.Redacted(), resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", u.Redacted(), err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("fetch %s: larger than %d MiB", u.Redacted(), limit>>20)
+	}
+	*ctype = resp.Header.Get("Content-Type")
+	return data, nil
+}
+
+// unwrapURLError drops url.Error's repetition of the method and URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
