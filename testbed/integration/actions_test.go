@@ -98,6 +98,30 @@ func TestVerifyFailsExactlyTheBrokenCheck(t *testing.T) {
 	}
 	u.t = t
 
+	// The driver's activation removed, then helm: each fails its own check.
+	t.Run("driver activation removed", func(t *testing.T) {
+		u.t = t
+		pth := "/usr/local/lib/python3.11/dist-packages/magnum-capi-graft.pth"
+		saved, err := os.ReadFile(u.box.Path(pth))
+		require.NoError(t, err)
+		u.run("rm", pth)
+		out := u.action("verify", nil)
+		assert.Equal(t, "failed", out.Status)
+		assert.Equal(t, "false", checkPass(t, out.Results, "driver", "entry-point"))
+		assert.Equal(t, "true", checkPass(t, out.Results, "helm"))
+		writeFile(t, u, pth, string(saved), 0o644)
+	})
+	t.Run("helm removed", func(t *testing.T) {
+		u.t = t
+		u.run("mv", "/usr/bin/helm", "/root/helm")
+		out := u.action("verify", nil)
+		assert.Equal(t, "failed", out.Status)
+		assert.Equal(t, "false", checkPass(t, out.Results, "helm"))
+		assert.Equal(t, "true", checkPass(t, out.Results, "driver", "entry-point"))
+		u.run("mv", "/root/helm", "/usr/bin/helm")
+	})
+	u.t = t
+
 	// The wiring dropped by hand (and the conductor restarted without it).
 	t.Run("wiring dropped", func(t *testing.T) {
 		u.t = t
