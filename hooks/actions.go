@@ -19,7 +19,7 @@ func (rt *Runtime) verify(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	defer sd.Close()
-	r := rt.reconciler(nil)
+	r := rt.reconciler("verify", nil)
 	defer r.Close()
 	checks, err := verify.Run(ctx, r, sd)
 	if err != nil {
@@ -48,10 +48,10 @@ func (rt *Runtime) verify(ctx context.Context) (map[string]any, error) {
 }
 
 func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[string]any, error) {
-	r := rt.reconciler(progress)
+	r := rt.reconciler("regraft", progress)
 	defer r.Close()
 	out := r.Reconcile(ctx, reconcile.Options{Force: true})
-	_ = rt.Juju.StatusSet(ctx, out.Status, out.Message)
+	_ = r.Juju.StatusSet(ctx, out.Status, out.Message)
 	results := map[string]any{"status": string(out.Status), "message": out.Message,
 		"plan": strings.TrimSpace(out.Plan.String()), "applied": out.Applied}
 	if out.Status != hooktool.Active {

@@ -70,3 +70,26 @@ func TestUpdateStatusAsksJujuNothingOnceRecorded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "blocked", s.Status.Status)
 }
+
+// A status an action sets must reach the record, or the next update-status
+// takes the old record for what Juju shows and leaves the action's status up.
+func TestStatusSetByAnActionIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	state := t.TempDir() + "/state.json"
+	st := fakejuju.NewState(fakejuju.DefaultUnit)
+	st.Config = map[string]any{"namespace-prefix": "graft"}
+	require.NoError(t, fakejuju.Create(state, st))
+	rt := &Runtime{Juju: hooktool.New(fakejuju.NewRunner(state)), StateDir: t.TempDir()}
+
+	hook := rt.reconciler("config-changed", nil).Juju
+	_, err := hook.ConfigGet(ctx)
+	require.NoError(t, err)
+	require.NoError(t, hook.StatusSet(ctx, hooktool.Active, "grafted"))
+	// The regraft action fails and says so.
+	require.NoError(t, rt.reconciler("regraft", nil).Juju.StatusSet(ctx, hooktool.Blocked, "broken"))
+	// update-status finds the unit fine again: the status must go back.
+	require.NoError(t, rt.reconciler("update-status", nil).Juju.StatusSet(ctx, hooktool.Active, "grafted"))
+	s, err := fakejuju.Load(state)
+	require.NoError(t, err)
+	assert.Equal(t, "active", s.Status.Status, "a stale blocked status was left showing")
+}

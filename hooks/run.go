@@ -21,8 +21,12 @@ type Runtime struct {
 	Settle   time.Duration
 }
 
-func (rt *Runtime) reconciler(log func(string)) *reconcile.Reconciler {
-	return &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir, Settle: rt.Settle, Log: log}
+// reconciler returns a reconciler for an event. Its hook tools record what
+// config-get, secret-get and status-set said (see inputs.go), whatever the
+// event: update-status skips a status-set that the record says is already
+// shown, so a status set around the record would leave a stale one showing.
+func (rt *Runtime) reconciler(event string, log func(string)) *reconcile.Reconciler {
+	return &reconcile.Reconciler{Juju: rt.toolsFor(event), StateDir: rt.StateDir, Settle: rt.Settle, Log: log}
 }
 
 // Run handles one event. A returned error makes the hook fail (Juju retries
@@ -34,20 +38,20 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 	log := func(s string) { _ = rt.Juju.Log(ctx, hooktool.Info, s) }
 	switch HookEffect(ev.Name) {
 	case Reconcile:
-		juju := rt.toolsFor(ev.Name)
-		r := rt.reconciler(log)
-		r.Juju = juju
+		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
 		out := r.Reconcile(ctx, reconcile.Options{Force: force})
-		return juju.StatusSet(ctx, out.Status, out.Message)
+		return r.Juju.StatusSet(ctx, out.Status, out.Message)
 	case Remove:
-		r := rt.reconciler(log)
+		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
 		if _, err := r.Remove(ctx); err != nil {
 			return fmt.Errorf("remove the graft: %w", err)
 		}
+		// Straight to Juju: Remove deleted the state directory, and a
+		// recorded status-set would create it again.
 		return rt.Juju.StatusSet(ctx, hooktool.Maintenance, "graft removed")
 	}
 	return nil
