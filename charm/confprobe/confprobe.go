@@ -10,13 +10,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"gopkg.in/ini.v1"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
 // script registers each asked-for key as a plain string option (the probe
@@ -44,36 +43,6 @@ type Result struct {
 	Dirs   []string           `json:"dirs"`
 }
 
-// ConfigArgs extracts oslo.config's arguments from a live command line, and
-// the prog name oslo.config would use.
-func ConfigArgs(cmdline []string) (args []string, prog string) {
-	if len(cmdline) == 0 {
-		return nil, ""
-	}
-	prog = filepath.Base(cmdline[0])
-	if len(cmdline) > 1 && strings.HasPrefix(prog, "python") {
-		prog = filepath.Base(cmdline[1])
-	}
-	scan := cmdline
-	for i, a := range cmdline {
-		if a == "--pyargv" && i+1 < len(cmdline) {
-			// uwsgi: the app sees sys.argv = [uwsgi, <pyargv words>].
-			scan = strings.Fields(cmdline[i+1])
-		}
-	}
-	for i := 0; i < len(scan); i++ {
-		a := scan[i]
-		switch {
-		case strings.HasPrefix(a, "--config-file=") || strings.HasPrefix(a, "--config-dir="):
-			args = append(args, a)
-		case (a == "--config-file" || a == "--config-dir") && i+1 < len(scan):
-			args = append(args, a+"="+scan[i+1])
-			i++
-		}
-	}
-	return args, prog
-}
-
 // Keys lists the group.key pairs an ini file sets.
 func Keys(conf []byte) ([][2]string, error) {
 	f, err := ini.Load(conf)
@@ -98,7 +67,7 @@ func Keys(conf []byte) ([][2]string, error) {
 
 // Probe resolves keys with a service's live command line, as user.
 func Probe(ctx context.Context, python, user string, cmdline []string, keys [][2]string) (*Result, error) {
-	args, prog := ConfigArgs(cmdline)
+	args, prog := wiring.ConfigArgs(cmdline)
 	req, err := json.Marshal(map[string]any{"args": nonNil(args), "prog": prog, "keys": keys})
 	if err != nil {
 		return nil, err

@@ -128,18 +128,12 @@ func confDReading(cmdline []string) string {
 	if len(cmdline) == 0 {
 		return "not running"
 	}
-	args := cmdline
-	for i, a := range cmdline {
-		if a == "--pyargv" && i+1 < len(cmdline) {
-			args = append(append([]string{}, cmdline...), strings.Fields(cmdline[i+1])...)
-		}
-	}
+	args, _ := wiring.ConfigArgs(cmdline)
 	file, dir := -1, -1
 	for i, a := range args {
-		switch {
-		case strings.HasPrefix(a, "--config-file"):
+		if strings.HasPrefix(a, "--config-file=") {
 			file = i
-		case strings.HasPrefix(a, "--config-dir"):
+		} else {
 			dir = i
 		}
 	}

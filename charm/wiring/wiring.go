@@ -280,12 +280,10 @@ func Check(method Method, cmdline []string) error {
 	if len(cmdline) == 0 {
 		return errors.New("not running")
 	}
+	args, _ := ConfigArgs(cmdline)
 	switch method {
 	case ByDefaultFile, BySystemdOverride:
-		if pyargv := pyArgv(cmdline); pyargv != nil {
-			cmdline = pyargv
-		}
-		fileAt, dirAt := index(cmdline, configFileArg), index(cmdline, configDirArg)
+		fileAt, dirAt := index(args, configFileArg), index(args, configDirArg)
 		switch {
 		case dirAt < 0:
 			return fmt.Errorf("live command line lacks %s", configDirArg)
@@ -293,8 +291,8 @@ func Check(method Method, cmdline []string) error {
 			return fmt.Errorf("live command line reads conf.d before magnum.conf")
 		}
 	case ByDefaultDirs:
-		for _, a := range append(cmdline, pyArgv(cmdline)...) {
-			if strings.HasPrefix(a, "--config-dir") {
+		for _, a := range args {
+			if strings.HasPrefix(a, "--config-dir=") {
 				return fmt.Errorf("live command line names its own %s, so the default conf.d is not read", a)
 			}
 		}
@@ -302,14 +300,37 @@ func Check(method Method, cmdline []string) error {
 	return nil
 }
 
-// pyArgv returns the arguments uwsgi hands the app (--pyargv "a b").
-func pyArgv(cmdline []string) []string {
+// ConfigArgs returns the configuration arguments oslo.config in the service
+// sees on a live command line, in order and as --config-file=X and
+// --config-dir=Y, and the prog name it uses for its default files. Under
+// uwsgi the app sees only what --pyargv carries (sys.argv = [uwsgi, words]).
+// The wiring's check, the oslo.config probe and investigate all read command
+// lines through this one function.
+func ConfigArgs(cmdline []string) (args []string, prog string) {
+	if len(cmdline) == 0 {
+		return nil, ""
+	}
+	prog = filepath.Base(cmdline[0])
+	if len(cmdline) > 1 && strings.HasPrefix(prog, "python") {
+		prog = filepath.Base(cmdline[1])
+	}
+	scan := cmdline
 	for i, a := range cmdline {
 		if a == "--pyargv" && i+1 < len(cmdline) {
-			return strings.Fields(cmdline[i+1])
+			scan = strings.Fields(cmdline[i+1])
 		}
 	}
-	return nil
+	for i := 0; i < len(scan); i++ {
+		a := scan[i]
+		switch {
+		case strings.HasPrefix(a, "--config-file=") || strings.HasPrefix(a, "--config-dir="):
+			args = append(args, a)
+		case (a == "--config-file" || a == "--config-dir") && i+1 < len(scan):
+			args = append(args, a+"="+scan[i+1])
+			i++
+		}
+	}
+	return args, prog
 }
 
 func index(xs []string, x string) int {

@@ -471,7 +471,7 @@ func TestCheck(t *testing.T) {
 		{"default-dirs ok", ByDefaultDirs, uwsgi(), ""},
 		{"default-dirs with config-file only", ByDefaultDirs, uwsgi("--pyargv", file), ""},
 		{"default-dirs explicit config-dir", ByDefaultDirs, conductor(file, "--config-dir", "/etc/magnum/magnum.conf.d"),
-			"live command line names its own --config-dir, so the default conf.d is not read"},
+			"live command line names its own --config-dir=/etc/magnum/magnum.conf.d, so the default conf.d is not read"},
 		{"default-dirs explicit config-dir=", ByDefaultDirs, conductor(file, dir),
 			"live command line names its own " + dir + ", so the default conf.d is not read"},
 		{"default-dirs config-dir in --pyargv", ByDefaultDirs, uwsgi("--pyargv", file+" --config-dir=/srv/conf.d"),
@@ -494,4 +494,25 @@ func TestCheck(t *testing.T) {
 func TestPaths(t *testing.T) {
 	assert.Equal(t, "/etc/default/magnum-api", DefaultFilePath("magnum-api"))
 	assert.Equal(t, "/etc/systemd/system/magnum-conductor.service.d/50-magnum-capi-graft.conf", DropInPath("magnum-conductor"))
+}
+
+func TestConfigArgs(t *testing.T) {
+	args, prog := ConfigArgs([]string{"/usr/bin/python3", "/usr/bin/magnum-conductor",
+		"--config-file=/etc/magnum/magnum.conf", "--config-dir=/etc/magnum/magnum.conf.d",
+		"--log-file=/var/log/magnum/magnum-conductor.log"})
+	assert.Equal(t, []string{"--config-file=/etc/magnum/magnum.conf", "--config-dir=/etc/magnum/magnum.conf.d"}, args)
+	assert.Equal(t, "magnum-conductor", prog)
+
+	// uwsgi hands the app only what --pyargv carries.
+	args, prog = ConfigArgs([]string{"/usr/bin/uwsgi_python311", "--http-socket", ":9511", "--ini",
+		"/etc/magnum/magnum-api-uwsgi.ini", "--pyargv",
+		"--config-file=/etc/magnum/magnum.conf --config-dir=/etc/magnum/magnum.conf.d"})
+	assert.Equal(t, []string{"--config-file=/etc/magnum/magnum.conf", "--config-dir=/etc/magnum/magnum.conf.d"}, args)
+	assert.Equal(t, "uwsgi_python311", prog)
+
+	args, _ = ConfigArgs([]string{"/usr/bin/magnum-api", "--config-file", "/etc/magnum/magnum.conf"})
+	assert.Equal(t, []string{"--config-file=/etc/magnum/magnum.conf"}, args)
+
+	args, _ = ConfigArgs([]string{"/usr/bin/uwsgi_python311", "--ini", "/etc/magnum/magnum-api-uwsgi.ini"})
+	assert.Empty(t, args, "default discovery: no explicit arguments")
 }
