@@ -196,26 +196,15 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 	if u.Masked() {
 		return u, fmt.Errorf("restart %s: %w", name, ErrMasked)
 	}
-	conn, err := m.actions(ctx)
-	if err != nil {
-		return u, err
-	}
 	// A unit that hit its start limit refuses to start until reset.
 	if u.ActiveState == "failed" {
-		_ = conn.ResetFailedUnitContext(ctx, name)
-	}
-	done := make(chan string, 1)
-	if _, err := conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
-		return u, fmt.Errorf("restart %s: %w", name, err)
-	}
-	select {
-	case result := <-done:
-		if result != "done" {
-			u, _ = m.Unit(ctx, name)
-			return u, fmt.Errorf("restart %s: job %s", name, result)
+		if conn, err := m.actions(ctx); err == nil {
+			_ = conn.ResetFailedUnitContext(ctx, name)
 		}
-	case <-ctx.Done():
-		return u, fmt.Errorf("restart %s: %w", name, ctx.Err())
+	}
+	if err := m.restartJob(ctx, name); err != nil {
+		u, _ = m.Unit(ctx, name)
+		return u, err
 	}
 	return m.Settle(ctx, name, settle)
 }
@@ -349,40 +338,41 @@ func (m *Manager) Disable(ctx context.Context, name string) error {
 
 // Stop stops a unit and waits for the job.
 func (m *Manager) Stop(ctx context.Context, name string) error {
-	conn, err := m.actions(ctx)
-	if err != nil {
-		return err
-	}
-	done := make(chan string, 1)
-	if _, err := conn.StopUnitContext(ctx, name, "replace", done); err != nil {
-		return fmt.Errorf("stop %s: %w", name, err)
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return m.job(ctx, "stop", name, func(c *sd.Conn, ch chan<- string) (int, error) {
+		return c.StopUnitContext(ctx, name, "replace", ch)
+	})
 }
 
 // RestartNoSettle restarts a unit and waits only for the job: for the
 // charm's own watcher, which has no configuration to fail on.
 func (m *Manager) RestartNoSettle(ctx context.Context, name string) error {
+	return m.restartJob(ctx, name)
+}
+
+func (m *Manager) restartJob(ctx context.Context, name string) error {
+	return m.job(ctx, "restart", name, func(c *sd.Conn, ch chan<- string) (int, error) {
+		return c.RestartUnitContext(ctx, name, "replace", ch)
+	})
+}
+
+// job queues a systemd job with start and waits for its result: anything
+// but "done" (failed, timeout, dependency, canceled) is an error.
+func (m *Manager) job(ctx context.Context, verb, name string, start func(*sd.Conn, chan<- string) (int, error)) error {
 	conn, err := m.actions(ctx)
 	if err != nil {
 		return err
 	}
 	done := make(chan string, 1)
-	if _, err := conn.RestartUnitContext(ctx, name, "replace", done); err != nil {
-		return fmt.Errorf("restart %s: %w", name, err)
+	if _, err := start(conn, done); err != nil {
+		return fmt.Errorf("%s %s: %w", verb, name, err)
 	}
 	select {
 	case result := <-done:
 		if result != "done" {
-			return fmt.Errorf("restart %s: job %s", name, result)
+			return fmt.Errorf("%s %s: job %s", verb, name, result)
 		}
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%s %s: %w", verb, name, ctx.Err())
 	}
 }

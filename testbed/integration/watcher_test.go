@@ -53,11 +53,15 @@ func TestWatcherRegraftsDeletedWiring(t *testing.T) {
 	assert.Less(t, took, reconvergeGoal)
 }
 
-// TestWatcherRegraftsAfterPackageReinstall: the principal's packages are
-// reinstalled as a package upgrade would (conffiles replaced); one re-graft,
-// converged within the goal.
-func TestWatcherRegraftsAfterPackageReinstall(t *testing.T) {
+// TestGraftSurvivesPackageReinstall: the principal's packages are
+// reinstalled as a package upgrade would (conffiles replaced, services
+// restarted by the maintainer scripts). The graft's files are not conffiles,
+// so nothing needs re-grafting: the test proves the restarted services come
+// back reading conf.d within the goal, and that the watcher's reaction to the
+// storm of changes is at most one (no-op) re-graft.
+func TestGraftSurvivesPackageReinstall(t *testing.T) {
 	u, want := graftedWithWatcher(t)
+	condStarts := u.starts("magnum-conductor")
 	before := u.box.Regrafts(u.ctx)
 	start := time.Now()
 	require.NoError(t, scenario("apt-get install --reinstall").Disrupt(u.ctx, u.box))
@@ -67,6 +71,7 @@ func TestWatcherRegraftsAfterPackageReinstall(t *testing.T) {
 	took := u.awaitConverged(want, done, 60*time.Second)
 	t.Logf("converged %s after the reinstall finished (%s after it started)", took, time.Since(start).Round(time.Millisecond))
 	assert.Less(t, took, reconvergeGoal)
+	require.Greater(t, u.starts("magnum-conductor"), condStarts, "the reinstall did not restart the conductor: the test proves nothing")
 	// Debounced: the reinstall restarted both services and rewrote dpkg's
 	// status several times; wait out the watcher and count its re-grafts.
 	time.Sleep(8 * time.Second)
