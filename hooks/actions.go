@@ -51,6 +51,8 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	r := rt.reconciler("regraft", progress)
 	defer r.Close()
 	out := r.Reconcile(ctx, reconcile.Options{Force: true})
+	// The operator's re-graft starts the watcher's count again.
+	_, _ = rt.noteRegraft(Event{Kind: Action, Name: "regraft"}, true, out.Status, out.Message)
 	_ = r.Juju.StatusSet(ctx, out.Status, out.Message)
 	results := map[string]any{"status": string(out.Status), "message": out.Message,
 		"plan": strings.TrimSpace(out.Plan.String()), "applied": out.Applied}

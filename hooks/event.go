@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
 // Kind separates hooks from actions.
@@ -23,26 +25,45 @@ const (
 type Event struct {
 	Kind Kind
 	Name string
+	// FromWatcher is set when the charm's watcher runs update-status to
+	// re-graft after a change of the principal.
+	FromWatcher bool
 }
 
-func (e Event) String() string { return string(e.Kind) + " " + e.Name }
+func (e Event) String() string {
+	if e.FromWatcher {
+		return string(e.Kind) + " " + e.Name + " (from the watcher)"
+	}
+	return string(e.Kind) + " " + e.Name
+}
 
 // Parse reads the event from JUJU_DISPATCH_PATH ("hooks/install",
 // "actions/verify"), or, when juju-exec set none, from the path the program
-// was started as (hooks/update-status is a copy of dispatch).
-func Parse(dispatchPath, argv0 string) (Event, error) {
+// was started as (hooks/update-status is a copy of dispatch). Juju passes no
+// arguments; the watcher passes one to update-status.
+func Parse(dispatchPath, argv0 string, args []string) (Event, error) {
 	p := dispatchPath
 	if p == "" {
 		p = argv0
 	}
+	var ev Event
 	dir, name := path.Split(strings.TrimSuffix(p, "/"))
 	switch path.Base(strings.TrimSuffix(dir, "/")) {
 	case "hooks":
-		return Event{Hook, name}, nil
+		ev = Event{Kind: Hook, Name: name}
 	case "actions":
-		return Event{Action, name}, nil
+		ev = Event{Kind: Action, Name: name}
+	default:
+		return Event{}, fmt.Errorf("cannot tell the event from %q", p)
 	}
-	return Event{}, fmt.Errorf("cannot tell the event from %q", p)
+	switch {
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == watcher.FromWatcherFlag && ev == Event{Kind: Hook, Name: "update-status"}:
+		ev.FromWatcher = true
+	default:
+		return Event{}, fmt.Errorf("%s takes no arguments, got %q", ev, args)
+	}
+	return ev, nil
 }
 
 // What a hook does.

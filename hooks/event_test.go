@@ -10,20 +10,26 @@ import (
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		dispatch, argv0 string
+		args            []string
 		want            Event
 	}{
-		{"hooks/install", "./dispatch", Event{Hook, "install"}},
-		{"actions/verify", "./dispatch", Event{Action, "verify"}},
+		{"hooks/install", "./dispatch", nil, Event{Kind: Hook, Name: "install"}},
+		{"actions/verify", "./dispatch", nil, Event{Kind: Action, Name: "verify"}},
 		// juju-exec sets no JUJU_DISPATCH_PATH: the path run tells.
-		{"", "hooks/update-status", Event{Hook, "update-status"}},
-		{"", "/var/lib/juju/agents/unit-magnum-capi-graft-0/charm/hooks/update-status", Event{Hook, "update-status"}},
+		{"", "hooks/update-status", nil, Event{Kind: Hook, Name: "update-status"}},
+		{"", "/var/lib/juju/agents/unit-magnum-capi-graft-0/charm/hooks/update-status", nil, Event{Kind: Hook, Name: "update-status"}},
+		{"", "hooks/update-status", []string{"--from-watcher"}, Event{Kind: Hook, Name: "update-status", FromWatcher: true}},
 	} {
-		got, err := Parse(tc.dispatch, tc.argv0)
+		got, err := Parse(tc.dispatch, tc.argv0, tc.args)
 		require.NoError(t, err, tc)
 		assert.Equal(t, tc.want, got)
 	}
-	_, err := Parse("", "/usr/bin/magnum-capi-graft")
+	_, err := Parse("", "/usr/bin/magnum-capi-graft", nil)
 	assert.ErrorContains(t, err, "cannot tell the event")
+	_, err = Parse("hooks/config-changed", "./dispatch", []string{"--from-watcher"})
+	assert.ErrorContains(t, err, "takes no arguments", "only update-status is the watcher's")
+	_, err = Parse("", "hooks/update-status", []string{"--from-watcher", "x"})
+	assert.ErrorContains(t, err, "takes no arguments")
 }
 
 func TestHookEffect(t *testing.T) {

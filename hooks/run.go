@@ -38,12 +38,21 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 	log := func(s string) { _ = rt.Juju.Log(ctx, hooktool.Info, s) }
 	switch HookEffect(ev.Name) {
 	case Reconcile:
+		if ev.FromWatcher {
+			if f, stopped := rt.watcherStopped(); stopped {
+				return fmt.Errorf("automatic re-grafts are stopped after %d failures in a row (last: %s)", f.Count, f.Reason)
+			}
+		}
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
 		out := r.Reconcile(ctx, reconcile.Options{Force: force})
-		return r.Juju.StatusSet(ctx, out.Status, out.Message)
+		message, regraftErr := rt.noteRegraft(ev, force, out.Status, out.Message)
+		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {
+			return err
+		}
+		return regraftErr
 	case Remove:
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()

@@ -9,13 +9,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -99,7 +102,34 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 			}
 		}
 	}
+	// Checked even when the desired state could not be computed: a
+	// blocked unit is exactly when the watcher may have stopped.
+	if err := watcherCheck(ctx, r, sd, add); err != nil {
+		return checks, err
+	}
 	return checks, nil
+}
+
+// watcherCheck: the watcher runs, starts at boot, and has not stopped
+// re-grafting after failures.
+func watcherCheck(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager, add func(string, bool, string, ...any)) error {
+	u, err := sd.Unit(ctx, watcher.ServiceName)
+	if err != nil {
+		return err
+	}
+	f, ferr := watcher.LoadFailures(filepath.Join(r.StateDir, watcher.FailuresFile))
+	switch {
+	case !u.Running() || u.UnitFileState != "enabled":
+		add("watcher", false, "%s is %s/%s and %s: nothing re-grafts when Magnum changes until the regraft action", watcher.ServiceName, u.ActiveState, u.SubState, orNone(u.UnitFileState, "not installed"))
+	case ferr != nil:
+		add("watcher", false, "%v", ferr)
+	case f.Stopped():
+		add("watcher", false, "re-grafts stopped after %d failures in a row since %s, last: %s; fix the cause, then run the regraft action",
+			f.Count, f.Since.Format(time.RFC3339), f.Reason)
+	default:
+		add("watcher", true, "%s running (main PID %d), enabled; failed re-grafts in a row: %d", watcher.ServiceName, u.MainPID, f.Count)
+	}
+	return nil
 }
 
 func orNone(s, none string) string {

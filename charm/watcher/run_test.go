@@ -71,8 +71,15 @@ type harness struct {
 // never wait for time to pass, only for things to happen.
 func startRun(t *testing.T, list WatchList, tweak func(*Config)) *harness {
 	t.Helper()
+	return startRunIn(t, t.TempDir(), list, tweak)
+}
+
+// startRunIn is startRun with the watch list (and so the failure record) in
+// dir.
+func startRunIn(t *testing.T, dir string, list WatchList, tweak func(*Config)) *harness {
+	t.Helper()
 	h := &harness{
-		dir:      t.TempDir(),
+		dir:      dir,
 		sys:      &fakeSystemd{ch: make(chan *dbus.Signal, 8)},
 		log:      &syncBuffer{},
 		triggers: make(chan []string, 16),
@@ -176,31 +183,64 @@ func TestRunReloadsWatchList(t *testing.T) {
 	assert.Equal(t, []string{"path " + second}, h.nextTrigger(t), "a path added by the new list is watched")
 }
 
-func TestRunSuspendsAfterFailuresAndResumes(t *testing.T) {
+// TestRunFollowsTheFailureRecord: the hook keeps the count of failed
+// re-grafts; the watcher stops when the record says so and starts again
+// when a hook removes it. Changes seen while stopped are dropped.
+func TestRunFollowsTheFailureRecord(t *testing.T) {
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "99-capi.conf")
-	list := WatchList{Paths: []string{conf}}
-	h := startRun(t, list, nil)
+	conf, other := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-conductor")
+	record := filepath.Join(dir, FailuresFile)
+	_, err := RecordFailure(record, "blocked: driver resource missing", time.Now())
+	require.NoError(t, err)
+	h := startRunIn(t, dir, WatchList{Paths: []string{conf, other}}, func(c *Config) {
+		inner := c.Trigger
+		// The hook run by the watcher records its failure, as
+		// hooks/update-status --from-watcher does.
+		c.Trigger = func(ctx context.Context, reasons []string) error {
+			err := inner(ctx, reasons)
+			if err != nil {
+				_, rerr := RecordFailure(record, "blocked: driver resource missing", time.Now())
+				assert.NoError(t, rerr)
+			}
+			return err
+		}
+	})
 	h.failing.Store(true)
 
+	// One failure recorded before the watcher started: one more stops it.
 	writeFile(t, conf, "a")
 	h.nextTrigger(t)
-	h.waitLog(t, "(1 in a row)")
-	writeFile(t, conf, "b")
-	h.nextTrigger(t)
-	h.waitLog(t, "re-grafts suspended after 2 failures in a row")
+	h.waitLog(t, "re-grafts stopped: 2 failed in a row")
+	assert.Contains(t, h.log.String(), "last: blocked: driver resource missing")
 
-	// While suspended, changes are dropped...
-	writeFile(t, conf, "c")
-	// ...until the charm writes the watch list again, even unchanged.
-	require.NoError(t, list.Save(h.list))
-	h.waitLog(t, "resuming re-grafts")
-	assert.Equal(t, 2, strings.Count(h.log.String(), "re-graft failed"), "no re-graft while suspended")
-	assert.Empty(t, h.triggers)
+	writeFile(t, other, "changed while stopped")
+	// A config change: the hook removes the record.
+	_, err = ClearFailures(record)
+	require.NoError(t, err)
+	h.waitLog(t, "re-graft failures cleared by the charm: re-grafting again")
 
 	h.failing.Store(false)
-	writeFile(t, conf, "d")
-	assert.Equal(t, []string{"path " + conf}, h.nextTrigger(t))
+	writeFile(t, conf, "b")
+	assert.Equal(t, []string{"path " + conf}, h.nextTrigger(t), "the change made while stopped was dropped")
+	assert.Equal(t, 1, strings.Count(h.log.String(), "re-graft failed"))
+}
+
+func TestRunStartsStoppedWhenTheRecordSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	conf, other := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-conductor")
+	record := filepath.Join(dir, FailuresFile)
+	for range MaxFailures {
+		_, err := RecordFailure(record, "blocked: x", time.Now())
+		require.NoError(t, err)
+	}
+	h := startRunIn(t, dir, WatchList{Paths: []string{conf, other}}, nil)
+	h.waitLog(t, "re-grafts stopped: 2 failed in a row")
+	writeFile(t, other, "changed while stopped")
+	_, err := ClearFailures(record)
+	require.NoError(t, err)
+	h.waitLog(t, "re-grafting again")
+	writeFile(t, conf, "b")
+	assert.Equal(t, []string{"path " + conf}, h.nextTrigger(t), "the change made while stopped was dropped")
 }
 
 func dpkgStatus(pkgs ...string) string {

@@ -10,14 +10,17 @@ import (
 // failure handling can be tested without waiting on a real clock.
 //
 // The rules, in order of precedence:
-//   - While suspended (maxFailures re-grafts failed in a row), events are
-//     dropped until Resume: re-running a failing hook every minute would hold
-//     the machine lock and fill the principal's log for nothing.
-//   - While a re-graft runs, and for echoGrace after it ends, events are
-//     dropped: the reconcile itself writes files and restarts services, and
-//     those echoes must not cause another re-graft. The reconcile is
-//     idempotent, so a real change lost this way is caught by the next event
-//     or by update-status.
+//   - While stopped (the charm's record says MaxFailures re-grafts failed in
+//     a row), events are dropped until the record goes: re-running a failing
+//     hook every minute would hold the machine lock and fill the principal's
+//     log for nothing.
+//   - While a re-graft runs, and for echoGrace after it ends if it had an
+//     echo, events are dropped: the reconcile itself writes files and
+//     restarts services, and those echoes must not cause another re-graft.
+//     The reconcile is idempotent, so a real change lost this way is caught
+//     by the next event or by update-status. A re-graft without an echo
+//     (converged, or blocked before changing anything) has no late echo
+//     either, so a change right after it counts.
 //   - While held (dpkg is half way through a watched package), events are
 //     kept but nothing is due: re-grafting mid-upgrade would race dpkg.
 //     dpkg's next write of its status ends the hold and is itself an event.
@@ -25,35 +28,52 @@ import (
 //     package upgrade that restarts services several times gives one
 //     re-graft) and no sooner than minInterval after the previous re-graft
 //     ended (so events inside that window give exactly one re-graft when it
-//     ends).
+//     ends). Each failure in a row doubles that interval, up to
+//     maxBackoff times: juju-exec failing (the unit agent down) must not be
+//     retried at the rate of the changes that keep coming.
+//   - The interval is only owed after a re-graft that changed something
+//     (it had an echo) or failed. A re-graft that found the unit converged
+//     wrote nothing and restarted nothing, so it cannot feed a loop; without
+//     this rule the no-op re-graft that follows every Juju hook (the
+//     watcher sees the hook's writes too) would hold back the next real
+//     drift by up to 30 s.
 type scheduler struct {
 	debounce    time.Duration
 	minInterval time.Duration
 	echoGrace   time.Duration
-	maxFailures int
 
 	pending   map[string]struct{}
 	lastEvent time.Time
 	lastDone  time.Time
 	running   bool
 	held      bool
+	stopped   bool
 	failures  int
+	// echoed: events were dropped as the echo of the last re-graft.
+	echoed bool
 }
 
-func newScheduler(debounce, minInterval, echoGrace time.Duration, maxFailures int) *scheduler {
+// maxBackoff caps the doubling of minInterval after failures (30 s becomes
+// at most 8 minutes, about the update-status period).
+const maxBackoff = 16
+
+func newScheduler(debounce, minInterval, echoGrace time.Duration) *scheduler {
 	return &scheduler{
 		debounce:    debounce,
 		minInterval: minInterval,
 		echoGrace:   echoGrace,
-		maxFailures: maxFailures,
 		pending:     make(map[string]struct{}),
 	}
 }
 
 // Event records that something changed, and reports whether the event was
-// kept (false: dropped as an echo or while suspended).
+// kept (false: dropped as an echo or while stopped).
 func (s *scheduler) Event(now time.Time, reason string) bool {
-	if s.running || s.Suspended() || s.inEcho(now) {
+	if s.stopped {
+		return false
+	}
+	if s.running || (s.echoed && s.inEcho(now)) {
+		s.echoed = true
 		return false
 	}
 	s.pending[reason] = struct{}{}
@@ -64,12 +84,12 @@ func (s *scheduler) Event(now time.Time, reason string) bool {
 // Next returns when the next re-graft is due; ok is false when none is
 // pending.
 func (s *scheduler) Next() (at time.Time, ok bool) {
-	if s.running || s.held || s.Suspended() || len(s.pending) == 0 {
+	if s.running || s.held || s.stopped || len(s.pending) == 0 {
 		return time.Time{}, false
 	}
 	at = s.lastEvent.Add(s.debounce)
-	if !s.lastDone.IsZero() {
-		if limit := s.lastDone.Add(s.minInterval); limit.After(at) {
+	if !s.lastDone.IsZero() && (s.echoed || s.failures > 0) {
+		if limit := s.lastDone.Add(s.interval()); limit.After(at) {
 			at = limit
 		}
 	}
@@ -90,12 +110,12 @@ func (s *scheduler) Start(now time.Time) []string {
 	slices.Sort(reasons)
 	clear(s.pending)
 	s.running = true
+	s.echoed = false
 	return reasons
 }
 
-// Done ends the running re-graft and reports whether re-grafting is now
-// suspended.
-func (s *scheduler) Done(now time.Time, err error) (suspended bool) {
+// Done ends the running re-graft.
+func (s *scheduler) Done(now time.Time, err error) {
 	s.running = false
 	s.lastDone = now
 	if err != nil {
@@ -103,31 +123,35 @@ func (s *scheduler) Done(now time.Time, err error) (suspended bool) {
 	} else {
 		s.failures = 0
 	}
-	// Nothing can be pending (events were dropped while running), but make
-	// sure a suspended scheduler does not remember stale reasons either.
+	// Nothing can be pending (events were dropped while running).
 	clear(s.pending)
-	return s.Suspended()
 }
 
-// Resume is called when the watch list file was written. A write by
-// someone else than our own re-graft means the charm has run, so the failure
-// count starts again; it reports whether re-grafting was suspended until
-// now. Writes during our re-graft (or its echo grace) are our own and do not
-// count, or a reconcile that saves the list and then fails would loop.
-func (s *scheduler) Resume(now time.Time) (resumed bool) {
-	if s.running || s.inEcho(now) {
-		return false
-	}
-	was := s.Suspended()
-	s.failures = 0
-	return was
+// interval is the least time between two re-grafts after the failures so
+// far.
+func (s *scheduler) interval() time.Duration {
+	return s.minInterval * time.Duration(min(1<<min(s.failures, 8), maxBackoff))
 }
+
+// Stop stops (true) or restarts (false) re-grafting, as the charm's record
+// of failures says. Events seen while stopped are gone for good: the hook
+// that removes the record (a config change, the regraft action) reconciles
+// the whole unit itself.
+func (s *scheduler) Stop(stopped bool) {
+	if stopped {
+		clear(s.pending)
+	} else if s.stopped {
+		// Restarted by the charm: the backoff starts again too.
+		s.failures = 0
+	}
+	s.stopped = stopped
+}
+
+// Stopped reports whether re-grafting is stopped.
+func (s *scheduler) Stopped() bool { return s.stopped }
 
 // Hold stops (true) or allows (false) re-grafts without dropping events.
 func (s *scheduler) Hold(held bool) { s.held = held }
-
-// Suspended reports whether too many re-grafts failed in a row.
-func (s *scheduler) Suspended() bool { return s.maxFailures > 0 && s.failures >= s.maxFailures }
 
 // Failures is the number of re-grafts that failed in a row.
 func (s *scheduler) Failures() int { return s.failures }

@@ -15,16 +15,19 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
 func testScheduler() *scheduler {
-	return newScheduler(2*time.Second, 30*time.Second, time.Second, MaxFailures)
+	return newScheduler(2*time.Second, 30*time.Second, time.Second)
 }
 
 // runClock drives s from start to end in steps, as the Run loop's timer
 // would, and returns the times at which re-grafts started. Each re-graft
-// takes took.
+// takes took and changes something (its restarts are seen half way).
 func runClock(s *scheduler, start, end, step, took time.Duration, events map[time.Duration]string) []time.Duration {
 	var starts []time.Duration
 	var doneAt time.Duration = -1
 	for now := start; now <= end; now += step {
+		if now == doneAt-took/2 {
+			s.Event(at(now), "unit magnum-api.service state changed")
+		}
 		if now == doneAt {
 			s.Done(at(now), nil)
 		}
@@ -84,6 +87,7 @@ func TestSchedulerRateLimitReasons(t *testing.T) {
 	s := testScheduler()
 	s.Event(at(0), "a")
 	require.Equal(t, []string{"a"}, s.Start(at(2*time.Second)))
+	require.False(t, s.Event(at(2500*time.Millisecond), "echo"))
 	s.Done(at(3*time.Second), nil)
 	s.Event(at(10*time.Second), "b")
 	s.Event(at(20*time.Second), "c")
@@ -113,63 +117,89 @@ func TestSchedulerDropsEventsDuringRunAndEcho(t *testing.T) {
 	assert.True(t, ok)
 }
 
-func TestSchedulerSuspendsAfterTwoFailures(t *testing.T) {
+func TestSchedulerBacksOffAfterFailures(t *testing.T) {
 	s := testScheduler()
 	fail := errors.New("juju-exec: exit status 1")
+	// regraft runs one re-graft for an event at now and returns when the
+	// next one may start at the earliest.
 	now := time.Duration(0)
-	regraft := func(err error) bool {
+	regraft := func(err error) time.Duration {
 		require.True(t, s.Event(at(now), "x"))
 		due, ok := s.Next()
 		require.True(t, ok)
 		require.NotNil(t, s.Start(due))
-		now = due.Sub(t0) + time.Second
-		suspended := s.Done(at(now), err)
-		now += time.Minute
-		return suspended
+		// Each re-graft changes something: its echo.
+		require.False(t, s.Event(due.Add(500*time.Millisecond), "echo"))
+		end := due.Sub(t0) + time.Second
+		s.Done(at(end), err)
+		// An event right away, to read the earliest next start.
+		now = end + 2*time.Second
+		require.True(t, s.Event(at(now), "y"))
+		next, ok := s.Next()
+		require.True(t, ok)
+		clear(s.pending)
+		return next.Sub(at(end))
 	}
-	assert.False(t, regraft(fail))
-	assert.False(t, regraft(nil), "a success in between resets the count")
-	assert.False(t, regraft(fail))
-	assert.True(t, regraft(fail), "two failures in a row suspend")
-	assert.Equal(t, 2, s.Failures())
-
-	assert.False(t, s.Event(at(now), "y"), "events are dropped while suspended")
-	_, ok := s.Next()
-	assert.False(t, ok)
-	assert.Nil(t, s.Start(at(now+time.Hour)))
+	assert.Equal(t, 30*time.Second, regraft(nil))
+	assert.Equal(t, time.Minute, regraft(fail), "one failure doubles the interval")
+	// The watcher reads the charm's record after every re-graft; a record
+	// that does not stop anything must not reset the backoff.
+	s.Stop(false)
+	assert.Equal(t, 2*time.Minute, regraft(fail))
+	assert.Equal(t, 4*time.Minute, regraft(fail))
+	assert.Equal(t, 8*time.Minute, regraft(fail))
+	assert.Equal(t, 8*time.Minute, regraft(fail), "capped")
+	assert.Equal(t, 5, s.Failures())
+	assert.Equal(t, 30*time.Second, regraft(nil), "a success resets the interval")
+	assert.Equal(t, 0, s.Failures())
 }
 
-func TestSchedulerResumesWhenWatchListWritten(t *testing.T) {
+// A re-graft that found the unit converged (no echo) owes no interval: the
+// next change is re-grafted after the debounce alone.
+func TestSchedulerNoOpRegraftOwesNoInterval(t *testing.T) {
 	s := testScheduler()
-	fail := errors.New("boom")
-	for i := range 2 {
-		base := time.Duration(i) * time.Minute
-		s.Event(at(base), "x")
-		require.NotNil(t, s.Start(at(base+2*time.Second)))
-		s.Done(at(base+3*time.Second), fail)
-	}
-	require.True(t, s.Suspended())
-
-	// A write inside the echo grace is our own failing hook's: no resume.
-	assert.False(t, s.Resume(at(time.Minute+3500*time.Millisecond)))
-	assert.True(t, s.Suspended())
-
-	// A write by a later hook (config-changed) resumes.
-	assert.True(t, s.Resume(at(5*time.Minute)))
-	assert.False(t, s.Suspended())
-	assert.Equal(t, 0, s.Failures())
-	assert.True(t, s.Event(at(5*time.Minute), "z"))
+	s.Event(at(0), "path /opt/magnum-capi-graft")
+	require.NotNil(t, s.Start(at(2*time.Second)))
+	s.Done(at(2100*time.Millisecond), nil)
+	// No echo, no echo grace either: a change right after it counts.
+	require.True(t, s.Event(at(2200*time.Millisecond), "unit magnum-conductor.service state changed"))
+	s.Event(at(4*time.Second), "path /etc/default/magnum-conductor")
 	due, ok := s.Next()
 	require.True(t, ok)
-	assert.Equal(t, []string{"z"}, s.Start(due))
+	assert.Equal(t, at(6*time.Second), due)
 
-	// A write during our own re-graft does not reset the count.
-	s.Done(due.Add(time.Second), fail)
-	s.Event(due.Add(time.Minute), "w")
-	d2, _ := s.Next()
-	require.NotNil(t, s.Start(d2))
-	assert.False(t, s.Resume(d2.Add(time.Second)))
-	assert.True(t, s.Done(d2.Add(2*time.Second), fail), "failure count survived the write made during the run")
+	// One that changed something does.
+	require.NotNil(t, s.Start(due))
+	require.False(t, s.Event(at(7*time.Second), "unit magnum-conductor.service state changed"))
+	s.Done(at(8*time.Second), nil)
+	s.Event(at(10*time.Second), "path /etc/default/magnum-conductor")
+	due, ok = s.Next()
+	require.True(t, ok)
+	assert.Equal(t, at(38*time.Second), due)
+
+	// And one that failed does, even without an echo.
+	require.NotNil(t, s.Start(due))
+	s.Done(at(39*time.Second), errors.New("blocked"))
+	s.Event(at(40*time.Second), "x")
+	due, ok = s.Next()
+	require.True(t, ok)
+	assert.Equal(t, at(99*time.Second), due)
+}
+
+func TestSchedulerStopDropsEventsUntilRestarted(t *testing.T) {
+	s := testScheduler()
+	s.Event(at(0), "x")
+	s.Stop(true)
+	_, ok := s.Next()
+	assert.False(t, ok, "a pending re-graft is dropped when stopped")
+	assert.False(t, s.Event(at(time.Second), "y"), "events are dropped while stopped")
+	assert.Nil(t, s.Start(at(time.Hour)))
+
+	s.Stop(false)
+	assert.True(t, s.Event(at(2*time.Second), "z"))
+	due, ok := s.Next()
+	require.True(t, ok)
+	assert.Equal(t, []string{"z"}, s.Start(due), "only changes after the restart count")
 }
 
 func TestSchedulerHoldKeepsEvents(t *testing.T) {

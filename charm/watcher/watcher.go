@@ -27,9 +27,11 @@ const (
 	// DefaultJujuExec is where the machine agent installs juju-exec, used
 	// when it is not on PATH (systemd gives services a short PATH).
 	DefaultJujuExec = "/usr/bin/juju-exec"
-	// MaxFailures re-grafts failing in a row suspend re-grafting until the
-	// watch list file is written again.
-	MaxFailures = 2
+	// FromWatcherFlag tells the update-status hook that the watcher runs
+	// it: such a hook records how its re-graft ended (see FailuresFile) and
+	// exits non-zero when it failed. Juju's own update-status has no
+	// arguments.
+	FromWatcherFlag = "--from-watcher"
 	// maxLoggedReasons keeps a log line readable when a package upgrade
 	// touches everything at once.
 	maxLoggedReasons = 8
@@ -63,7 +65,8 @@ type Config struct {
 	// DpkgStatus is dpkg's status file; empty means DefaultDpkgStatus.
 	DpkgStatus string
 	// Trigger runs the re-graft; nil means `juju-exec <Unit>
-	// hooks/update-status`, which runs the charm's reconcile in hook context.
+	// hooks/update-status --from-watcher`, which runs the charm's reconcile
+	// in hook context.
 	Trigger Trigger
 	// Stderr receives the log; nil means os.Stderr (the journal).
 	Stderr io.Writer
@@ -114,11 +117,12 @@ func setDefault(d *time.Duration, def time.Duration) {
 // jujuExecTrigger runs the charm's update-status hook for the unit through
 // juju-exec: in hook context, under the machine lock, like any hook. juju-exec
 // sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is
-// a copy of dispatch that falls back to its own name.
+// a copy of dispatch that falls back to its own name. (juju-exec joins its
+// arguments into one command line; these are fixed words, nothing to quote.)
 func jujuExecTrigger(jujuExec, unit string, timeout time.Duration) Trigger {
 	return func(ctx context.Context, _ []string) error {
 		_, err := command.Run(ctx, command.Cmd{
-			Argv:    []string{jujuExec, unit, "hooks/update-status"},
+			Argv:    []string{jujuExec, unit, "hooks/update-status", FromWatcherFlag},
 			Timeout: timeout,
 		})
 		return err
@@ -136,9 +140,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("watcher: %w", err)
 	}
 	w := &watcher{
-		cfg:   cfg,
-		log:   log.New(cfg.Stderr, "", 0),
-		sched: newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace, MaxFailures),
+		cfg:      cfg,
+		log:      log.New(cfg.Stderr, "", 0),
+		sched:    newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace),
+		failures: FailuresPath(cfg.WatchList),
 	}
 	return w.run(ctx)
 }
@@ -147,6 +152,8 @@ type watcher struct {
 	cfg   Config
 	log   *log.Logger
 	sched *scheduler
+	// failures is the charm's record of failed re-grafts (FailuresFile).
+	failures string
 
 	list  WatchList
 	ino   *inotify
@@ -179,6 +186,7 @@ func (w *watcher) run(ctx context.Context) error {
 	}
 	w.log.Printf("watching %d paths, %d units and %d packages from %s",
 		len(w.list.Paths), len(w.list.Units), len(w.list.Packages), w.cfg.WatchList)
+	w.readFailures()
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -230,7 +238,7 @@ func (w *watcher) run(ctx context.Context) error {
 		case err := <-done:
 			done = nil
 			now := time.Now()
-			suspended := w.sched.Done(now, err)
+			w.sched.Done(now, err)
 			took := now.Sub(started).Round(100 * time.Millisecond)
 			if err == nil {
 				w.log.Printf("re-graft succeeded in %s; changed: %s", took, summary(reasons))
@@ -238,10 +246,9 @@ func (w *watcher) run(ctx context.Context) error {
 				w.log.Printf("re-graft failed in %s (%d in a row); changed: %s: %v",
 					took, w.sched.Failures(), summary(reasons), err)
 			}
-			if suspended {
-				w.log.Printf("re-grafts suspended after %d failures in a row, until the charm writes %s again (config change, an action, update-status)",
-					w.sched.Failures(), w.cfg.WatchList)
-			}
+			// The hook has just written or removed the record; read it now
+			// rather than wait for inotify to say so.
+			w.readFailures()
 		}
 	}
 }
@@ -254,6 +261,8 @@ func (w *watcher) pathsChanged(ctx context.Context, now time.Time, changed []str
 		switch {
 		case p == w.cfg.WatchList:
 			listWritten = true
+		case p == w.failures:
+			w.readFailures()
 		case p == w.cfg.DpkgStatus && len(w.list.Packages) > 0:
 			w.packagesChanged(now)
 		}
@@ -262,7 +271,7 @@ func (w *watcher) pathsChanged(ctx context.Context, now time.Time, changed []str
 		}
 	}
 	if listWritten {
-		w.listWritten(ctx, now)
+		w.listWritten(ctx)
 	}
 }
 
@@ -310,7 +319,7 @@ func summary(reasons []string) string {
 }
 
 // listWritten reloads the watch list after the file was written.
-func (w *watcher) listWritten(ctx context.Context, now time.Time) {
+func (w *watcher) listWritten(ctx context.Context) {
 	list, err := Load(w.cfg.WatchList)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -329,15 +338,32 @@ func (w *watcher) listWritten(ctx context.Context, now time.Time) {
 				len(w.list.Paths), len(w.list.Units), len(w.list.Packages))
 		}
 	}
-	if w.sched.Resume(now) {
-		w.log.Printf("watch list rewritten by the charm: resuming re-grafts")
+}
+
+// readFailures stops or restarts re-grafting as the charm's record of
+// failures says, and logs when that changes.
+func (w *watcher) readFailures() {
+	f, err := LoadFailures(w.failures)
+	if err != nil {
+		// A record the watcher cannot read stops nothing: the hook that
+		// runs next rewrites or removes it.
+		w.log.Printf("%v", err)
+		return
 	}
+	switch {
+	case f.Stopped() && !w.sched.Stopped():
+		w.log.Printf("re-grafts stopped: %d failed in a row since %s, last: %s; they start again after a config change or the regraft action",
+			f.Count, f.Since.Format(time.RFC3339), f.Reason)
+	case !f.Stopped() && w.sched.Stopped():
+		w.log.Printf("re-graft failures cleared by the charm: re-grafting again")
+	}
+	w.sched.Stop(f.Stopped())
 }
 
 // setList makes the event sources follow list.
 func (w *watcher) setList(ctx context.Context, list WatchList) error {
 	w.list = list
-	paths := append([]string{w.cfg.WatchList}, list.Paths...)
+	paths := append([]string{w.cfg.WatchList, w.failures}, list.Paths...)
 	if len(list.Packages) > 0 {
 		paths = append(paths, w.cfg.DpkgStatus)
 	}

@@ -34,7 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	dispatchPath := os.Getenv("JUJU_DISPATCH_PATH")
 	if dispatchPath != "" || filepath.Base(filepath.Dir(args[0])) == "hooks" {
-		return dispatch(ctx, dispatchPath, args[0], stderr)
+		return dispatch(ctx, dispatchPath, args, stderr)
 	}
 	if len(args) > 1 && args[1] == "watch" {
 		// The watcher service parses its own flags.
@@ -55,8 +55,8 @@ func runtime() *hooks.Runtime {
 	}
 }
 
-func dispatch(ctx context.Context, dispatchPath, argv0 string, stderr io.Writer) int {
-	ev, err := hooks.Parse(dispatchPath, argv0)
+func dispatch(ctx context.Context, dispatchPath string, args []string, stderr io.Writer) int {
+	ev, err := hooks.Parse(dispatchPath, args[0], args[1:])
 	if err != nil {
 		fmt.Fprintln(stderr, "magnum-capi-graft:", err)
 		return 1

@@ -1,0 +1,97 @@
+package watcher
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/canonical/pebble/internals/osutil"
+)
+
+// FailuresFile is the record of the watcher's re-grafts that failed in a
+// row. It lives beside the watch list, in the charm's state directory.
+//
+// Only hooks write it, because only a hook knows how its re-graft ended: the
+// update-status hook the watcher runs adds a failure when it ends blocked;
+// any hook that ends active, a config or secret change, a charm upgrade and
+// the regraft action remove the record. The watcher only reads it: with
+// MaxFailures failures recorded it stops re-grafting, and it starts again
+// when the record goes away. Keeping the count on disk rather than in the
+// watcher's memory means a restarted watcher (a reboot, a charm upgrade)
+// stays stopped, and that the status the hook sets and the watcher's
+// behaviour can never disagree.
+const FailuresFile = "regraft-failures.json"
+
+// MaxFailures re-grafts failing in a row stop automatic re-grafting.
+const MaxFailures = 2
+
+// Failures is the record.
+type Failures struct {
+	// Count is the number of the watcher's re-grafts that failed in a row.
+	Count int `json:"count"`
+	// Reason is the last failure's status message (statuses never hold
+	// secrets, so the record may be logged).
+	Reason string `json:"reason"`
+	// Since is when the first failure of the run happened.
+	Since time.Time `json:"since"`
+}
+
+// Stopped reports whether automatic re-grafting is stopped.
+func (f Failures) Stopped() bool { return f.Count >= MaxFailures }
+
+// FailuresPath is the record beside a watch list.
+func FailuresPath(watchList string) string {
+	return filepath.Join(filepath.Dir(watchList), FailuresFile)
+}
+
+// LoadFailures reads the record; a missing record is no failures.
+func LoadFailures(path string) (Failures, error) {
+	var f Failures
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return f, fmt.Errorf("read re-graft failures: %w", err)
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return Failures{}, fmt.Errorf("parse re-graft failures %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// RecordFailure adds one failure with its reason and returns the record.
+// An unreadable record counts as none: the count starts again rather than
+// the unit being stuck.
+func RecordFailure(path, reason string, now time.Time) (Failures, error) {
+	f, err := LoadFailures(path)
+	if err != nil || f.Count == 0 {
+		f = Failures{Since: now.UTC()}
+	}
+	f.Count++
+	f.Reason = reason
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return f, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return f, err
+	}
+	if err := osutil.AtomicWriteFile(path, append(data, '\n'), 0o600, 0); err != nil {
+		return f, fmt.Errorf("write re-graft failures: %w", err)
+	}
+	return f, nil
+}
+
+// ClearFailures removes the record; it reports whether there was one.
+func ClearFailures(path string) (bool, error) {
+	err := os.Remove(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,56 @@
+package watcher
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFailuresRecord(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	path := FailuresPath(filepath.Join(dir, "watch.json"))
+	assert.Equal(t, filepath.Join(dir, FailuresFile), path)
+
+	f, err := LoadFailures(path)
+	require.NoError(t, err)
+	assert.Equal(t, Failures{}, f, "no record is no failures")
+	assert.False(t, f.Stopped())
+
+	first := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	f, err = RecordFailure(path, "blocked: a", first)
+	require.NoError(t, err)
+	assert.Equal(t, Failures{Count: 1, Reason: "blocked: a", Since: first}, f)
+	assert.False(t, f.Stopped())
+	f, err = RecordFailure(path, "blocked: b", first.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, Failures{Count: 2, Reason: "blocked: b", Since: first}, f, "the run keeps its start")
+	assert.True(t, f.Stopped())
+
+	got, err := LoadFailures(path)
+	require.NoError(t, err)
+	assert.Equal(t, f, got)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	had, err := ClearFailures(path)
+	require.NoError(t, err)
+	assert.True(t, had)
+	had, err = ClearFailures(path)
+	require.NoError(t, err)
+	assert.False(t, had)
+}
+
+func TestFailuresUnreadableRecordStartsAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FailuresFile)
+	require.NoError(t, os.WriteFile(path, []byte("{not json"), 0o600))
+	_, err := LoadFailures(path)
+	assert.ErrorContains(t, err, "parse re-graft failures")
+	f, err := RecordFailure(path, "blocked: c", time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 1, f.Count)
+}
