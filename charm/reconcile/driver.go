@@ -303,29 +303,26 @@ func (r *Reconciler) desireDriver(ctx context.Context, unit *unitshape.Unit, d *
 	return nil
 }
 
-// driverIntact is the cheap check: the recorded version directory is as it
-// was when it was proved, and the activation names it. It runs no program.
+// driverIntact is the cheap check: what was installed and proved is still
+// there as it was (the package not reinstalled; the version directory's
+// every entry with the same inode, size and times). It runs no program.
+// The activation is not part of it: the .pth is a planned file like any
+// other, so a removed or edited one is written back by the plan (and the
+// services restart onto it) without re-installing or re-proving a driver
+// that did not change.
 func (r *Reconciler) driverIntact(rec *driverRecord, s *DriverState) bool {
 	if rec.SiteDir != s.SiteDir {
 		return false
 	}
 	if rec.Source == SourceApt {
 		fi, err := os.Stat(dpkgList(rec.Package))
-		if err != nil || !fi.ModTime().Equal(rec.ListMtime) {
-			return false
-		}
-		_, err = os.Lstat(s.Pth)
-		return errors.Is(err, os.ErrNotExist)
+		return err == nil && fi.ModTime().Equal(rec.ListMtime)
 	}
 	if rec.Dir == "" {
 		return false
 	}
 	fp, err := driver.Fingerprint(rec.Dir)
-	if err != nil || fp != rec.Fingerprint {
-		return false
-	}
-	b, err := os.ReadFile(s.Pth)
-	return err == nil && string(b) == string(pthContent(rec.Dir))
+	return err == nil && fp == rec.Fingerprint
 }
 
 // dpkgList is dpkg's list of a package's files: dpkg rewrites it whenever

@@ -55,9 +55,18 @@ func (r *Reconciler) desireWatcher(unit *unitshape.Unit, d *Desired) error {
 		list.Units = append(list.Units, svc+".service")
 	}
 	for _, f := range d.Files {
-		if f.Path != WatcherUnitPath && !contains(list.Paths, f.Path) {
+		if f.Path != WatcherUnitPath {
 			list.Paths = append(list.Paths, f.Path)
 		}
+	}
+	// The driver's and helm's install tree: a version directory removed
+	// (or the whole tree) leaves an activation naming nothing.
+	list.Paths = append(list.Paths, InstallRoot, DriverRoot, HelmDir, HelmBinary)
+	if d.Driver != nil && d.Driver.Dir != "" {
+		list.Paths = append(list.Paths, d.Driver.Dir)
+	}
+	for _, l := range d.Links {
+		list.Paths = append(list.Paths, l.Path)
 	}
 	b, err := json.MarshalIndent(list.Normalize(), "", "  ")
 	if err != nil {
