@@ -4,41 +4,98 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
 
 // GraftPaths are the files a bookworm graft (default-file conductor) puts on
-// the unit; their state is what "converged" compares.
+// the unit; their state is what "converged" compares, together with the
+// driver's activation and install (see GraftState).
 var GraftPaths = []string{
 	"/etc/magnum/magnum.conf.d", "/etc/magnum/magnum.conf.d/99-capi.conf",
 	"/etc/magnum/kubeconfig", "/etc/default/magnum-conductor",
+	PthFile,
 }
 
-// GraftState describes the graft's files (mode and content).
+// PthFile is the driver's activation on a bookworm unit (Python 3.11).
+const PthFile = "/usr/local/lib/python3.11/dist-packages/magnum-capi-graft.pth"
+
+// GraftState describes the graft's files (mode and content; a directory by
+// its entries) and the driver's version directory the activation names.
 type GraftState map[string]string
+
+// driverDirKey is the GraftState key of the directory the .pth names.
+const driverDirKey = "driver version directory"
 
 // GraftState reads the graft's files from the host side.
 func (b *Box) GraftState() GraftState {
 	st := GraftState{}
 	for _, p := range GraftPaths {
-		fi, err := os.Stat(b.Path(p))
-		if err != nil {
-			st[p] = "absent"
-			continue
-		}
-		desc := fi.Mode().String()
-		if fi.Mode().IsRegular() {
-			data, _ := os.ReadFile(b.Path(p))
-			desc += " " + string(data)
-		}
-		st[p] = desc
+		st[p] = b.describe(p)
+	}
+	st[driverDirKey] = "no activation"
+	if dir := b.ActiveDriverDir(); dir != "" {
+		st[driverDirKey] = dir + ": " + b.describe(dir)
 	}
 	return st
 }
 
-// Converged reports whether the graft's files are as in want and the
-// conductor runs with conf.d on its live command line.
+func (b *Box) describe(p string) string {
+	fi, err := os.Stat(b.Path(p))
+	if err != nil {
+		return "absent"
+	}
+	desc := fi.Mode().String()
+	switch {
+	case fi.Mode().IsRegular():
+		data, _ := os.ReadFile(b.Path(p))
+		desc += " " + string(data)
+	case fi.IsDir():
+		entries, _ := os.ReadDir(b.Path(p))
+		for _, e := range entries {
+			desc += " " + e.Name()
+		}
+	}
+	return desc
+}
+
+// ActiveDriverDir is the directory the driver's .pth names, or "".
+func (b *Box) ActiveDriverDir() string {
+	data, err := os.ReadFile(b.Path(PthFile))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			return l
+		}
+	}
+	return ""
+}
+
+// DriverLoadsAsMagnum reports whether Magnum's Python, as user magnum with
+// the services' environment, finds the driver's entry point and imports its
+// module.
+func (b *Box) DriverLoadsAsMagnum(ctx context.Context) error {
+	_, err := b.MustRun(ctx, "runuser", "-u", "magnum", "--", "env", "-i", "PATH=/sbin:/usr/sbin:/bin:/usr/bin",
+		"HOME=/var/lib/magnum", "LANG=C.UTF-8", "python3", "-c",
+		"from importlib import metadata as m; ep, = m.entry_points(group='magnum.drivers', name='k8s_capi_helm_v1'); ep.load()")
+	return err
+}
+
+// readAtStart are the graft's files each service reads when it starts: a
+// service whose process is older than one of them runs without the graft
+// as it is now.
+var readAtStart = map[string][]string{
+	"magnum-api":       {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", PthFile},
+	"magnum-conductor": {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", PthFile, "/etc/default/magnum-conductor"},
+}
+
+// Converged reports whether the graft is as in want and in effect: its
+// files; both services running, started after the graft's files they read
+// last changed; the conductor with conf.d on its live command line; and the
+// driver loading as user magnum (checked last: it runs Python).
 func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 	got := b.GraftState()
 	for p, d := range want {
@@ -46,16 +103,21 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 			return false
 		}
 	}
-	cond, err := b.Service(ctx, "magnum-conductor")
-	if err != nil || cond.ActiveState != "active" {
-		return false
-	}
-	for _, a := range cond.Cmdline {
-		if a == "--config-dir=/etc/magnum/magnum.conf.d" {
-			return true
+	for svc, paths := range readAtStart {
+		s, err := b.Service(ctx, svc)
+		if err != nil || s.ActiveState != "active" || s.Started.IsZero() {
+			return false
+		}
+		for _, p := range paths {
+			if fi, err := os.Stat(b.Path(p)); err != nil || !s.Started.After(fi.ModTime()) {
+				return false
+			}
+		}
+		if svc == "magnum-conductor" && !slices.Contains(s.Cmdline, "--config-dir=/etc/magnum/magnum.conf.d") {
+			return false
 		}
 	}
-	return false
+	return b.DriverLoadsAsMagnum(ctx) == nil
 }
 
 // AwaitConverged polls until converged and returns the time since start.
@@ -70,9 +132,43 @@ func (b *Box) AwaitConverged(ctx context.Context, want GraftState, start time.Ti
 	return 0, fmt.Errorf("not converged %s after the disruption; watcher journal:\n%s", limit, out)
 }
 
-// Regrafts counts the watcher's re-grafts so far.
+// AwaitAPIReady waits until every uWSGI worker of magnum-api has loaded
+// Magnum since the service last started. Debian's magnum-api loads the app
+// lazily in each of its 8 workers, which takes about 20 s of both CPUs of a
+// test machine; a stop in that window can hang until systemd's SIGKILL.
+// A principal that has been up for a while is what the scenarios disrupt,
+// so they wait for this first.
+func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
+	ini, err := os.ReadFile(b.Path("/etc/magnum/magnum-api-uwsgi.ini"))
+	if err != nil {
+		return err
+	}
+	workers := 1
+	for _, l := range strings.Split(string(ini), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == "processes" {
+			fmt.Sscan(strings.TrimSpace(v), &workers)
+		}
+	}
+	ready := 0
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		log, err := os.ReadFile(b.Path("/var/log/magnum/magnum-api.log"))
+		if err != nil {
+			return err
+		}
+		s := string(log)
+		if i := strings.LastIndex(s, "*** Starting uWSGI"); i >= 0 {
+			s = s[i:]
+		}
+		if ready = strings.Count(s, "WSGI app 0 (mountpoint='') ready in"); ready >= workers {
+			return nil
+		}
+	}
+	return fmt.Errorf("magnum-api: %d of %d workers ready after %s", ready, workers, limit)
+}
+
+// Regrafts counts the watcher's re-grafts since the box last booted.
 func (b *Box) Regrafts(ctx context.Context) int {
-	out, _ := b.MustRun(ctx, "journalctl", "-u", "magnum-capi-graft-watcher", "--no-pager", "-o", "cat")
+	out, _ := b.MustRun(ctx, "journalctl", "-b", "-u", "magnum-capi-graft-watcher", "--no-pager", "-o", "cat")
 	return strings.Count(out, "re-graft succeeded") + strings.Count(out, "re-graft failed")
 }
 
@@ -104,6 +200,16 @@ var Scenarios = []Scenario{
 	{Name: "apt-get install --reinstall --force-confnew", Disrupt: func(ctx context.Context, b *Box) error {
 		return b.runAll(ctx, []string{"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--reinstall",
 			"--no-download", "-o", "Dpkg::Options::=--force-confnew", "magnum-api", "magnum-conductor"})
+	}},
+	{Name: "driver version directory removed", Disrupt: func(ctx context.Context, b *Box) error {
+		dir := b.ActiveDriverDir()
+		if dir == "" {
+			return fmt.Errorf("no driver activation to disrupt")
+		}
+		return b.runAll(ctx, []string{"rm", "-rf", dir})
+	}},
+	{Name: "driver activation (.pth) removed", Disrupt: func(ctx context.Context, b *Box) error {
+		return b.runAll(ctx, []string{"rm", PthFile})
 	}},
 	{Name: "pause (stop, disable, mask) then resume", Disrupt: func(ctx context.Context, b *Box) error {
 		return b.runAll(ctx, []string{"systemctl", "stop", "magnum-conductor"}, []string{"systemctl", "disable", "magnum-conductor"},

@@ -59,6 +59,17 @@ func Up(ctx context.Context, name, release string) (*Box, error) {
 	return b, nil
 }
 
+// Reboot shuts the box down cleanly and boots it again on the same disk,
+// as a machine reboot would; it returns once Magnum is up again.
+// Transient units (the fake management cluster) are gone after it.
+func (b *Box) Reboot(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, script("box"), "reboot", b.Name).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("reboot box %s: %v\n%s", b.Name, err, out)
+	}
+	return nil
+}
+
 // Down halts and deletes the box.
 func (b *Box) Down() error {
 	out, err := exec.Command(script("box"), "down", b.Name).CombinedOutput()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
@@ -79,11 +80,14 @@ type Service struct {
 	InvocationID string
 	ActiveState  string
 	Cmdline      []string
+	// Started is when the main process started (zero when not running).
+	Started time.Time
 }
 
 // Service reads a service's state over systemctl and /proc in the box.
 func (b *Box) Service(ctx context.Context, name string) (Service, error) {
-	out, err := b.MustRun(ctx, "systemctl", "show", "-p", "MainPID,NRestarts,InvocationID,ActiveState", name)
+	out, err := b.MustRun(ctx, "systemctl", "show", "--timestamp=us+utc",
+		"-p", "MainPID,NRestarts,InvocationID,ActiveState,ExecMainStartTimestamp", name)
 	if err != nil {
 		return Service{}, err
 	}
@@ -99,6 +103,8 @@ func (b *Box) Service(ctx context.Context, name string) (Service, error) {
 			s.InvocationID = v
 		case "ActiveState":
 			s.ActiveState = v
+		case "ExecMainStartTimestamp":
+			s.Started, _ = time.Parse("Mon 2006-01-02 15:04:05.000000 MST", v)
 		}
 	}
 	if s.MainPID != 0 {

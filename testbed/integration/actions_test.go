@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,15 +65,39 @@ func checkPass(t *testing.T, results map[string]any, path ...string) string {
 	return s
 }
 
-// TestVerifyFailsExactlyTheBrokenCheck breaks one condition at a time (with
-// the watcher stopped, so nothing repairs it) and expects exactly that check
-// to fail.
+// failedChecks lists the checks of a verify result that did not pass.
+func failedChecks(results map[string]any, prefix string) []string {
+	var out []string
+	for k, v := range results {
+		m, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		if pass, ok := m["pass"].(string); ok {
+			if pass != "true" {
+				out = append(out, prefix+k)
+			}
+			continue
+		}
+		out = append(out, failedChecks(m, prefix+k+".")...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestVerifyFailsExactlyTheBrokenCheck breaks one condition at a time and
+// expects exactly that check to fail. The first is the watcher itself; it
+// then stays stopped so that nothing repairs the later breakages.
 func TestVerifyFailsExactlyTheBrokenCheck(t *testing.T) {
 	u := boot(t, "bookworm")
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
+	results := u.requireVerified()
+	assert.Equal(t, "true", checkPass(t, results, "watcher"))
 	u.run("systemctl", "stop", "magnum-capi-graft-watcher")
-	u.requireVerified()
+	out := u.action("verify", nil)
+	assert.Equal(t, "failed", out.Status)
+	assert.Equal(t, []string{"watcher"}, failedChecks(out.Results, ""), "the stopped watcher, and only it, fails")
 
 	for _, tc := range []struct {
 		name          string

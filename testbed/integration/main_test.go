@@ -58,6 +58,8 @@ func boot(t *testing.T, release string, k8sArgs ...string) *unit {
 		if t.Failed() {
 			out, _ := box.MustRun(ctx, "journalctl", "-n", "40", "--no-pager", "-u", "magnum-api", "-u", "magnum-conductor")
 			t.Logf("journal of the failed box:\n%s", out)
+			out, _ = box.MustRun(ctx, "journalctl", "-n", "30", "--no-pager", "-o", "short-precise", "-u", "magnum-capi-graft-watcher")
+			t.Logf("the watcher's journal:\n%s", out)
 		}
 		_ = box.Down()
 	})

@@ -21,9 +21,17 @@ func graftedWithWatcher(t *testing.T) (*unit, testbed.GraftState) {
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
 	require.Equal(t, "active", u.service("magnum-capi-graft-watcher").ActiveState, "the watcher runs after install")
+	u.awaitAPIReady()
 	// Let the watcher's echo of the graft itself pass.
 	time.Sleep(4 * time.Second)
 	return u, u.box.GraftState()
+}
+
+// awaitAPIReady waits until magnum-api has loaded Magnum in all its
+// workers (see testbed.Box.AwaitAPIReady).
+func (u *unit) awaitAPIReady() {
+	u.t.Helper()
+	require.NoError(u.t, u.box.AwaitAPIReady(u.ctx, 90*time.Second))
 }
 
 func (u *unit) awaitConverged(want testbed.GraftState, start time.Time, limit time.Duration) time.Duration {
@@ -76,6 +84,123 @@ func TestGraftSurvivesPackageReinstall(t *testing.T) {
 	// status several times; wait out the watcher and count its re-grafts.
 	time.Sleep(8 * time.Second)
 	assert.LessOrEqual(t, u.box.Regrafts(u.ctx)-before, 1, "one package reinstall should give at most one re-graft")
+}
+
+// TestWatcherRestoresTheDriver: the driver's version directory removed, then
+// its activation file; each time the driver loads as magnum again by itself.
+// A removed directory is reinstalled byte for byte and costs no restart; a
+// removed .pth restarts both services (one may have started without it).
+func TestWatcherRestoresTheDriver(t *testing.T) {
+	u, want := graftedWithWatcher(t)
+	for _, sc := range []struct {
+		name     string
+		restarts int
+	}{{"driver version directory removed", 0}, {"driver activation (.pth) removed", 1}} {
+		api, cond := u.starts("magnum-api"), u.starts("magnum-conductor")
+		start := time.Now()
+		require.NoError(t, scenario(sc.name).Disrupt(u.ctx, u.box))
+		require.Error(t, u.box.DriverLoadsAsMagnum(u.ctx), "%s: the driver still loads: the disruption proves nothing", sc.name)
+		took := u.awaitConverged(want, start, 30*time.Second)
+		t.Logf("%s: the driver loads as magnum again %s later", sc.name, took)
+		assert.Less(t, took, reconvergeGoal, sc.name)
+		assert.Equal(t, api+sc.restarts, u.starts("magnum-api"), sc.name)
+		assert.Equal(t, cond+sc.restarts, u.starts("magnum-conductor"), sc.name)
+		u.requireStatus("active", "conf.d read by")
+		// The next disruption must not fall in this re-graft's 30 s window.
+		time.Sleep(31 * time.Second)
+		u.awaitAPIReady()
+	}
+}
+
+// TestWatcherStopsAfterTwoFailedRegrafts: the driver's directory is removed
+// while the charm cannot reinstall it (no resource). Two re-grafts fail, the
+// watcher stops and the status says why and what to do; it stays stopped
+// across a restart of the watcher; a config change starts it again.
+func TestWatcherStopsAfterTwoFailedRegrafts(t *testing.T) {
+	u := boot(t, "bookworm")
+	u.graft("driver-source", "resource")
+	u.requireStatus("active", "conf.d read by")
+	time.Sleep(4 * time.Second)
+	require.NoError(t, u.box.DetachResource(u.ctx, "driver"))
+
+	require.NoError(t, scenario("driver version directory removed").Disrupt(u.ctx, u.box))
+	u.awaitJournal("re-graft failed", 1, 20*time.Second)
+	u.requireStatus("blocked", "no driver resource")
+	// One failure doubles the interval to 60 s: the second change is
+	// re-grafted a minute after the first failure.
+	u.run("systemctl", "restart", "magnum-conductor")
+	u.awaitJournal("re-graft failed", 2, 90*time.Second)
+	u.awaitJournal("re-grafts stopped: 2 failed in a row", 1, 5*time.Second)
+	before := u.box.Regrafts(u.ctx)
+	u.requireStatus("blocked", "automatic re-grafts stopped after 2 failures in a row: fix the cause, then change the config or run the regraft action")
+	out := u.action("verify", nil)
+	require.NotNil(t, out.Results["watcher"], "verify has a watcher check")
+	watcher := out.Results["watcher"].(map[string]any)
+	assert.Equal(t, "false", watcher["pass"])
+	assert.Contains(t, watcher["evidence"], "re-grafts stopped after 2 failures in a row")
+
+	// Stopped survives a restart (a reboot, a charm upgrade): a fresh
+	// watcher would otherwise re-graft within seconds.
+	u.run("systemctl", "restart", "magnum-capi-graft-watcher")
+	u.awaitJournal("re-grafts stopped: 2 failed in a row", 2, 10*time.Second)
+	u.run("systemctl", "restart", "magnum-conductor")
+	time.Sleep(10 * time.Second)
+	assert.Equal(t, before, u.box.Regrafts(u.ctx), "a stopped watcher re-grafted")
+
+	// The operator attaches the driver again and changes the config.
+	require.NoError(t, u.box.AttachGraftResources(u.ctx, "1.4.0"))
+	u.config("namespace-prefix", "graft2")
+	u.hook("config-changed")
+	u.requireStatus("active", "conf.d read by")
+	u.awaitJournal("re-graft failures cleared by the charm: re-grafting again", 1, 10*time.Second)
+	want := u.box.GraftState()
+	u.awaitAPIReady()
+	start := time.Now()
+	require.NoError(t, scenario("driver activation (.pth) removed").Disrupt(u.ctx, u.box))
+	took := u.awaitConverged(want, start, 30*time.Second)
+	t.Logf("re-grafting again after the config change: converged %s after the .pth was removed", took)
+}
+
+// awaitJournal waits until the watcher's journal holds substr at least n
+// times.
+func (u *unit) awaitJournal(substr string, n int, limit time.Duration) {
+	u.t.Helper()
+	var out string
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		out = u.run("journalctl", "-u", "magnum-capi-graft-watcher", "--no-pager", "-o", "cat")
+		if strings.Count(out, substr) >= n {
+			return
+		}
+	}
+	u.t.Fatalf("the watcher's journal does not say %q %d times within %s:\n%s", substr, n, limit, out)
+}
+
+// TestWatcherSurvivesReboot: after a reboot the watcher is back (enabled,
+// ordered after Magnum's services, whose start at boot it does not take for
+// drift), the graft is in effect without any hook, and the watcher still
+// re-grafts.
+func TestWatcherSurvivesReboot(t *testing.T) {
+	u, want := graftedWithWatcher(t)
+	before := u.service("magnum-capi-graft-watcher").MainPID
+	require.NoError(t, u.box.Reboot(u.ctx))
+	require.NoError(t, u.box.StartManagementCluster(u.ctx, artifacts.FakeK8s))
+	w := u.service("magnum-capi-graft-watcher")
+	require.Equal(t, "active", w.ActiveState, "the watcher is not running after the reboot")
+	require.NotEqual(t, before, w.MainPID)
+	took := u.awaitConverged(want, time.Now(), 30*time.Second)
+	t.Logf("graft in effect %s after Magnum came up", took)
+	u.awaitAPIReady()
+	// Magnum's start at boot is not a change; give the watcher time to
+	// (wrongly) react before counting.
+	time.Sleep(5 * time.Second)
+	assert.Zero(t, u.box.Regrafts(u.ctx), "the watcher re-grafted at boot")
+	u.requireStatus("active", "conf.d read by")
+
+	start := time.Now()
+	require.NoError(t, scenario("wiring deleted").Disrupt(u.ctx, u.box))
+	took = u.awaitConverged(want, start, 30*time.Second)
+	t.Logf("after the reboot, re-grafted %s after the wiring was deleted", took)
+	assert.Less(t, took, reconvergeGoal)
 }
 
 // TestWatcherHonoursPause: while the conductor is paused (stopped, disabled,
