@@ -243,6 +243,27 @@ func TestRunStartsStoppedWhenTheRecordSaysSo(t *testing.T) {
 	assert.Equal(t, []string{"path " + conf}, h.nextTrigger(t), "the change made while stopped was dropped")
 }
 
+// The watcher gives memory back once after start-up and once after each
+// burst of activity, and never on its own: an idle watcher does nothing.
+func TestRunTidiesOnceAfterActivity(t *testing.T) {
+	var tidies atomic.Int32
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "99-capi.conf")
+	h := startRun(t, WatchList{Paths: []string{conf}}, func(c *Config) {
+		c.tidyDelay = 20 * time.Millisecond
+		c.freeMemory = func() { tidies.Add(1) }
+	})
+	require.Eventually(t, func() bool { return tidies.Load() == 1 }, testWait, time.Millisecond, "after start-up")
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, int32(1), tidies.Load(), "an idle watcher tidied again")
+
+	writeFile(t, conf, "a")
+	h.nextTrigger(t)
+	require.Eventually(t, func() bool { return tidies.Load() == 2 }, testWait, time.Millisecond, "after the re-graft")
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, int32(2), tidies.Load(), "an idle watcher tidied again")
+}
+
 func dpkgStatus(pkgs ...string) string {
 	var b strings.Builder
 	for i := 0; i+2 < len(pkgs); i += 3 {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ const (
 	// maxLoggedReasons keeps a log line readable when a package upgrade
 	// touches everything at once.
 	maxLoggedReasons = 8
+	// tidyDelay is how long after the last activity the watcher gives its
+	// unused memory back.
+	tidyDelay = 5 * time.Second
 )
 
 // Trigger runs one re-graft. reasons say what changed, for logging.
@@ -73,6 +77,9 @@ type Config struct {
 
 	// dial connects to systemd; tests replace it.
 	dial func(ctx context.Context) (signalSource, error)
+	// freeMemory and tidyDelay: see the run loop; tests replace them.
+	freeMemory func()
+	tidyDelay  time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -93,6 +100,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.dial == nil {
 		c.dial = dialSystemd
 	}
+	if c.freeMemory == nil {
+		c.freeMemory = debug.FreeOSMemory
+	}
+	setDefault(&c.tidyDelay, tidyDelay)
 	if c.Trigger == nil {
 		if c.Unit == "" {
 			return c, errors.New("a Juju unit name is needed to run its hook")
@@ -190,16 +201,34 @@ func (w *watcher) run(ctx context.Context) error {
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// tidy gives the heap back to the kernel once things are quiet again
+	// (tidyDelay after the last activity). Only activity arms it: it is not
+	// a polling loop.
+	tidy := time.NewTimer(time.Hour)
+	tidy.Stop()
 	var done chan error // non-nil while a re-graft runs
 	var reasons []string
 	var started time.Time
+	active := true // start-up allocated too
 	for {
 		if at, ok := w.sched.Next(); ok && done == nil {
 			timer.Reset(time.Until(at))
 		} else {
 			timer.Stop()
 		}
+		if active {
+			tidy.Reset(w.cfg.tidyDelay)
+		}
+		active = true
 		select {
+		case <-tidy.C:
+			// A burst of D-Bus signals (every unit's changes arrive on
+			// systemd's private socket) or a re-graft grows the heap, and
+			// Go returns the pages only slowly: return them now, so that
+			// the idle watcher costs the unit little memory.
+			w.cfg.freeMemory()
+			active = false
+
 		case <-ctx.Done():
 			if done != nil {
 				// The trigger runs under ctx, so it is being killed; wait
