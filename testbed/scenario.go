@@ -166,6 +166,37 @@ func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
 	return fmt.Errorf("magnum-api: %d of %d workers ready after %s", ready, workers, limit)
 }
 
+// StopTime is how long systemd spent stopping the Magnum services since
+// since, read from the journal ("Stopping" to "Stopped"). It is the
+// principal's share of a re-graft's time: in the test bed magnum-api's uWSGI
+// sometimes ignores SIGTERM until systemd kills it 15 s later.
+func (b *Box) StopTime(ctx context.Context, since time.Time) time.Duration {
+	out, _ := b.MustRun(ctx, "journalctl", "--no-pager", "-o", "short-unix", "-u", "magnum-api", "-u", "magnum-conductor",
+		"--since", fmt.Sprintf("@%d", since.Unix()))
+	var total time.Duration
+	stopping := map[string]float64{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 {
+			continue
+		}
+		var at float64
+		if _, err := fmt.Sscan(f[0], &at); err != nil || at < float64(since.UnixMicro())/1e6 {
+			continue
+		}
+		switch unit := strings.TrimSuffix(f[4], ".service"); f[3] {
+		case "Stopping":
+			stopping[unit] = at
+		case "Stopped":
+			if t0, ok := stopping[unit]; ok {
+				total += time.Duration((at - t0) * float64(time.Second))
+				delete(stopping, unit)
+			}
+		}
+	}
+	return total
+}
+
 // Regrafts counts the watcher's re-grafts since the box last booted.
 func (b *Box) Regrafts(ctx context.Context) int {
 	out, _ := b.MustRun(ctx, "journalctl", "-b", "-u", "magnum-capi-graft-watcher", "--no-pager", "-o", "cat")
