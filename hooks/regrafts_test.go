@@ -56,12 +56,19 @@ func TestRegraftFailuresStopAndRestart(t *testing.T) {
 	assert.NoFileExists(t, rt.failuresPath())
 }
 
-func TestRegraftFailuresClearedByAnActiveUnit(t *testing.T) {
+// stoppedRuntime is a Runtime whose record says the watcher stopped after
+// failures ending in reason.
+func stoppedRuntime(t *testing.T, reason string) *Runtime {
 	rt := &Runtime{StateDir: t.TempDir()}
 	for range watcher.MaxFailures {
-		_, err := watcher.RecordFailure(rt.failuresPath(), "x", time.Now())
+		_, err := watcher.RecordFailure(rt.failuresPath(), reason, time.Now())
 		require.NoError(t, err)
 	}
+	return rt
+}
+
+func TestRegraftFailuresClearedByAnActiveUnit(t *testing.T) {
+	rt := stoppedRuntime(t, "x")
 	// Juju's update-status finds the graft converged and the cluster fine.
 	msg, err := rt.noteRegraft(Event{Kind: Hook, Name: "update-status"}, false, hooktool.Active, "grafted")
 	require.NoError(t, err)
@@ -72,11 +79,7 @@ func TestRegraftFailuresClearedByAnActiveUnit(t *testing.T) {
 // While stopped, a re-graft the watcher asks for is refused before anything
 // runs (this Runtime has no hook tools and no systemd to touch).
 func TestWatcherRegraftRefusedWhileStopped(t *testing.T) {
-	rt := &Runtime{StateDir: t.TempDir()}
-	for range watcher.MaxFailures {
-		_, err := watcher.RecordFailure(rt.failuresPath(), "blocked: x", time.Now())
-		require.NoError(t, err)
-	}
+	rt := stoppedRuntime(t, "blocked: x")
 	err := rt.Run(context.Background(), Event{Kind: Hook, Name: "update-status", FromWatcher: true})
 	assert.EqualError(t, err, "automatic re-grafts are stopped after 2 failures in a row (last: blocked: x)")
 }
