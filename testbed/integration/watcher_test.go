@@ -41,6 +41,17 @@ func (u *unit) awaitConverged(want testbed.GraftState, start time.Time, limit ti
 	return took
 }
 
+// assertQuick judges a re-graft's time from start against the goal. The
+// time systemd spent stopping Magnum's services is the principal's, not the
+// charm's: in the test bed magnum-api's uWSGI sometimes ignores SIGTERM
+// until systemd kills it 15 s later, so that time is logged and left out.
+func (u *unit) assertQuick(what string, took time.Duration, start time.Time) {
+	u.t.Helper()
+	stops := u.box.StopTime(u.ctx, start)
+	u.t.Logf("%s: converged %s later (%s of it stopping Magnum's services)", what, took.Round(time.Millisecond), stops.Round(time.Millisecond))
+	assert.Less(u.t, took-stops, reconvergeGoal, "%s: the charm's share", what)
+}
+
 func scenario(name string) testbed.Scenario {
 	for _, s := range testbed.Scenarios {
 		if strings.HasPrefix(s.Name, name) {
@@ -57,8 +68,7 @@ func TestWatcherRegraftsDeletedWiring(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, scenario("wiring deleted").Disrupt(u.ctx, u.box))
 	took := u.awaitConverged(want, start, 30*time.Second)
-	t.Logf("re-grafted %s after the wiring was deleted", took)
-	assert.Less(t, took, reconvergeGoal)
+	u.assertQuick("wiring deleted", took, start)
 }
 
 // TestGraftSurvivesPackageReinstall: the principal's packages are
@@ -77,8 +87,8 @@ func TestGraftSurvivesPackageReinstall(t *testing.T) {
 	// run (unpacking, restarting services) is not the charm's to speed up.
 	done := time.Now()
 	took := u.awaitConverged(want, done, 60*time.Second)
-	t.Logf("converged %s after the reinstall finished (%s after it started)", took, time.Since(start).Round(time.Millisecond))
-	assert.Less(t, took, reconvergeGoal)
+	t.Logf("the reinstall took %s", done.Sub(start).Round(time.Millisecond))
+	u.assertQuick("after the reinstall finished", took, done)
 	require.Greater(t, u.starts("magnum-conductor"), condStarts, "the reinstall did not restart the conductor: the test proves nothing")
 	// Debounced: the reinstall restarted both services and rewrote dpkg's
 	// status several times; wait out the watcher and count its re-grafts.
@@ -101,9 +111,7 @@ func TestWatcherRestoresTheDriver(t *testing.T) {
 		require.NoError(t, scenario(sc.name).Disrupt(u.ctx, u.box))
 		require.Error(t, u.box.DriverLoadsAsMagnum(u.ctx), "%s: the driver still loads: the disruption proves nothing", sc.name)
 		took := u.awaitConverged(want, start, 30*time.Second)
-		stops := u.box.StopTime(u.ctx, start)
-		t.Logf("%s: the driver loads as magnum again %s later (%s of it stopping Magnum's services)", sc.name, took, stops)
-		assert.Less(t, took-stops, reconvergeGoal, "%s: the charm's share", sc.name)
+		u.assertQuick(sc.name, took, start)
 		assert.Equal(t, api+sc.restarts, u.starts("magnum-api"), sc.name)
 		assert.Equal(t, cond+sc.restarts, u.starts("magnum-conductor"), sc.name)
 		u.requireStatus("active", "conf.d read by")
@@ -200,8 +208,7 @@ func TestWatcherSurvivesReboot(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, scenario("wiring deleted").Disrupt(u.ctx, u.box))
 	took = u.awaitConverged(want, start, 30*time.Second)
-	t.Logf("after the reboot, re-grafted %s after the wiring was deleted", took)
-	assert.Less(t, took, reconvergeGoal)
+	u.assertQuick("after the reboot, wiring deleted", took, start)
 }
 
 // TestWatcherHonoursPause: while the conductor is paused (stopped, disabled,
@@ -219,8 +226,7 @@ func TestWatcherHonoursPause(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, pause.Resume(u.ctx, u.box))
 	took := u.awaitConverged(want, start, 30*time.Second)
-	t.Logf("graft in effect %s after resume", took)
-	assert.Less(t, took, reconvergeGoal)
+	u.assertQuick("resumed", took, start)
 	// The status catches up through the watcher's update-status, which
 	// re-grafts at most once per 30 s (the pause itself triggered one).
 	deadline := time.Now().Add(45 * time.Second)
