@@ -168,8 +168,10 @@ func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
 
 // StopTime is how long systemd spent stopping the Magnum services since
 // since, read from the journal ("Stopping" to "Stopped"). It is the
-// principal's share of a re-graft's time: in the test bed magnum-api's uWSGI
-// sometimes ignores SIGTERM until systemd kills it 15 s later.
+// principal's share of a re-graft's time: on bookworm, magnum-api's uWSGI
+// workers often segfault in greenlet while Python finalizes (its log shows
+// the backtrace through Py_FinalizeEx), the master then waits, and systemd
+// kills the service at its TimeoutStopSec=15.
 func (b *Box) StopTime(ctx context.Context, since time.Time) time.Duration {
 	out, _ := b.MustRun(ctx, "journalctl", "--no-pager", "-o", "short-unix", "-u", "magnum-api", "-u", "magnum-conductor",
 		"--since", fmt.Sprintf("@%d", since.Unix()))

@@ -44,8 +44,8 @@ func (u *unit) awaitConverged(want testbed.GraftState, start time.Time, limit ti
 
 // assertQuick judges a re-graft's time from start against the goal. The
 // time systemd spent stopping Magnum's services is the principal's, not the
-// charm's: in the test bed magnum-api's uWSGI sometimes ignores SIGTERM
-// until systemd kills it 15 s later, so that time is logged and left out.
+// charm's (bookworm's magnum-api often takes 15 s to stop: see
+// testbed.Box.StopTime), so that time is logged and left out.
 func (u *unit) assertQuick(what string, took time.Duration, start time.Time) {
 	u.t.Helper()
 	stops := u.box.StopTime(u.ctx, start)
