@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -68,11 +67,11 @@ func (r *Reconciler) desireWatcher(unit *unitshape.Unit, d *Desired) error {
 	for _, l := range d.Links {
 		list.Paths = append(list.Paths, l.Path)
 	}
-	b, err := json.MarshalIndent(list.Normalize(), "", "  ")
+	b, err := list.Encode()
 	if err != nil {
 		return err
 	}
-	d.Files = append(d.Files, files.File{Path: r.watchListPath(), Content: append(b, '\n'), Mode: 0o600, Owner: "root", Group: "root"})
+	d.Files = append(d.Files, files.File{Path: r.watchListPath(), Content: b, Mode: 0o600, Owner: "root", Group: "root"})
 	d.Watcher = true
 	return nil
 }

@@ -85,7 +85,7 @@ func startRunIn(t *testing.T, dir string, list WatchList, tweak func(*Config)) *
 		triggers: make(chan []string, 16),
 	}
 	h.list = filepath.Join(h.dir, "watch.json")
-	require.NoError(t, list.Save(h.list))
+	saveList(t, list, h.list)
 	cfg := Config{
 		WatchList:   h.list,
 		Unit:        "magnum-capi-graft/0",
@@ -175,7 +175,7 @@ func TestRunReloadsWatchList(t *testing.T) {
 	first, second := filepath.Join(dir, "magnum-api"), filepath.Join(dir, "magnum-conductor")
 	h := startRun(t, WatchList{Paths: []string{first}}, nil)
 
-	require.NoError(t, WatchList{Paths: []string{first, second}, Units: []string{"magnum-conductor.service"}}.Save(h.list))
+	saveList(t, WatchList{Paths: []string{first, second}, Units: []string{"magnum-conductor.service"}}, h.list)
 	h.waitLog(t, "watch list changed: now 2 paths, 1 units")
 	assert.Equal(t, []string{"magnum-conductor.service"}, h.sys.Units())
 

@@ -9,8 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/canonical/pebble/internals/osutil"
 )
 
 // WatchList is what the watcher keeps an eye on. The charm's reconcile writes
@@ -43,7 +41,7 @@ var (
 
 // Normalize returns the list with paths cleaned and every field sorted and
 // without duplicates, so that two lists naming the same things are Equal
-// and Save writes the same bytes for them.
+// and Encode gives the same bytes for them.
 func (l WatchList) Normalize() WatchList {
 	var n WatchList
 	for _, p := range l.Paths {
@@ -81,7 +79,7 @@ func (l WatchList) Equal(o WatchList) bool {
 	return slices.Equal(a.Paths, b.Paths) && slices.Equal(a.Units, b.Units) && slices.Equal(a.Packages, b.Packages)
 }
 
-// Load reads and validates a watch list written by Save. A missing file is
+// Load reads and validates a watch list the charm wrote (Encode). A missing file is
 // an error that wraps fs.ErrNotExist.
 func Load(path string) (WatchList, error) {
 	data, err := os.ReadFile(path)
@@ -102,19 +100,15 @@ func Load(path string) (WatchList, error) {
 	return l.Normalize(), nil
 }
 
-// Save writes the list atomically (a rename, so the watcher never reads half
-// a file) with mode 0600. It writes even when the content is unchanged, on
-// purpose: a write that the watcher did not cause is how it learns that the
-// charm has run (config-changed, an action, update-status) and that it may
-// resume re-grafting after repeated failures. Call it after a successful
-// reconcile, not before one that may fail.
-func (l WatchList) Save(path string) error {
+// Encode renders the list as the charm saves it: validated, normalized, and
+// with empty fields as [] rather than null, so that the same list always
+// gives the same bytes (the charm's plan then finds it unchanged) and reads
+// the same to a human whatever built it.
+func (l WatchList) Encode() ([]byte, error) {
 	if err := l.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	n := l.Normalize()
-	// Empty fields are written as [] rather than null so that the file reads
-	// the same to a human whatever built the list.
 	for _, f := range []*[]string{&n.Paths, &n.Units, &n.Packages} {
 		if *f == nil {
 			*f = []string{}
@@ -122,13 +116,9 @@ func (l WatchList) Save(path string) error {
 	}
 	data, err := json.MarshalIndent(n, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode watch list: %w", err)
+		return nil, fmt.Errorf("encode watch list: %w", err)
 	}
-	data = append(data, '\n')
-	if err := osutil.AtomicWriteFile(path, data, 0o600, osutil.AtomicWriteChmod); err != nil {
-		return fmt.Errorf("write watch list: %w", err)
-	}
-	return nil
+	return append(data, '\n'), nil
 }
 
 // sortedSet sorts s in place and drops duplicates and empty strings.

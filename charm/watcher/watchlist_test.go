@@ -24,13 +24,19 @@ func sampleList() WatchList {
 	}
 }
 
-func TestSaveLoadRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "watch.json")
-	require.NoError(t, sampleList().Save(path))
-
-	fi, err := os.Stat(path)
+// saveList writes l as the charm's plan does: encoded, then renamed into
+// place, so the watcher never reads half a file.
+func saveList(t *testing.T, l WatchList, path string) {
+	t.Helper()
+	data, err := l.Encode()
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.NoError(t, os.WriteFile(path+".tmp", data, 0o600))
+	require.NoError(t, os.Rename(path+".tmp", path))
+}
+
+func TestEncodeLoadRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "watch.json")
+	saveList(t, sampleList(), path)
 
 	got, err := Load(path)
 	require.NoError(t, err)
@@ -42,22 +48,20 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		"/usr/lib/python3/dist-packages/magnum-capi-graft.pth",
 	}, got.Paths, "loaded paths are clean, sorted and unique")
 
-	// Deterministic bytes: the same list in another order saves the same.
-	first, err := os.ReadFile(path)
+	// Deterministic bytes: the same list in another order encodes the same,
+	// so the charm's plan finds an unchanged list unchanged.
+	first, err := sampleList().Encode()
 	require.NoError(t, err)
 	l := sampleList()
 	l.Units[0], l.Units[1] = l.Units[1], l.Units[0]
-	require.NoError(t, l.Save(path))
-	second, err := os.ReadFile(path)
+	second, err := l.Encode()
 	require.NoError(t, err)
 	assert.Equal(t, string(first), string(second))
 	assert.Contains(t, string(first), `"units": [`)
 }
 
-func TestSaveEmptyListWritesArrays(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "watch.json")
-	require.NoError(t, WatchList{}.Save(path))
-	data, err := os.ReadFile(path)
+func TestEncodeEmptyListWritesArrays(t *testing.T) {
+	data, err := WatchList{}.Encode()
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"paths":[],"units":[],"packages":[]}`, string(data))
 }
@@ -96,9 +100,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestSaveRefusesInvalid(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "watch.json")
-	assert.Error(t, WatchList{Paths: []string{"relative"}}.Save(path))
-	_, err := os.Stat(path)
-	assert.ErrorIs(t, err, fs.ErrNotExist, "nothing written")
+func TestEncodeRefusesInvalid(t *testing.T) {
+	_, err := WatchList{Paths: []string{"relative"}}.Encode()
+	assert.ErrorContains(t, err, "must be absolute")
 }
