@@ -155,7 +155,6 @@ func (m *Manager) Unit(ctx context.Context, name string) (Unit, error) {
 		serviceGets = send("org.freedesktop.systemd1.Service", serviceProps)
 	}
 	if err := collect(unitGets); err != nil {
-		_ = collect(serviceGets)
 		return Unit{}, fmt.Errorf("read %s: %w", name, err)
 	}
 	// Only a loaded service has the Service interface: for any other the

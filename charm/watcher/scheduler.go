@@ -156,9 +156,6 @@ func (s *scheduler) Hold(held bool) { s.held = held }
 // Failures is the number of re-grafts that failed in a row.
 func (s *scheduler) Failures() int { return s.failures }
 
-// Running reports whether a re-graft is running.
-func (s *scheduler) Running() bool { return s.running }
-
 func (s *scheduler) inEcho(now time.Time) bool {
 	return !s.lastDone.IsZero() && now.Before(s.lastDone.Add(s.echoGrace))
 }
