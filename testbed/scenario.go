@@ -74,12 +74,21 @@ func (b *Box) ActiveDriverDir() string {
 	return ""
 }
 
+// ServicesPATH is the PATH Magnum's services run with on a bookworm unit.
+const ServicesPATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+
+// AsMagnum runs argv in the box as user magnum with the services' PATH and
+// HOME, and returns its stdout.
+func (b *Box) AsMagnum(ctx context.Context, argv ...string) (string, error) {
+	return b.MustRun(ctx, append([]string{"runuser", "-u", "magnum", "--", "env", "-i", "PATH=" + ServicesPATH,
+		"HOME=/var/lib/magnum", "LANG=C.UTF-8"}, argv...)...)
+}
+
 // DriverLoadsAsMagnum reports whether Magnum's Python, as user magnum with
 // the services' environment, finds the driver's entry point and imports its
 // module.
 func (b *Box) DriverLoadsAsMagnum(ctx context.Context) error {
-	_, err := b.MustRun(ctx, "runuser", "-u", "magnum", "--", "env", "-i", "PATH=/sbin:/usr/sbin:/bin:/usr/bin",
-		"HOME=/var/lib/magnum", "LANG=C.UTF-8", "python3", "-c",
+	_, err := b.AsMagnum(ctx, "python3", "-c",
 		"from importlib import metadata as m; ep, = m.entry_points(group='magnum.drivers', name='k8s_capi_helm_v1'); ep.load()")
 	return err
 }

@@ -23,10 +23,9 @@ import (
 // apt's cache.
 
 const (
-	driverRoot   = "/opt/magnum-capi-graft/driver"
-	pthFile      = "/usr/local/lib/python3.13/dist-packages/magnum-capi-graft.pth"
-	helmLink     = "/usr/bin/helm"
-	servicesPATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+	driverRoot = "/opt/magnum-capi-graft/driver"
+	pthFile    = "/usr/local/lib/python3.13/dist-packages/magnum-capi-graft.pth"
+	helmLink   = "/usr/bin/helm"
 )
 
 // capiAll makes the fake management cluster serve the OpenStackCluster
@@ -78,8 +77,9 @@ func (u *unit) detachAll() {
 // asMagnum runs argv as user magnum with the services' PATH and HOME.
 func (u *unit) asMagnum(argv ...string) string {
 	u.t.Helper()
-	return u.run(append([]string{"runuser", "-u", "magnum", "--", "env", "-i", "PATH=" + servicesPATH,
-		"HOME=/var/lib/magnum", "LANG=C.UTF-8"}, argv...)...)
+	out, err := u.box.AsMagnum(u.ctx, argv...)
+	require.NoError(u.t, err)
+	return out
 }
 
 // versionDirs lists the driver's version directories.

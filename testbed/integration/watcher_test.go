@@ -202,8 +202,11 @@ func TestWatcherSurvivesReboot(t *testing.T) {
 	t.Logf("graft in effect %s after Magnum came up", took)
 	u.awaitAPIReady()
 	// Magnum's start at boot is not a change; give the watcher time to
-	// (wrongly) react before counting.
+	// (wrongly) react before counting. The count reads this boot's journal:
+	// make sure it is there to read, or zero would prove nothing.
 	time.Sleep(5 * time.Second)
+	require.Contains(t, u.run("journalctl", "-b", "-u", "magnum-capi-graft-watcher", "--no-pager", "-o", "cat"), "watching ",
+		"this boot's journal has no watcher start")
 	assert.Zero(t, u.box.Regrafts(u.ctx), "the watcher re-grafted at boot")
 	u.requireStatus("active", "conf.d read by")
 
