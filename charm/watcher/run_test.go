@@ -212,6 +212,8 @@ func TestRunFollowsTheFailureRecord(t *testing.T) {
 	h.nextTrigger(t)
 	h.waitLog(t, "re-grafts stopped: 2 failed in a row")
 	assert.Contains(t, h.log.String(), "last: blocked: driver resource missing")
+	// Until the watcher has seen the re-graft end, changes count as its echo.
+	h.waitLog(t, "re-graft failed in")
 
 	writeFile(t, other, "changed while stopped")
 	// A config change: the hook removes the record.

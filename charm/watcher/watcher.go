@@ -275,9 +275,9 @@ func (w *watcher) run(ctx context.Context) error {
 				w.log.Printf("re-graft failed in %s (%d in a row); changed: %s: %v",
 					took, w.sched.Failures(), summary(reasons), err)
 			}
-			// The hook has just written or removed the record; read it now
-			// rather than wait for inotify to say so.
-			w.readFailures()
+			// The hook has just written or removed the record: inotify says
+			// so in order with every other change (the next re-graft is a
+			// minute away after a failure), so it is not read here.
 		}
 	}
 }
