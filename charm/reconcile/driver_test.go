@@ -58,7 +58,7 @@ func TestParseCandidate(t *testing.T) {
   Candidate: 1.2.0-3
   Version table:
      1.2.0-3 500
-        500 http://deb.debian.org/debian trixie/main amd64 Packages
+        500 http://mirror.example/debian trixie/main amd64 Packages
 `))
 	assert.Equal(t, "", parseCandidate("python3-magnum-capi-helm:\n  Installed: (none)\n  Candidate: (none)\n"))
 	assert.Equal(t, "", parseCandidate(""))
