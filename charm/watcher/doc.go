@@ -3,7 +3,7 @@
 // paused, and update-status only comes every five minutes, so the charm
 // installs a small service (the charm binary run as `magnum-capi-graft
 // watch`) that notices drift and runs the charm's reconcile in hook context
-// through `juju-exec <unit> hooks/update-status --from-watcher`.
+// through `juju-exec -u <unit> -- hooks/update-status --from-watcher`.
 //
 // It listens rather than polls: systemd's D-Bus signals for restarts of the
 // watched units, enable/disable/mask and daemon-reload, and inotify on the

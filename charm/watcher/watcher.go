@@ -128,16 +128,28 @@ func setDefault(d *time.Duration, def time.Duration) {
 // jujuExecTrigger runs the charm's update-status hook for the unit through
 // juju-exec: in hook context, under the machine lock, like any hook. juju-exec
 // sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is
-// a copy of dispatch that falls back to its own name. (juju-exec joins its
-// arguments into one command line; these are fixed words, nothing to quote.)
+// a copy of dispatch that falls back to its own name.
 func jujuExecTrigger(jujuExec, unit string, timeout time.Duration) Trigger {
 	return func(ctx context.Context, _ []string) error {
 		_, err := command.Run(ctx, command.Cmd{
-			Argv:    []string{jujuExec, unit, "hooks/update-status", FromWatcherFlag},
+			Argv:    JujuExecArgv(jujuExec, unit),
 			Timeout: timeout,
 		})
 		return err
 	}
+}
+
+// JujuExecArgv is the juju-exec command line that runs the update-status hook
+// for the watcher. Juju parses juju-exec's flags with gnuflag and
+// interspersed flags allowed (juju/juju cmd/jujud/run/run.go, RunCommand;
+// juju/cmd's SuperCommand), so without the bare "--" our --from-watcher
+// would be read as one of juju-exec's own flags and refused ("option provided
+// but not defined", exit 2). After "--", juju-exec joins the words with
+// utils.CommandString and runs them with /bin/bash -s in the charm
+// directory; these are fixed words, nothing to quote. -u names the unit
+// explicitly rather than letting juju-exec guess it from the first word.
+func JujuExecArgv(jujuExec, unit string) []string {
+	return []string{jujuExec, "-u", unit, "--", "hooks/update-status", FromWatcherFlag}
 }
 
 // Run watches until ctx is done, re-grafting when the watched paths, units
