@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -128,12 +129,35 @@ func TestToolOutputFormats(t *testing.T) {
 	assert.Contains(t, stdout, "Usage: action-set")
 }
 
+// TestResourceGetPrintsBarePath: resource-get prints, with no newline, the
+// path Juju's uniter downloads to: <agent dir>/resources/<filename the
+// charm's metadata.yaml declares>, or the resource's name without one.
 func TestResourceGetPrintsBarePath(t *testing.T) {
-	path, env := newState(t, func(st *fakejuju.State) { st.Resources["helm"] = "" })
+	charmDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(charmDir, "metadata.yaml"),
+		[]byte("resources:\n  driver:\n    type: file\n    filename: magnum-capi-helm.whl\n"), 0o644))
+	upload := filepath.Join(t.TempDir(), "magnum_capi_helm-1.2.0-py3-none-any.whl")
+	require.NoError(t, os.WriteFile(upload, []byte("wheel"), 0o644))
+	path, env := newState(t, func(st *fakejuju.State) {
+		st.Resources["helm"] = ""
+		st.Resources["driver"] = upload
+	})
+	env["JUJU_CHARM_DIR"] = charmDir
+	resources := filepath.Join(filepath.Dir(path), "resources")
+
 	stdout, _, code := run(env, "resource-get", "helm")
 	require.Equal(t, 0, code)
-	assert.Equal(t, filepath.Join(filepath.Dir(path), "resources", "helm", "helm"), stdout)
-	assert.FileExists(t, stdout)
+	assert.Equal(t, filepath.Join(resources, "helm"), stdout)
+	data, err := os.ReadFile(stdout)
+	require.NoError(t, err)
+	assert.Empty(t, data, "Charmhub's placeholder is a 0-byte file")
+
+	stdout, _, code = run(env, "resource-get", "driver")
+	require.Equal(t, 0, code)
+	assert.Equal(t, filepath.Join(resources, "magnum-capi-helm.whl"), stdout, "the declared filename, not the uploaded one")
+	data, err = os.ReadFile(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "wheel", string(data))
 }
 
 // TestConcurrentToolsLoseNoWrites runs many tools at once against one
