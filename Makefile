@@ -9,6 +9,9 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BUILD   := build
 BIN     := $(BUILD)/magnum-capi-graft
 CHARM   := $(BUILD)/magnum-capi-graft.charm
+# The platform of charmcraft.yaml that `make charm` packs for: charmcraft pack
+# makes one charm per platform. E.g. make charm PLATFORM=ubuntu@22.04:amd64
+PLATFORM ?= ubuntu@24.04:amd64
 FAKEJUJU := $(BUILD)/fakejuju
 FAKEK8S := $(BUILD)/fakek8s
 TOOLS   := $(CURDIR)/.cache/bin
@@ -28,7 +31,7 @@ fakejuju:
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 
 charm: build
-	go run ./tools/charmpack --binary $(BIN) --output $(CHARM)
+	go run ./tools/charmpack --platform $(PLATFORM) --binary $(BIN) --output $(CHARM)
 	@echo "packed $(CHARM)"
 
 $(STATICCHECK):
