@@ -13,6 +13,7 @@ CHARM   := $(BUILD)/magnum-capi-graft.charm
 # makes one charm per platform. E.g. make charm PLATFORM=ubuntu@22.04:amd64
 PLATFORM ?= ubuntu@24.04:amd64
 FAKEJUJU := $(BUILD)/fakejuju
+JUJUC   := $(BUILD)/jujuc
 FAKEK8S := $(BUILD)/fakek8s
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
@@ -26,8 +27,11 @@ all: charm
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./cmd/magnum-capi-graft
 
+# The fake unit agent and Juju's own hook-tool client, both from the test
+# bed's nested module (testbed/juju), which builds Juju 3.6's own code.
 fakejuju:
-	CGO_ENABLED=0 go build -trimpath -o $(FAKEJUJU) ./testbed/fakejuju/cmd/fakejuju
+	cd testbed/juju && CGO_ENABLED=0 go build -trimpath -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
+	cd testbed/juju && CGO_ENABLED=0 go build -trimpath -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 
 charm: build
@@ -43,9 +47,11 @@ lint: $(STATICCHECK)
 	go vet ./...
 	go vet -tags integration ./testbed/...
 	$(STATICCHECK) ./...
+	cd testbed/juju && go vet ./... && $(STATICCHECK) ./...
 
 unit:
 	go test -count=1 ./...
+	cd testbed/juju && go test -count=1 ./...
 
 # Brief runs of every fuzz target; the seed corpora are in testdata/fuzz.
 fuzz:
@@ -57,17 +63,17 @@ fuzz:
 	done
 
 integration: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) \
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) FAKEK8S=$(CURDIR)/$(FAKEK8S) \
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
 test: lint unit fuzz integration
 
 demo: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
 
 bench: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 go run ./testbed/bench
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 go run ./testbed/bench
 
 clean:
 	rm -rf $(BUILD)

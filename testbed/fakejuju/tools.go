@@ -185,7 +185,7 @@ func secretGet(c *toolCtx, argv []string) error {
 	if key != "" {
 		v, ok := content[key]
 		if !ok {
-			return fmt.Errorf("secret key %q not found", key)
+			return fmt.Errorf("secret key value %q not found", key)
 		}
 		return writeValue(c.stdout, f, v)
 	}
@@ -393,7 +393,7 @@ func actionSet(c *toolCtx, argv []string) error {
 		}
 		for _, seg := range strings.Split(key, ".") {
 			if !actionKeyRule.MatchString(seg) {
-				return usagef("key %q must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods", seg)
+				return usagef("key %q must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric and hyphens", seg)
 			}
 			for _, r := range reservedActionKeys {
 				if seg == r {

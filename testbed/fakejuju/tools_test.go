@@ -35,48 +35,6 @@ func newState(t *testing.T, setup ...func(*fakejuju.State)) (string, map[string]
 	return path, map[string]string{"FAKEJUJU_STATE": path}
 }
 
-func TestToolErrorsMatchJuju(t *testing.T) {
-	var secret string
-	_, env := newState(t, func(st *fakejuju.State) {
-		st.Leader = false
-		secret = st.AddSecret(map[string]string{"k": "v"})
-	})
-	for _, tc := range []struct {
-		argv   []string
-		code   int
-		stderr string
-	}{
-		{[]string{"status-set"}, 2, "ERROR invalid args, require <status> [message]\n"},
-		{[]string{"status-set", "bogus", "x"}, 2, "ERROR invalid status \"bogus\", expected one of [maintenance blocked waiting active]\n"},
-		{[]string{"status-set", "active", "a", "b"}, 2, "ERROR unrecognized args: [\"b\"]\n"},
-		{[]string{"status-set", "--application", "active", "x"}, 1, "ERROR this unit is not the leader\n"},
-		{[]string{"action-set", "foo"}, 2, "ERROR argument \"foo\" must be of the form key...=value\n"},
-		{[]string{"action-set", "ok.Bad=1"}, 2, "ERROR key \"Bad\" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods\n"},
-		{[]string{"action-set", "stderr=1"}, 2, "ERROR cannot set reserved action key \"stderr\"\n"},
-		{[]string{"action-set", "ok=1"}, 1, "ERROR not running an action\n"},
-		{[]string{"action-get"}, 1, "ERROR not running an action\n"},
-		{[]string{"action-fail"}, 1, "ERROR not running an action\n"},
-		{[]string{"action-log"}, 2, "ERROR no message specified\n"},
-		{[]string{"action-log", "x"}, 1, "ERROR not running an action\n"},
-		{[]string{"resource-get"}, 2, "ERROR missing required resource name\n"},
-		{[]string{"resource-get", "a", "b"}, 2, "ERROR unrecognized args: [\"b\"]\n"},
-		{[]string{"secret-get"}, 2, "ERROR require either a secret URI or label\n"},
-		{[]string{"secret-get", "bogus"}, 2, "ERROR secret URI \"bogus\" not valid\n"},
-		{[]string{"secret-get", secret, "--peek", "--refresh"}, 2, "ERROR specify one of --peek or --refresh but not both\n"},
-		{[]string{"secret-get", secret}, 1, "ERROR permission denied\n"},
-		{[]string{"config-get", "--all", "key"}, 2, "ERROR cannot use argument --all together with key \"key\"\n"},
-		{[]string{"is-leader", "--bogus"}, 2, "ERROR flag provided but not defined: --bogus\n"},
-		{[]string{"is-leader", "--format=xml"}, 2, "ERROR invalid value \"xml\" for flag --format: unknown format \"xml\"\n"},
-		{[]string{"juju-log"}, 2, "ERROR no message specified\n"},
-		{[]string{"application-version-set"}, 2, "ERROR no version specified\n"},
-	} {
-		stdout, stderr, code := run(env, tc.argv...)
-		assert.Equal(t, tc.code, code, "%v", tc.argv)
-		assert.Equal(t, tc.stderr, stderr, "%v", tc.argv)
-		assert.Empty(t, stdout, "%v", tc.argv)
-	}
-}
-
 func TestToolOutputFormats(t *testing.T) {
 	var secret string
 	dir := t.TempDir()
