@@ -332,7 +332,7 @@ func TestActionSetBadKeyRejectedBeforeRunning(t *testing.T) {
 	var ee *hooktool.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.Code)
-	assert.Equal(t, `key "Bad_Key" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`, ee.Message())
+	assert.Equal(t, `key "Bad_Key" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric and hyphens`, ee.Message())
 	assert.Empty(t, f.load(t).ActionResults)
 }
 
