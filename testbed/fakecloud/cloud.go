@@ -151,7 +151,9 @@ type Cloud struct {
 
 	// Records: every request, in order.
 	requests []Request
-	nextID   int
+	// reqTime is when the request being served arrived.
+	reqTime time.Time
+	nextID  int
 }
 
 type fakeCluster struct {
@@ -309,7 +311,10 @@ func (c *Cloud) routes() http.Handler {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		w := &statusWriter{ResponseWriter: rw}
-		c.requests = append(c.requests, Request{Time: c.now().UTC(), Method: r.Method, Path: r.URL.Path})
+		// One time for the whole request: the time recorded is the time
+		// the cluster's life was judged by.
+		c.reqTime = c.now()
+		c.requests = append(c.requests, Request{Time: c.reqTime, Method: r.Method, Path: r.URL.Path})
 		rec := &c.requests[len(c.requests)-1]
 		if strings.HasPrefix(r.URL.Path, "/magnum/") {
 			rec.APIVersion = r.Header.Get("OpenStack-API-Version")
@@ -566,7 +571,7 @@ func (c *Cloud) createCluster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cl := &fakeCluster{uuid: c.newUUID(), name: body.Name, templateID: body.TemplateID, status: CreateInProgress,
-		masterCount: body.MasterCount, nodeCount: body.NodeCount, keypair: body.Keypair, created: c.now()}
+		masterCount: body.MasterCount, nodeCount: body.NodeCount, keypair: body.Keypair, created: c.reqTime}
 	c.clusters = append(c.clusters, cl)
 	writeJSON(w, http.StatusAccepted, map[string]any{"uuid": cl.uuid})
 }
@@ -619,7 +624,7 @@ func (c *Cloud) getCluster(w http.ResponseWriter, r *http.Request) {
 	cl.polls++
 	switch cl.status {
 	case CreateInProgress:
-		if cl.polls > c.b.PollsToFinish && c.now().Sub(cl.created) >= c.b.Hold {
+		if cl.polls > c.b.PollsToFinish && c.reqTime.Sub(cl.created) >= c.b.Hold {
 			cl.status, cl.reason = c.b.Finish, c.b.FinishReason
 			if cl.status == "" {
 				cl.status = CreateComplete
