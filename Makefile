@@ -11,6 +11,7 @@ BIN     := $(BUILD)/magnum-capi-graft
 CHARM   := $(BUILD)/magnum-capi-graft.charm
 FAKEJUJU := $(BUILD)/fakejuju
 FAKEK8S := $(BUILD)/fakek8s
+FAKECLOUD := $(BUILD)/fakecloud
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
@@ -26,6 +27,7 @@ build:
 fakejuju:
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEJUJU) ./testbed/fakejuju/cmd/fakejuju
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
+	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
 
 charm: build
 	go run ./tools/charmpack --binary $(BIN) --output $(CHARM)
@@ -54,7 +56,7 @@ fuzz:
 	done
 
 integration: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) \
+	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD) \
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
