@@ -203,14 +203,17 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 }
 
 // Artifacts are what `make` builds for the test bed: the packed charm, and
-// the fake Juju agent and fake management cluster that run beside it.
+// the fake Juju agent and fake management cluster that run beside it, and
+// the smoke test's contract server (FakeCloud), which only some tests start.
 type Artifacts struct {
-	Charm, FakeJuju, FakeK8s string
+	Charm, FakeJuju, FakeK8s, FakeCloud string
 }
 
-// ArtifactsFromEnv reads CHARM, FAKEJUJU and FAKEK8S, as make sets them.
+// ArtifactsFromEnv reads CHARM, FAKEJUJU, FAKEK8S and FAKECLOUD, as make
+// sets them. FAKECLOUD may be unset: StartFakeCloud then says so.
 func ArtifactsFromEnv() (Artifacts, error) {
-	a := Artifacts{Charm: os.Getenv("CHARM"), FakeJuju: os.Getenv("FAKEJUJU"), FakeK8s: os.Getenv("FAKEK8S")}
+	a := Artifacts{Charm: os.Getenv("CHARM"), FakeJuju: os.Getenv("FAKEJUJU"), FakeK8s: os.Getenv("FAKEK8S"),
+		FakeCloud: os.Getenv("FAKECLOUD")}
 	if a.Charm == "" || a.FakeJuju == "" || a.FakeK8s == "" {
 		return a, fmt.Errorf("CHARM, FAKEJUJU and FAKEK8S must name the built artifacts: run it through make")
 	}
