@@ -15,6 +15,10 @@ PLATFORM ?= ubuntu@24.04:amd64
 FAKEJUJU := $(BUILD)/fakejuju
 JUJUC   := $(BUILD)/jujuc
 FAKEK8S := $(BUILD)/fakek8s
+FAKECLOUD := $(BUILD)/fakecloud
+# What the test bed's Go code finds the built artifacts by (testbed.ArtifactsFromEnv).
+ARTIFACTS := CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) \
+	FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD)
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
@@ -33,6 +37,7 @@ fakejuju:
 	cd testbed/juju && CGO_ENABLED=0 go build -trimpath -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
 	cd testbed/juju && CGO_ENABLED=0 go build -trimpath -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
+	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
 
 charm: build
 	go run ./tools/charmpack --platform $(PLATFORM) --binary $(BIN) --output $(CHARM)
@@ -63,17 +68,17 @@ fuzz:
 	done
 
 integration: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) FAKEK8S=$(CURDIR)/$(FAKEK8S) \
+	$(ARTIFACTS) \
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
 test: lint unit fuzz integration
 
 demo: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
+	$(ARTIFACTS) go run ./testbed/demo $(DEMOFLAGS)
 
 bench: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 go run ./testbed/bench
+	$(ARTIFACTS) CGO_ENABLED=0 go run ./testbed/bench
 
 clean:
 	rm -rf $(BUILD)
