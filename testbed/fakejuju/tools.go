@@ -61,9 +61,15 @@ var toolUsage = map[string]string{
 	"resource-get":            "<resource name>",
 }
 
-// ToolNames lists the hook tools the fake provides, plus juju-exec.
+// ToolUsage returns a tool's usage line, and whether the fake provides it.
+func ToolUsage(name string) (string, bool) {
+	u, ok := toolUsage[name]
+	return u, ok
+}
+
+// ToolNames lists the hook tools the fake provides.
 func ToolNames() []string {
-	names := []string{"juju-exec"}
+	var names []string
 	for n := range tools {
 		names = append(names, n)
 	}
