@@ -20,7 +20,7 @@ var jujuUnitRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*/[0-9]+$`)
 // ParseFlags turns the arguments after `watch` into a Config:
 //
 //	--unit U --watch-list P [--debounce 2s] [--min-interval 30s]
-//	[--juju-exec PATH] [--trigger-timeout 10m]
+//	[--juju-exec PATH] [--trigger-timeout 24h]
 //
 // Usage errors are printed to stderr; --help returns pflag.ErrHelp.
 func ParseFlags(args []string, stderr io.Writer) (Config, error) {
@@ -32,7 +32,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Debounce, "debounce", DefaultDebounce, "quiet time after the last change before a re-graft")
 	fs.DurationVar(&cfg.MinInterval, "min-interval", DefaultMinInterval, "least time between two re-grafts")
 	fs.StringVar(&cfg.JujuExec, "juju-exec", "", "juju-exec binary (default: PATH, then "+DefaultJujuExec+")")
-	fs.DurationVar(&cfg.TriggerTimeout, "trigger-timeout", DefaultTriggerTimeout, "time limit for one re-graft, machine lock wait included")
+	fs.DurationVar(&cfg.TriggerTimeout, "trigger-timeout", DefaultTriggerTimeout, "time limit for one re-graft, its wait for the unit agent included")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: magnum-capi-graft watch --unit UNIT --watch-list PATH [flags]\n\n"+
 			"Watch the graft's files, Magnum's services and packages, and run the charm's\n"+
