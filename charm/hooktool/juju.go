@@ -66,6 +66,8 @@ func (j *Juju) SecretGet(ctx context.Context, id string, mode SecretGetMode) (ma
 		if errors.As(err, &ee) {
 			msg := ee.Message()
 			switch {
+			case ee.Code == 2 && strings.HasPrefix(msg, "secret URI ") && strings.HasSuffix(msg, " not valid"):
+				return nil, fmt.Errorf("cannot read secret %s: %w: %w", id, ErrSecretURIInvalid, err)
 			case strings.Contains(msg, "permission denied"), strings.Contains(msg, "not granted"):
 				return nil, fmt.Errorf("cannot read secret %s: %w: %w", id, ErrSecretAccess, err)
 			case strings.Contains(msg, "not found"):

@@ -161,9 +161,12 @@ func TestSecretGetErrors(t *testing.T) {
 	assert.ErrorIs(t, err, hooktool.ErrSecretNotFound)
 	assert.Contains(t, err.Error(), fmt.Sprintf("secret %q not found", missing))
 
-	_, err = f.juju.SecretGet(ctx, "not-a-secret-uri", hooktool.SecretCurrent)
+	// Juju's config takes any secret:... (juju/charm checks the scheme
+	// only); secret-get is where a wrong one is found out.
+	_, err = f.juju.SecretGet(ctx, "secret:capi-kubeconfig", hooktool.SecretCurrent)
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.Code)
+	assert.ErrorIs(t, err, hooktool.ErrSecretURIInvalid)
 	assert.NotErrorIs(t, err, hooktool.ErrSecretNotFound)
 }
 

@@ -40,6 +40,9 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 	// picked up by whichever hook runs first.
 	content, err := r.Juju.SecretGet(ctx, id, hooktool.SecretRefresh)
 	switch {
+	case errors.Is(err, hooktool.ErrSecretURIInvalid):
+		return nil, nil, "", block("kubeconfig %q is not a secret URI Juju knows: juju config %s kubeconfig=<the URI juju add-secret printed, or juju secrets shows>",
+			id, app)
 	case errors.Is(err, hooktool.ErrSecretNotFound), errors.Is(err, hooktool.ErrSecretAccess):
 		return nil, nil, "", block("kubeconfig secret %s is not readable: juju grant-secret %s %s (and check the URI in juju config %s kubeconfig)",
 			id, id, app, app)

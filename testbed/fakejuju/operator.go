@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -335,7 +336,10 @@ func convertOption(typ, v string) (any, error) {
 	case "boolean":
 		return strconv.ParseBool(v)
 	case "secret":
-		if _, ok := ParseSecretURI(v); !ok {
+		// As juju/charm's config.go (secretC.Coerce) checks a secret
+		// option: empty, or any URL whose scheme is secret. Whether the ID
+		// is real is only found out by secret-get.
+		if u, err := url.Parse(v); v != "" && (err != nil || u.Scheme != "secret") {
 			return nil, fmt.Errorf("%q is not a secret URI", v)
 		}
 	}
