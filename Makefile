@@ -19,6 +19,7 @@ FAKECLOUD := $(BUILD)/fakecloud
 # What the test bed's Go code finds the built artifacts by (testbed.ArtifactsFromEnv).
 ARTIFACTS := CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) \
 	FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD)
+IN_JUJU := cd testbed/juju && export CGO_ENABLED=0 GOFLAGS=-trimpath &&
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
@@ -32,10 +33,12 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./cmd/magnum-capi-graft
 
 # The fake unit agent and Juju's own hook-tool client, both from the test
-# bed's nested module (testbed/juju), which builds Juju 3.6's own code.
+# bed's nested module (testbed/juju), which builds Juju 3.6's own code. Every
+# go command there runs with the same flags, so Juju's packages are
+# compiled once and shared from the build cache by build, vet and test.
 fakejuju:
-	cd testbed/juju && CGO_ENABLED=0 go build -trimpath -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
-	cd testbed/juju && CGO_ENABLED=0 go build -trimpath -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
+	$(IN_JUJU) go build -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
+	$(IN_JUJU) go build -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
 
@@ -52,11 +55,11 @@ lint: $(STATICCHECK)
 	go vet ./...
 	go vet -tags integration ./testbed/...
 	$(STATICCHECK) ./...
-	cd testbed/juju && go vet ./... && $(STATICCHECK) ./...
+	$(IN_JUJU) go vet ./... && $(STATICCHECK) ./...
 
 unit:
 	go test -count=1 ./...
-	cd testbed/juju && go test -count=1 ./...
+	$(IN_JUJU) go test -count=1 ./...
 
 # Brief runs of every fuzz target; the seed corpora are in testdata/fuzz.
 fuzz:
