@@ -315,11 +315,18 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	conf := filepath.Join(dir, "99-capi.conf")
 	refusal := "juju-exec: exit status 2: ERROR option provided but not defined: --from-watcher"
 	var calls atomic.Int32
+	// The third trigger (the second retry) waits until the test has read
+	// the record the second failure left.
+	proceed := make(chan struct{})
 	h := startRunIn(t, dir, WatchList{Paths: []string{conf}}, func(c *Config) {
 		inner := c.Trigger
 		c.Trigger = func(ctx context.Context, reasons []string) error {
+			n := calls.Add(1)
+			if n == 3 {
+				<-proceed
+			}
 			_ = inner(ctx, reasons)
-			if calls.Add(1) <= 2 {
+			if n <= 2 {
 				return errors.New(refusal)
 			}
 			return nil
@@ -336,6 +343,7 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	assert.Equal(t, 2, rec.Failed)
 	assert.Equal(t, refusal, rec.Reason)
 
+	close(proceed)
 	assert.Equal(t, want, h.nextTrigger(t), "retried again")
 	h.waitLog(t, "re-graft succeeded")
 	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
