@@ -59,30 +59,56 @@ type Stat struct {
 	Link string `json:",omitempty"`
 }
 
-// Read observes a path. A missing path is not an error.
+// betweenLstatAndRead lets a test change the disk at the worst moment.
+var betweenLstatAndRead func()
+
+// Read observes a path. A missing path is not an error. A regular file's
+// content, mode and owner all come from the one file it opened (without
+// following a link): a path swapped between the Lstat and the read is
+// observed again, never reported as one file's mode with another's content.
 func Read(path string) (Stat, error) {
+	for range 3 {
+		st, swapped, err := readOnce(path)
+		if !swapped {
+			return st, err
+		}
+	}
+	return Stat{}, fmt.Errorf("observe %s: it keeps changing", path)
+}
+
+func readOnce(path string) (st Stat, swapped bool, err error) {
 	fi, err := os.Lstat(path)
+	if betweenLstatAndRead != nil {
+		betweenLstatAndRead()
+	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return Stat{}, nil
+		return Stat{}, false, nil
 	}
 	if err != nil {
-		return Stat{}, err
+		return Stat{}, false, err
 	}
-	st := Stat{Exists: true, IsDir: fi.IsDir(), Mode: fi.Mode().Perm()}
+	if fi.Mode().IsRegular() {
+		data, opened, err := readRegular(path, MaxManagedFile, false)
+		switch {
+		case opened != nil && !os.SameFile(fi, opened),
+			errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ELOOP), errors.Is(err, ErrNotRegular):
+			return Stat{}, true, nil
+		case err != nil:
+			return Stat{}, false, err
+		}
+		fi = opened
+		st.Content = data
+	}
+	st.Exists, st.IsDir, st.Mode = true, fi.IsDir(), fi.Mode().Perm()
 	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.UID, st.GID = int(s.Uid), int(s.Gid)
 	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
+	if fi.Mode()&fs.ModeSymlink != 0 {
 		if st.Link, err = os.Readlink(path); err != nil {
-			return st, err
-		}
-	case fi.Mode().IsRegular():
-		if st.Content, err = os.ReadFile(path); err != nil {
-			return st, err
+			return st, false, err
 		}
 	}
-	return st, nil
+	return st, false, nil
 }
 
 // Same reports whether two observations of a path agree in everything
