@@ -11,11 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 const (
@@ -281,20 +282,15 @@ func versionLess(a, b string) bool {
 
 // readArtifact reads the whole resource and its sha256.
 func readArtifact(filePath string) ([]byte, string, error) {
-	f, err := os.Open(filePath)
-	if err != nil {
-		return nil, "", fmt.Errorf("open driver resource: %w", err)
+	data, err := files.ReadFile(filePath, maxArtifactSize)
+	if errors.Is(err, files.ErrTooLarge) {
+		return nil, "", fmt.Errorf("driver resource is larger than %d MiB", maxArtifactSize>>20)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxArtifactSize+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("read driver resource: %w", err)
 	}
 	if len(data) == 0 {
 		return nil, "", ErrEmpty
-	}
-	if len(data) > maxArtifactSize {
-		return nil, "", fmt.Errorf("driver resource is larger than %d MiB", maxArtifactSize>>20)
 	}
 	sum := sha256.Sum256(data)
 	return data, hex.EncodeToString(sum[:]), nil

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 const (
@@ -327,7 +329,7 @@ func VerifyInstalled(dir string) error {
 		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name(), "RECORD"))
+		data, err := files.ReadFile(filepath.Join(dir, e.Name(), "RECORD"), maxMemberSize)
 		if err != nil {
 			return fmt.Errorf("verify driver %s: %w", dir, err)
 		}
@@ -383,12 +385,11 @@ func VerifyInstalled(dir string) error {
 			return err
 		}
 		seen[e.Path] = true
-		f, err := os.Open(p)
+		data, err := files.ReadFile(p, maxMemberSize)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		_, err = checkContent(e, f)
+		_, err = checkContent(e, bytes.NewReader(data))
 		return err
 	})
 	if err != nil {

@@ -21,6 +21,12 @@ const ReadTimeout = 30 * time.Second
 // charm's link replaces and removal puts back (helm 3 is about 55 MiB).
 const MaxManagedFile = 256 << 20
 
+// MaxTextFile bounds a text file read from the unit: unit files and
+// drop-ins, init scripts, /etc/default files, magnum.conf, /proc's
+// cmdline and environ (each at most ARG_MAX, 2 MiB on Linux, per
+// execve(2)), the charm's own JSON state. Each of them is a few KiB.
+const MaxTextFile = 4 << 20
+
 var (
 	// ErrNotRegular is a path that is not a regular file where one is
 	// meant: a FIFO would block the reader, a device (/dev/zero) never
@@ -138,4 +144,37 @@ func size(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// Capped returns a reader of at most limit bytes of r that fails with
+// ErrTooLarge, rather than ending quietly as io.LimitReader does, when r
+// holds more. It bounds decompression: an archive member skipped unread is
+// still decompressed, so what an archive unpacks to must be bounded as a
+// whole, not only what the charm keeps of it.
+func Capped(r io.Reader, limit int64) io.Reader {
+	return &capped{r: r, left: limit, limit: limit}
+}
+
+type capped struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more tells a stream of exactly limit bytes from a
+		// longer one.
+		var one [1]byte
+		if n, _ := io.ReadFull(c.r, one[:]); n > 0 {
+			return 0, fmt.Errorf("%w: unpacks to more than %s", ErrTooLarge, size(c.limit))
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }

@@ -148,6 +148,12 @@ var reservedActionKeys = map[string]bool{
 	"stdout": true, "stdout-encoding": true, "stderr": true, "stderr-encoding": true,
 }
 
+// ValidActionKey reports whether action-set accepts k as one segment of a
+// result key.
+func ValidActionKey(k string) bool {
+	return actionKeyRule.MatchString(k) && !reservedActionKeys[k]
+}
+
 // ActionSet implements Tools. Keys are checked here, before anything runs,
 // because action-set rejects the whole call on one bad key: checking first
 // turns a programming error into ErrBadActionKey instead of a lost result.

@@ -199,7 +199,7 @@ type driverRecord struct {
 }
 
 func (r *Reconciler) loadDriverRecord() *driverRecord {
-	b, err := os.ReadFile(filepath.Join(r.StateDir, driverRecordFile))
+	b, err := files.ReadFile(filepath.Join(r.StateDir, driverRecordFile), files.MaxTextFile)
 	if err != nil {
 		return nil
 	}

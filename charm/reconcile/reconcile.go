@@ -342,7 +342,7 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 // wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
 // is magnum.conf's.
 func checkOverrides(svc string, ours []byte) error {
-	magnumConf, err := os.ReadFile(wiring.MagnumConf)
+	magnumConf, err := files.ReadFile(wiring.MagnumConf, files.MaxTextFile)
 	if err != nil {
 		return nil // No magnum.conf: nothing overrides.
 	}
