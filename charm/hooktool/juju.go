@@ -332,6 +332,37 @@ const DefaultTimeout = 2 * time.Minute
 // from the controller (and the controller from Charmhub) on first use.
 const ResourceGetTimeout = 30 * time.Minute
 
+// MaxToolOutput bounds what the charm reads of a hook tool's output. The
+// largest is secret-get's, and Juju refuses secret content over 1 MB
+// (core/secrets/createsecret.go, maxContentSizeBytes).
+const MaxToolOutput = 16 << 20
+
+// limitedBuffer keeps at most max bytes and remembers that there was more.
+// Passing max kills the tool (overflow), which would otherwise block on a
+// pipe nobody reads until its deadline.
+type limitedBuffer struct {
+	// buf is a field, not embedded: an embedded bytes.Buffer's ReadFrom
+	// would let io.Copy bypass Write and its limit.
+	buf      bytes.Buffer
+	max      int
+	over     bool
+	overflow func()
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.buf.Len()+len(p) > b.max {
+		if !b.over {
+			b.over = true
+			b.overflow()
+		}
+		return 0, errors.New("too much output")
+	}
+	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) Bytes() []byte  { return b.buf.Bytes() }
+func (b *limitedBuffer) String() string { return b.buf.String() }
+
 // ExecRunner is the real Runner: it runs the tool from PATH (Juju puts its
 // tools directory first on a hook's PATH) with no stdin and the hook's own
 // environment.
@@ -355,14 +386,17 @@ func (r ExecRunner) Run(ctx context.Context, argv []string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	var stdout, stderr bytes.Buffer
+	stdout, stderr := &limitedBuffer{max: MaxToolOutput, overflow: cancel}, &limitedBuffer{max: MaxToolOutput, overflow: cancel}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	// A tool that forks a child holding our pipes must not keep us waiting
 	// after the tool itself is gone.
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
+	if stdout.over || stderr.over {
+		return nil, fmt.Errorf("%s: printed more than %d MiB", argv[0], MaxToolOutput>>20)
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: no answer within %s: %w", argv[0], timeout, ctxErr)
