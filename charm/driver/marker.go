@@ -62,7 +62,7 @@ func parseRequirement(s string) (requirement, error) {
 func evalMarker(marker string, env map[string]string) (bool, error) {
 	toks, err := tokenizeMarker(marker)
 	if err != nil {
-		return false, fmt.Errorf("marker %q: %w", marker, err)
+		return false, fmt.Errorf("marker %q: %w", clip(marker), err)
 	}
 	p := &markerParser{toks: toks, env: env}
 	v, err := p.or()
@@ -70,15 +70,31 @@ func evalMarker(marker string, env map[string]string) (bool, error) {
 		err = fmt.Errorf("unexpected %q", p.toks[p.pos].text)
 	}
 	if err != nil {
-		return false, fmt.Errorf("marker %q: %w", marker, err)
+		return false, fmt.Errorf("marker %q: %w", clip(marker), err)
 	}
 	return v, nil
+}
+
+// clip shortens text quoted in an error: a status message has no room for
+// a hostile wheel's megabytes.
+func clip(s string) string {
+	const max = 120
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }
 
 type markerToken struct {
 	kind string // "str", "var", "op", "(", ")", "and", "or"
 	text string
 }
+
+// maxMarkerDepth bounds parenthesis nesting in a marker. The parser
+// recurses once per level; real markers nest one or two deep, and a hostile
+// Requires-Dist line could otherwise nest millions deep and overflow the
+// stack, which Go cannot recover from.
+const maxMarkerDepth = 32
 
 var markerOps = []string{"===", "==", "!=", "<=", ">=", "~=", "<", ">"}
 
@@ -144,9 +160,10 @@ func tokenizeMarker(s string) ([]markerToken, error) {
 }
 
 type markerParser struct {
-	toks []markerToken
-	pos  int
-	env  map[string]string
+	toks  []markerToken
+	pos   int
+	depth int
+	env   map[string]string
 }
 
 func (p *markerParser) peek(kind string) bool {
@@ -178,6 +195,10 @@ func (p *markerParser) and() (bool, error) {
 func (p *markerParser) atom() (bool, error) {
 	if p.peek("(") {
 		p.pos++
+		if p.depth++; p.depth > maxMarkerDepth {
+			return false, fmt.Errorf("parentheses nested more than %d deep", maxMarkerDepth)
+		}
+		defer func() { p.depth-- }()
 		v, err := p.or()
 		if err != nil {
 			return false, err
