@@ -78,6 +78,9 @@ type Wheel struct {
 	Pure        bool
 
 	distInfo string
+	// topLevel are the importable top-level names the wheel ships:
+	// packages (directories) and modules (.py files) at its root.
+	topLevel []string
 }
 
 // Artifact is an inspected driver resource. Its embedded Wheel is the
@@ -228,6 +231,18 @@ func (a *Artifact) depProvides(r requirement) bool {
 	return false
 }
 
+// TopLevel maps each importable top-level name the artifact installs (the
+// driver's and its chosen dependencies') to the distribution that ships it.
+func (a *Artifact) TopLevel() map[string]string {
+	out := make(map[string]string)
+	for _, w := range append([]Wheel{a.Wheel}, a.Deps...) {
+		for _, name := range w.topLevel {
+			out[name] = w.Name
+		}
+	}
+	return out
+}
+
 // WithDeps returns a copy of a that also installs, from the wheelhouse, one
 // wheel for each unmet requirement. It refuses rather than guess:
 //
@@ -370,20 +385,33 @@ func readWheel(data []byte, member string) (*Wheel, error) {
 		return nil, err
 	}
 	distInfos := make(map[string]bool)
+	tops := make(map[string]bool)
 	for name := range files {
 		top, _, nested := strings.Cut(name, "/")
-		if !nested {
-			continue
-		}
+		// importlib.metadata takes any entry of a sys.path directory
+		// whose lower-cased name ends in .dist-info or .egg-info for a
+		// distribution (CPython Lib/importlib/metadata/__init__.py,
+		// Lookup.__init__), so the suffixes are matched without case.
 		switch {
-		case strings.HasSuffix(top, ".dist-info"):
+		case hasSuffixFold(top, ".egg-info"):
+			return nil, fmt.Errorf("wheel has %s: importlib.metadata would read it as another distribution", top)
+		case !nested:
+			if mod, ok := strings.CutSuffix(top, ".py"); ok && identRE.MatchString(mod) {
+				tops[mod] = true
+			}
+		case hasSuffixFold(top, ".dist-info"):
 			distInfos[top] = true
-		case strings.HasSuffix(top, ".data"):
+		case hasSuffixFold(top, ".data"):
 			// Scripts, headers and data files would have to go outside the
 			// install directory; the driver has none.
 			return nil, fmt.Errorf("wheel has a %s directory (scripts or data files); not supported", top)
+		case identRE.MatchString(top):
+			// A directory is importable as a package, with or without
+			// __init__.py (a namespace package).
+			tops[top] = true
 		}
 	}
+	w.topLevel = sortedKeys(tops)
 	if len(distInfos) != 1 {
 		return nil, fmt.Errorf("wheel has %d .dist-info directories, want exactly 1", len(distInfos))
 	}
@@ -500,7 +528,12 @@ func verifyZip(files map[string]*zip.File, record []recordEntry, visit func(name
 	return nil
 }
 
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
 var (
+	identRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	nameRE    = regexp.MustCompile(`(?i)^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$`)
 	dirSafeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`)
 	normRE    = regexp.MustCompile(`[-_.]+`)

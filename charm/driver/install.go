@@ -326,7 +326,7 @@ func VerifyInstalled(dir string) error {
 	}
 	expected := make(map[string]recordEntry)
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
+		if !e.IsDir() || !hasSuffixFold(e.Name(), ".dist-info") {
 			continue
 		}
 		data, err := files.ReadFile(filepath.Join(dir, e.Name(), "RECORD"), maxMemberSize)

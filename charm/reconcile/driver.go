@@ -423,6 +423,18 @@ func (r *Reconciler) resolveDriver(ctx context.Context, unit *unitshape.Unit, s 
 		return block("%s %s needs %s, which Magnum's Python does not have; the charm installs no dependencies: install them from the distro or attach a wheelhouse with them",
 			a.Name, a.Version, strings.Join(names, ", "))
 	}
+	shadows, err := driver.Shadowed(ctx, interp, a.TopLevel())
+	if err != nil {
+		return err
+	}
+	if len(shadows) > 0 {
+		var names []string
+		for _, sh := range shadows {
+			names = append(names, sh.String())
+		}
+		return block("%s: %s %s ships top-level %s, which Magnum's Python already has: installing it would shadow that for every service on the unit",
+			from, a.Name, a.Version, strings.Join(names, "; "))
+	}
 	s.artifact = a
 	s.sha256 = a.SHA256
 	s.Dir = filepath.Join(DriverRoot, a.DirName())
