@@ -12,11 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
 // Juju implements Tools by running Juju's hook tools through a Runner. It
 // holds no state of its own: every call is one tool run, so the charm always
-// sees what the unit agent says now.
+// sees what the unit agent says now. Every text it hands Juju (status, log,
+// action results, failure message) has the credentials of any URL in it
+// redacted (package redact): the last line of defence, not the first.
 type Juju struct {
 	r Runner
 }
@@ -86,7 +90,7 @@ func (j *Juju) SecretGet(ctx context.Context, id string, mode SecretGetMode) (ma
 // previous status, but a missing argument would read as "no message" only
 // by accident of Juju's current parser.
 func (j *Juju) StatusSet(ctx context.Context, status Status, message string) error {
-	if _, err := j.r.Run(ctx, []string{"status-set", string(status), message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"status-set", string(status), redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot set status %s: %w", status, err)
 	}
 	return nil
@@ -103,7 +107,7 @@ func (j *Juju) ApplicationVersionSet(ctx context.Context, version string) error 
 // Log implements Tools. The "--" keeps a message that starts with a dash
 // from being read as a flag.
 func (j *Juju) Log(ctx context.Context, level Level, message string) error {
-	if _, err := j.r.Run(ctx, []string{"juju-log", "-l", string(level), "--", message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"juju-log", "-l", string(level), "--", redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot write to the Juju log: %w", err)
 	}
 	return nil
@@ -192,7 +196,7 @@ func FlattenActionResults(results map[string]any) ([]string, error) {
 	sort.Strings(keys)
 	pairs := make([]string, 0, len(keys))
 	for _, k := range keys {
-		pairs = append(pairs, k+"="+flat[k])
+		pairs = append(pairs, k+"="+redact.Text(flat[k]))
 	}
 	return pairs, nil
 }
@@ -259,7 +263,7 @@ func formatActionValue(v any) (string, error) {
 
 // ActionFail implements Tools.
 func (j *Juju) ActionFail(ctx context.Context, message string) error {
-	if _, err := j.r.Run(ctx, []string{"action-fail", message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"action-fail", redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot fail action: %w", err)
 	}
 	return nil
@@ -267,7 +271,7 @@ func (j *Juju) ActionFail(ctx context.Context, message string) error {
 
 // ActionLog implements Tools.
 func (j *Juju) ActionLog(ctx context.Context, message string) error {
-	if _, err := j.r.Run(ctx, []string{"action-log", message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"action-log", redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot log action progress: %w", err)
 	}
 	return nil

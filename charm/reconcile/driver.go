@@ -19,6 +19,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -361,7 +362,7 @@ func (r *Reconciler) resolveDriver(ctx context.Context, unit *unitshape.Unit, s 
 		}
 	}
 	if s.Source == SourceIndex {
-		r.logf("driver: fetch %s %s from %s", driver.DistName, dc.Version, dc.IndexURL)
+		r.logf("driver: fetch %s %s from %s", driver.DistName, dc.Version, redact.String(dc.IndexURL))
 		client, err := indexHTTPClient()
 		if err != nil {
 			return block("%v", err)
@@ -565,7 +566,9 @@ func aptEnv() []string {
 func apt(ctx context.Context, argv ...string) error {
 	_, err := command.Run(ctx, command.Cmd{Argv: argv, Env: aptEnv(), Timeout: 15 * time.Minute})
 	if err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+		// A private archive's URL carries credentials, in the argv and
+		// in what apt prints about it.
+		return errors.New(redact.Text(fmt.Sprintf("%s: %v", strings.Join(argv, " "), err)))
 	}
 	return nil
 }
@@ -579,7 +582,7 @@ func (r *Reconciler) stageDriver(ctx context.Context, s *DriverState) error {
 	}
 	if s.Source == SourceApt {
 		if s.aptSource {
-			r.logf("driver: add-apt-repository %s", s.Config.AptSource)
+			r.logf("driver: add-apt-repository %s", redact.Text(s.Config.AptSource))
 			if err := apt(ctx, "add-apt-repository", "-y", s.Config.AptSource); err != nil {
 				return block("driver-apt-source: %v", err)
 			}
