@@ -20,7 +20,12 @@ import (
 func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 	const token = "s3cr3t-index-token"
 	state := filepath.Join(t.TempDir(), "state.json")
-	require.NoError(t, fakejuju.Create(state, fakejuju.NewState("")))
+	st := fakejuju.NewState("")
+	// In the fake's config, as a hook would have it: the fake then refuses
+	// (and fails the test on) any output holding the token.
+	st.Config["pip-index-url"] = "https://ci:" + token + "@127.0.0.1:1/simple"
+	st.Sensitive = []string{token}
+	require.NoError(t, fakejuju.Create(state, st))
 	ctx := context.Background()
 	juju := hooktool.New(fakejuju.NewRunner(state))
 	r := &Reconciler{Juju: juju, StateDir: t.TempDir(), Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
@@ -33,6 +38,7 @@ func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 	}
 	st, err := fakejuju.Load(state)
 	require.NoError(t, err)
+	assert.Empty(t, st.Leaks)
 	require.NotEmpty(t, st.Logs)
 	for _, l := range st.Logs {
 		assert.NotContains(t, l.Message, token)
