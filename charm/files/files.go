@@ -12,7 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/canonical/pebble/internals/osutil"
@@ -326,4 +329,32 @@ func owner(uid, gid int) string {
 		return x.Name, nil
 	})
 	return u + ":" + g
+}
+
+// tempNameRE matches the temporary files the charm's writes leave when a hook
+// is killed mid-write: pebble's AtomicWriteFile writes
+// "<file>.<12 random>~" beside its target (internals/osutil/io.go,
+// NewAtomicFile), the random part drawn from canonical/x-go's
+// randutil.RandomString alphabet (randutil/rand.go, letters: no vowels);
+// symlink writes "<link>.magnum-capi-graft.tmp".
+var tempNameRE = regexp.MustCompile(`^\.(?:[BCDFGHJKLMNPQRSTVWXYbcdfghjklmnpqrstvwxy0-9]{12}~|magnum-capi-graft\.tmp)$`)
+
+// StaleTemps lists the leftovers of interrupted writes to path. A hook holds
+// the machine lock while it writes, so any found by the next hook are stale.
+func StaleTemps(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e.Name(), base); ok && tempNameRE.MatchString(rest) && !e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
 }
