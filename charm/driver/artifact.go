@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"regexp"
 	"sort"
@@ -35,7 +36,20 @@ const (
 	// of a wheel's files, whatever a (possibly hostile) RECORD claims.
 	maxMemberSize  = 64 << 20
 	maxInstallSize = 512 << 20
+	// maxWheelFiles bounds a wheel's entries, checked before its zip
+	// directory is parsed (which allocates per entry); the driver has about
+	// 60, a large dependency a few thousand. maxTarMembers bounds a
+	// wheelhouse tarball's members.
+	maxWheelFiles = 20000
+	maxTarMembers = 4096
 )
+
+// The work a resource can cost is bounded by bytes, not only by what it
+// weighs: maxUnpacked bounds what a tarball decompresses to (members that
+// are not wheels are decompressed too, to be skipped), and maxInflated what
+// all the wheels of one resource inflate to while each file is verified
+// against RECORD. Variables so a test can build the worst shapes small.
+var maxUnpacked, maxInflated int64 = 512 << 20, 512 << 20
 
 var (
 	// ErrEmpty is a zero-byte resource: what Juju hands out when the
@@ -115,9 +129,10 @@ func Inspect(filePath string) (*Artifact, error) {
 		return nil, err
 	}
 	a := &Artifact{Path: filePath, SHA256: sum}
+	inflate := maxInflated
 	switch {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		w, err := readWheel(data, "")
+		w, err := readWheel(data, "", &inflate)
 		if err != nil {
 			return nil, fmt.Errorf("driver wheel: %w", err)
 		}
@@ -135,7 +150,7 @@ func Inspect(filePath string) (*Artifact, error) {
 		}
 		var drivers []Wheel
 		for _, name := range sortedKeys(members) {
-			w, err := readWheel(members[name], name)
+			w, err := readWheel(members[name], name, &inflate)
 			if err != nil {
 				return nil, fmt.Errorf("driver wheelhouse: %s: %w", name, err)
 			}
@@ -328,17 +343,20 @@ func readTarball(data []byte, want map[string]bool) (map[string][]byte, map[stri
 		defer zr.Close()
 		r = zr
 	}
-	tr := tar.NewReader(r)
+	tr := tar.NewReader(files.Capped(r, maxUnpacked))
 	wheels := make(map[string][]byte)
 	var pkgInfo map[string][]string
 	var total int64
-	for {
+	for n := 1; ; n++ {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("read tar: %w", err)
+		}
+		if n > maxTarMembers {
+			return nil, nil, fmt.Errorf("more than %d members", maxTarMembers)
 		}
 		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
 		isWheel := strings.HasSuffix(name, ".whl")
@@ -373,9 +391,17 @@ func readTarball(data []byte, want map[string]bool) (map[string][]byte, map[stri
 }
 
 // readWheel verifies a wheel completely and returns its metadata.
-func readWheel(data []byte, member string) (*Wheel, error) {
+//
+// inflate is what the resource's wheels may still inflate to; the wheel's
+// files are charged to it before any is read.
+func readWheel(data []byte, member string, inflate *int64) (*Wheel, error) {
 	sum := sha256.Sum256(data)
 	w := &Wheel{Member: member, SHA256: hex.EncodeToString(sum[:])}
+	if n, err := zipEntries(data); err != nil {
+		return nil, err
+	} else if n > maxWheelFiles {
+		return nil, fmt.Errorf("wheel has more than %d files", maxWheelFiles)
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("open zip: %w", err)
@@ -456,10 +482,37 @@ func readWheel(data []byte, member string) (*Wheel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.distInfo, err)
 	}
+	// archive/zip refuses to inflate a file past the size its header
+	// declares, so the declared sizes are what verifying costs.
+	for _, f := range files {
+		*inflate -= int64(min(f.UncompressedSize64, uint64(maxInflated)+1))
+	}
+	if *inflate < 0 {
+		return nil, fmt.Errorf("the wheels unpack to more than %d MiB", maxInflated>>20)
+	}
 	if err := verifyZip(files, record, nil); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// zipEntries reads the entry count from a zip's end of central directory
+// record (APPNOTE.TXT 4.3.16), so that a directory claiming millions of
+// entries is refused before archive/zip allocates for each. A zip64 count
+// (0xffff) is taken as too many: a wheel never needs 65535 files.
+func zipEntries(data []byte) (int, error) {
+	const eocdLen = 22
+	start := max(0, len(data)-eocdLen-0xffff)
+	i := bytes.LastIndex(data[start:], []byte("PK\x05\x06"))
+	if i < 0 || start+i+eocdLen > len(data) {
+		return 0, fmt.Errorf("open zip: no end of central directory")
+	}
+	rec := data[start+i:]
+	n := int(rec[10]) | int(rec[11])<<8
+	if n == 0xffff {
+		return math.MaxInt, nil
+	}
+	return n, nil
 }
 
 // zipFiles indexes a zip's regular files, refusing anything else: links,
