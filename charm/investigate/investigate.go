@@ -177,6 +177,12 @@ func shellKeys(path string) (keys map[string]string, unkeyed []string) {
 	if err != nil {
 		return nil, nil
 	}
+	keys, unkeyed = parseShellKeys(data)
+	return keys, unkeyed
+}
+
+// parseShellKeys is shellKeys on a file's content.
+func parseShellKeys(data []byte) (keys map[string]string, unkeyed []string) {
 	keys = map[string]string{}
 	owner := map[string]string{} // key -> the variable name that has it
 	for _, line := range strings.Split(string(data), "\n") {
