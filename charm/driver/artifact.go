@@ -28,10 +28,6 @@ const (
 	EntryPointGroup = "magnum.drivers"
 	EntryPointName  = "k8s_capi_helm_v1"
 
-	// maxArtifactSize bounds what is read into memory: the driver wheel is
-	// about 100 KiB and a wheelhouse of its whole dependency tree a few tens
-	// of MiB.
-	maxArtifactSize = 256 << 20
 	// maxMemberSize bounds one file inside a wheel, and maxInstallSize all
 	// of a wheel's files, whatever a (possibly hostile) RECORD claims.
 	maxMemberSize  = 64 << 20
@@ -50,6 +46,10 @@ const (
 // all the wheels of one resource inflate to while each file is verified
 // against RECORD. Variables so a test can build the worst shapes small.
 var maxUnpacked, maxInflated int64 = 512 << 20, 512 << 20
+
+// maxArtifactSize bounds what is read into memory: the driver wheel is about
+// 100 KiB and a wheelhouse of its whole dependency tree a few tens of MiB.
+var maxArtifactSize int64 = 256 << 20
 
 var (
 	// ErrEmpty is a zero-byte resource: what Juju hands out when the

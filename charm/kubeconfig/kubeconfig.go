@@ -16,9 +16,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -607,16 +607,10 @@ const maxCAFile = 1 << 20
 // reads it, /dev/zero would never end). Preflight reads it, through
 // files.ReadFile, which checks the same again on the file it opens.
 func caFileProblem(path string) string {
-	fi, err := os.Stat(path)
-	switch {
-	case err != nil:
-		return "kubeconfig: certificate-authority file does not exist on the unit"
-	case !fi.Mode().IsRegular():
-		return problemCANotRegular
-	case fi.Size() > maxCAFile:
-		return problemCATooLarge
-	}
-	return ""
+	// Even a stat is done by the bounded reader: on a hung filesystem a
+	// plain os.Stat would never return.
+	_, problem := readCAFile(path)
+	return problem
 }
 
 const (
@@ -628,6 +622,8 @@ const (
 func readCAFile(path string) ([]byte, string) {
 	data, err := files.ReadFile(path, maxCAFile)
 	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "kubeconfig: certificate-authority file does not exist on the unit"
 	case errors.Is(err, files.ErrNotRegular):
 		return nil, problemCANotRegular
 	case errors.Is(err, files.ErrTooLarge):
