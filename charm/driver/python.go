@@ -121,14 +121,16 @@ type Unmet struct {
 	Reason      string // set when the requirement could not be evaluated
 }
 
+// String is clipped: a hostile wheel's Requires-Dist can be megabytes, and
+// this ends in a status.
 func (u Unmet) String() string {
 	switch {
 	case u.Reason != "":
-		return fmt.Sprintf("%s: %s", u.Requirement, u.Reason)
+		return fmt.Sprintf("%s: %s", clip(u.Requirement), clip(u.Reason))
 	case u.Found == "":
-		return fmt.Sprintf("%s%s (not installed)", u.Name, u.Spec)
+		return fmt.Sprintf("%s%s (not installed)", clip(u.Name), clip(u.Spec))
 	}
-	return fmt.Sprintf("%s%s (found %s)", u.Name, u.Spec, u.Found)
+	return fmt.Sprintf("%s%s (found %s)", clip(u.Name), clip(u.Spec), clip(u.Found))
 }
 
 const requirementsScript = `
