@@ -126,7 +126,7 @@ type Unmet struct {
 func (u Unmet) String() string {
 	switch {
 	case u.Reason != "":
-		return fmt.Sprintf("%s: %s", clip(u.Requirement), clip(u.Reason))
+		return fmt.Sprintf("%s: %s", clip(u.Requirement), u.Reason) // Reason is a parser error, clipped already
 	case u.Found == "":
 		return fmt.Sprintf("%s%s (not installed)", clip(u.Name), clip(u.Spec))
 	}
