@@ -447,3 +447,13 @@ func TestExitErrorText(t *testing.T) {
 	var target *hooktool.ExitError
 	assert.True(t, errors.As(fmt.Errorf("wrapped: %w", e), &target))
 }
+
+// TestExecRunnerBoundsOutput: a hook tool (or something posing as one on
+// PATH) that prints without end is stopped at MaxToolOutput.
+func TestExecRunnerBoundsOutput(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret-get"), []byte("#!/bin/sh\nexec yes\n"), 0o755))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	_, err := hooktool.ExecRunner{}.Run(context.Background(), []string{"secret-get", "x"})
+	assert.EqualError(t, err, "secret-get: printed more than 16 MiB")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 )
@@ -66,7 +67,7 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 const failureFile = "failed"
 
 func (r *Reconciler) failedBefore(hash string) (string, bool) {
-	b, err := os.ReadFile(filepath.Join(r.StateDir, failureFile))
+	b, err := files.ReadFile(filepath.Join(r.StateDir, failureFile), files.MaxTextFile)
 	if err != nil {
 		return "", false
 	}

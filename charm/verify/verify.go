@@ -8,13 +8,13 @@ package verify
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -65,7 +65,7 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 	}
 	driverChecks(ctx, unit, out.Desired, add)
 
-	conf, confErr := os.ReadFile(reconcile.ConfFile)
+	conf, confErr := files.ReadFile(reconcile.ConfFile, files.MaxTextFile)
 	keys, _ := confprobe.Keys(conf)
 	for i, svc := range unit.Services {
 		name := svc.Name

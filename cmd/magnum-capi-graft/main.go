@@ -20,6 +20,7 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/hooks"
 )
@@ -60,7 +61,8 @@ func dispatch(ctx context.Context, dispatchPath string, args []string, stderr io
 		return 1
 	}
 	if err := runtime().Run(ctx, ev); err != nil {
-		fmt.Fprintf(stderr, "magnum-capi-graft: %s: %v\n", ev, err)
+		// Juju copies a hook's stderr into its log.
+		fmt.Fprintln(stderr, redact.Text(fmt.Sprintf("magnum-capi-graft: %s: %v", ev, err)))
 		return 1
 	}
 	return 0

@@ -61,6 +61,13 @@ type State struct {
 	ActionFailed       bool              `json:"action-failed"`
 	ActionMessage      string            `json:"action-message"`
 	ActionLogs         []string          `json:"action-logs"`
+
+	// Sensitive lists strings a test declares secret, beyond those the
+	// fake finds itself (see secretMaterial): no output may hold them.
+	Sensitive []string `json:"sensitive,omitempty"`
+	// Leaks records every output the fake refused because it held secret
+	// material: where, and whose, never the secret.
+	Leaks []string `json:"leaks,omitempty"`
 }
 
 // Secret is one secret the unit may read.
@@ -374,8 +381,20 @@ func Update(path string, fn func(*State) error) error {
 	if err != nil {
 		return err
 	}
+	before, err := read(path)
+	if err != nil {
+		return err
+	}
 	if err := fn(st); err != nil {
 		return err
+	}
+	if leaks := newLeaks(before, st); len(leaks) > 0 {
+		// Record the leak, not the output that leaked (see leak.go).
+		before.Leaks = append(before.Leaks, leaks...)
+		if err := write(path, before); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s", ErrSecretLeak, strings.Join(leaks, "; "))
 	}
 	return write(path, st)
 }
