@@ -67,21 +67,29 @@ func (a *Agent) RunAction(name string, params map[string]any, output io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	// Juju gives the action its id when it is queued (state/unit.go
+	// AddAction), and makes it the unit's running action when the uniter
+	// runs it: a queued action must not clear the results of one running.
 	var id string
 	err = fakejuju.Update(a.Paths.State, func(st *fakejuju.State) error {
 		st.ActionsRun++
 		id = strconv.Itoa(st.ActionsRun)
-		st.Action = &fakejuju.Action{Name: name, UUID: id, Params: params}
-		st.ActionResults = map[string]string{}
-		st.ActionFailed = false
-		st.ActionMessage = ""
-		st.ActionLogs = nil
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	op := operation{name: name, action: id, parallel: spec.Parallel, env: []string{
+	begin := func() error {
+		return fakejuju.Update(a.Paths.State, func(st *fakejuju.State) error {
+			st.Action = &fakejuju.Action{Name: name, UUID: id, Params: params}
+			st.ActionResults = map[string]string{}
+			st.ActionFailed = false
+			st.ActionMessage = ""
+			st.ActionLogs = nil
+			return nil
+		})
+	}
+	op := operation{name: name, action: id, parallel: spec.Parallel, begin: begin, env: []string{
 		"JUJU_ACTION_NAME=" + name,
 		"JUJU_ACTION_UUID=" + id,
 		"JUJU_ACTION_TAG=action-" + id,

@@ -68,6 +68,9 @@ type operation struct {
 	parallel bool
 	// env are the operation's own variables on top of HookVars.
 	env []string
+	// begin, when set, runs once the locks are held, before the context:
+	// an action becomes the unit's running action only when it runs.
+	begin func() error
 }
 
 // run takes the unit's operation lock and (unless parallel) the machine
@@ -85,6 +88,11 @@ func (a *Agent) run(op operation, fn func(env []string) error) error {
 			return err
 		}
 		defer unlock()
+	}
+	if op.begin != nil {
+		if err := op.begin(); err != nil {
+			return err
+		}
 	}
 	id, err := contextID(a.Paths.Unit, op.name)
 	if err != nil {
