@@ -56,7 +56,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 	case Remove:
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
-		if _, err := r.Remove(ctx); err != nil {
+		if _, err := r.Remove(ctx, inputsFile); err != nil {
 			return fmt.Errorf("remove the graft: %w", err)
 		}
 		// Straight to Juju: Remove deleted the state directory, and a

@@ -733,13 +733,22 @@ func (r *Reconciler) removeDriver(ctx context.Context) ([]string, error) {
 			did = append(did, "apt-get remove "+pkg)
 		}
 	}
-	if _, err := os.Lstat(InstallRoot); err == nil {
-		r.logf("remove %s", InstallRoot)
-		if err := os.RemoveAll(InstallRoot); err != nil {
-			return did, fmt.Errorf("remove %s: %w", InstallRoot, err)
+	root := r.installTree()
+	if _, err := os.Lstat(root); err == nil {
+		r.logf("remove %s", root)
+		if err := os.RemoveAll(root); err != nil {
+			return did, fmt.Errorf("remove %s: %w", root, err)
 		}
 	}
 	return did, nil
+}
+
+// installTree is the charm's install tree as removal sees it.
+func (r *Reconciler) installTree() string {
+	if r.installRoot != "" {
+		return r.installRoot
+	}
+	return InstallRoot
 }
 
 // marked reports whether the state directory holds the marker name.

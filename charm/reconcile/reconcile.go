@@ -47,6 +47,11 @@ type Reconciler struct {
 	Log func(string)
 
 	sd *systemd.Manager
+	// fakeUnits stands in for systemd in removal's tests.
+	fakeUnits units
+	// installRoot is where removal finds the charm's install tree
+	// (InstallRoot unless a test points it elsewhere).
+	installRoot string
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -495,7 +500,7 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 		r.rememberFailure(d.Hash, msg)
 		return blocked{msg}
 	}
-	sd, err := r.systemd(ctx)
+	sd, err := r.units(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -49,28 +51,56 @@ func (r *Reconciler) RemovalPlan(ctx context.Context) (*plan.Plan, *files.Footpr
 	return p, fp, nil
 }
 
+// Removal is what a removal hook did.
+type Removal struct {
+	// Plan lists the changes made and the services restarted.
+	Plan *plan.Plan
+	// Kept names what removal left in place, and why.
+	Kept []string
+	// Changed is false when there was nothing of the graft left to remove.
+	Changed bool
+}
+
+// units is what removal and apply need of systemd; tests replace it.
+type units interface {
+	Unit(ctx context.Context, name string) (systemd.Unit, error)
+	DaemonReload(ctx context.Context) error
+	Restart(ctx context.Context, name string, settle time.Duration) (systemd.Unit, error)
+	Stop(ctx context.Context, name string) error
+	Disable(ctx context.Context, name string) error
+}
+
+func (r *Reconciler) units(ctx context.Context) (units, error) {
+	if r.fakeUnits != nil {
+		return r.fakeUnits, nil
+	}
+	return r.systemd(ctx)
+}
+
 // Remove takes the graft off the unit and leaves it as it was: restores the
 // footprint, reloads systemd if a drop-in went, restarts each running service
-// once, and deletes the charm's state.
-func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
+// once, and deletes the charm's state. otherState names files other parts
+// of the charm keep in the state directory.
+func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal, error) {
 	p, fp, err := r.RemovalPlan(ctx)
 	if err != nil {
 		return nil, err
 	}
+	res := &Removal{Plan: p, Changed: !p.Empty()}
 	if err := r.removeWatcher(ctx); err != nil {
-		return p, err
+		return res, err
 	}
 	for _, c := range p.Changes {
 		r.logf("%s", c.String())
 		if err := files.PutBack(c.Path, fp.Entries[c.Path]); err != nil {
-			return p, fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
+			return res, fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
 		}
 	}
 	// With the activation gone: the packages the charm installed and its
 	// own tree (driver versions, helm).
 	did, err := r.removeDriver(ctx)
 	if err != nil {
-		return p, err
+		return res, err
 	}
 	if len(did) > 0 {
 		for _, svc := range unitshape.Services {
@@ -79,13 +109,14 @@ func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
 		p.Order(unitshape.Services)
 	}
 	if !p.Empty() {
-		sd, err := r.systemd(ctx)
+		res.Changed = true
+		sd, err := r.units(ctx)
 		if err != nil {
-			return p, err
+			return res, err
 		}
 		if p.Reload {
 			if err := sd.DaemonReload(ctx); err != nil {
-				return p, err
+				return res, err
 			}
 		}
 		for _, rs := range p.Restarts {
@@ -95,12 +126,12 @@ func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
 			}
 			r.logf("restart %s", rs.Service)
 			if _, err := sd.Restart(ctx, rs.Service+".service", r.Settle); err != nil {
-				return p, err
+				return res, err
 			}
 		}
 	}
 	if err := os.RemoveAll(r.StateDir); err != nil {
-		return p, fmt.Errorf("remove state: %w", err)
+		return res, fmt.Errorf("remove state: %w", err)
 	}
-	return p, nil
+	return res, nil
 }

@@ -105,7 +105,7 @@ func (r *Reconciler) removeWatcher(ctx context.Context) error {
 	if _, err := os.Stat(WatcherUnitPath); err != nil {
 		return nil
 	}
-	sd, err := r.systemd(ctx)
+	sd, err := r.units(ctx)
 	if err != nil {
 		return err
 	}
