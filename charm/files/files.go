@@ -1,8 +1,9 @@
 // Package files turns desired files into plan changes and applies them:
 // atomic writes with exact owner and mode (pebble's osutil), snapshots of what
 // was there before (for rollback within a hook), and the footprint: a record,
-// kept across hooks, of everything the charm has changed and what it found
-// there first, so removal can put the unit back exactly as it was.
+// kept across hooks, of everything the charm has changed, what it found there
+// first and how it last left it, so removal can take off exactly what the
+// charm added and keep what others changed since.
 package files
 
 import (
