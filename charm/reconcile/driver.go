@@ -716,10 +716,10 @@ func (r *Reconciler) commitDriver(ctx context.Context, unit *unitshape.Unit, s *
 }
 
 // removeDriver runs during removal, after the activation is gone: it
-// removes the packages the charm installed and the charm's install tree.
-// It returns the packages it removed: the services must restart without
-// them.
-func (r *Reconciler) removeDriver(ctx context.Context) ([]string, error) {
+// removes the packages the charm installed and what the charm put in its
+// install tree. It returns the packages it removed: the services must
+// restart without them.
+func (r *Reconciler) removeDriver(ctx context.Context, res *Removal) ([]string, error) {
 	var did []string
 	if rec := r.loadDriverRecord(); rec != nil {
 		for _, pkg := range rec.AptInstalled {
@@ -731,16 +731,10 @@ func (r *Reconciler) removeDriver(ctx context.Context) ([]string, error) {
 				return did, err
 			}
 			did = append(did, "apt-get remove "+pkg)
+			res.Changed = true
 		}
 	}
-	root := r.installTree()
-	if _, err := os.Lstat(root); err == nil {
-		r.logf("remove %s", root)
-		if err := os.RemoveAll(root); err != nil {
-			return did, fmt.Errorf("remove %s: %w", root, err)
-		}
-	}
-	return did, nil
+	return did, r.removeInstallTree(res)
 }
 
 // installTree is the charm's install tree as removal sees it.
