@@ -60,10 +60,11 @@ type Stat struct {
 	Link string `json:",omitempty"`
 }
 
-// Read observes a path. A missing path is not an error.
+// Read observes a path. A missing path is not an error, nor is a path
+// under something that is not a directory (nothing can be there).
 func Read(path string) (Stat, error) {
 	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if Missing(err) {
 		return Stat{}, nil
 	}
 	if err != nil {
@@ -84,6 +85,12 @@ func Read(path string) (Stat, error) {
 		}
 	}
 	return st, nil
+}
+
+// Missing reports whether err says a path is not there: it does not exist,
+// or one of its parents is not a directory.
+func Missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // Same reports whether two observations of a path agree in everything

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -181,7 +179,7 @@ func (s Step) Do() error {
 	case plan.Remove, plan.Rmdir:
 		// os.Remove never removes a directory that is not empty: what
 		// someone put there since Undo looked keeps it.
-		if err = os.Remove(s.Path); errors.Is(err, fs.ErrNotExist) {
+		if err = os.Remove(s.Path); Missing(err) {
 			err = nil
 		}
 	case plan.Restore:

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -124,7 +123,7 @@ func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal
 		// empty directory.
 		for _, tmp := range files.Leftovers(path) {
 			r.logf("remove %s (an interrupted write of the charm's)", tmp)
-			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := os.Remove(tmp); err != nil && !files.Missing(err) {
 				failed = append(failed, err)
 			}
 			res.Changed = true
@@ -231,16 +230,25 @@ func names(paths []string) string {
 // rmdirIfEmpty removes a directory the charm created once nothing is left
 // in it, and otherwise says what keeps it.
 func (r *Reconciler) rmdirIfEmpty(dir string, res *Removal, kept map[string]bool) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	st, err := files.Read(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot read %s: %w", dir, err)
+	case !st.Exists:
+		return nil
+	case !st.IsDir:
+		kept[dir] = true
+		res.keep(dir, "not a directory any more: not the charm's")
+		r.logf("left in place: %s", res.Kept[len(res.Kept)-1])
 		return nil
 	}
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", dir, err)
 	}
 	if len(entries) == 0 {
 		r.logf("rmdir %s (added by the charm)", dir)
-		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(dir); err != nil && !files.Missing(err) {
 			return fmt.Errorf("cannot remove %s: %w", dir, err)
 		}
 		res.Changed = true
@@ -266,18 +274,25 @@ func (r *Reconciler) rmdirIfEmpty(dir string, res *Removal, kept map[string]bool
 func (r *Reconciler) removeInstallTree(res *Removal) error {
 	root := r.installTree()
 	driverRoot, helmDir := filepath.Join(root, "driver"), filepath.Join(root, "helm")
-	removed, err := driver.Prune(driverRoot, "", "")
-	for _, p := range removed {
-		r.logf("remove %s (the charm installed it)", p)
-		res.Changed = true
-	}
-	if err != nil {
-		return err
+	if st, err := files.Read(driverRoot); err == nil && st.IsDir {
+		removed, err := driver.Prune(driverRoot, "", "")
+		for _, p := range removed {
+			r.logf("remove %s (the charm installed it)", p)
+			res.Changed = true
+		}
+		if err != nil {
+			return err
+		}
 	}
 	helm := filepath.Join(helmDir, "helm")
 	for _, p := range append([]string{helm, helm + ".new"}, append(files.Leftovers(helm), files.Leftovers(helm+".new")...)...) {
+		// The charm writes regular files there; anything else is not
+		// its helm.
+		if st, err := files.Read(p); err != nil || !st.Exists || st.IsDir || st.Link != "" {
+			continue
+		}
 		err := os.Remove(p)
-		if errors.Is(err, fs.ErrNotExist) {
+		if files.Missing(err) {
 			continue
 		}
 		if err != nil {
@@ -313,11 +328,10 @@ func (r *Reconciler) removeState(res *Removal, otherState []string) error {
 		}
 	}
 	for _, p := range paths {
-		err := os.Remove(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if st, err := files.Read(p); err != nil || !st.Exists || st.IsDir {
+			continue // not a file the charm wrote
 		}
-		if err != nil {
+		if err := os.Remove(p); err != nil && !files.Missing(err) {
 			return fmt.Errorf("remove state: %w", err)
 		}
 		res.Changed = true

@@ -323,3 +323,30 @@ func TestRemovalLeavesAHelmAPackagePutInPlaceOfTheLink(t *testing.T) {
 	assert.True(t, os.IsNotExist(err), "the charm's own link goes")
 	assert.Contains(t, strings.Join(res.Kept, "\n"), link+" (changed since the charm wrote it")
 }
+
+// A directory the charm made that someone replaced with a file: what was
+// under it cannot be there, the file is not the charm's, and removal goes
+// on without it.
+func TestRemovalWhereADirectoryBecameAFile(t *testing.T) {
+	b := newRemovalBed(t)
+	dropIns := b.path("/etc/systemd/system/magnum-api.service.d")
+	b.graft(mkdir(dropIns, 0o755), write(dropIns+"/50-magnum-capi-graft.conf", "[Service]\n"))
+	b.write(HelmBinary, "\x7fELF")
+	b.write(DriverRoot+"/magnum-capi-helm-1.4.0-0123456789ab/x.py", "")
+	for _, d := range []string{dropIns, b.path(HelmDir), b.path(DriverRoot)} {
+		require.NoError(t, os.RemoveAll(d))
+		require.NoError(t, os.WriteFile(d, []byte("someone's\n"), 0o644))
+	}
+
+	res := b.remove()
+
+	kept := strings.Join(res.Kept, "\n")
+	assert.Contains(t, kept, dropIns+" (changed since the charm wrote it")
+	assert.Contains(t, kept, b.path(HelmDir)+" (not a directory any more")
+	assert.Contains(t, kept, b.path(DriverRoot)+" (not a directory any more")
+	for _, d := range []string{dropIns, b.path(HelmDir), b.path(DriverRoot)} {
+		got, err := os.ReadFile(d)
+		require.NoError(t, err)
+		assert.Equal(t, "someone's\n", string(got))
+	}
+}
