@@ -35,7 +35,8 @@ import (
 // drift; a converged update-status reads one small JSON file and stats the
 // active directory.
 const (
-	// InstallRoot is the charm's own tree; removal deletes it whole.
+	// InstallRoot is the charm's own tree; removal deletes what the charm
+	// put there, and the tree once nothing else is in it.
 	InstallRoot = "/opt/magnum-capi-graft"
 	// DriverRoot holds one directory per installed driver version.
 	DriverRoot = InstallRoot + "/driver"
