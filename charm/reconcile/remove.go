@@ -99,10 +99,11 @@ type pendingRestarts struct {
 // Someone else's content never makes it fail. It fails (and the hook is
 // retried by Juju) only when it could not take off something of the
 // charm's, or reach systemd; what it did is forgotten, so the retry does
-// the rest. It is complete in one run, and a later run (Juju 4.0 may run
-// stop and remove after juju-info-relation-broken, or not at all: see
-// /docs in the README) finds nothing and changes nothing. otherState names
-// files other parts of the charm keep in the state directory.
+// the rest. It is complete in one run, because Juju 4.0 runs stop and
+// remove after juju-info-relation-broken only sometimes (the unit agent may
+// be gone by then), and a later run finds nothing and changes nothing.
+// otherState names files other parts of the charm keep in the state
+// directory.
 func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal, error) {
 	res := &Removal{Plan: &plan.Plan{}}
 	fp, err := files.LoadFootprint(r.StateDir)
