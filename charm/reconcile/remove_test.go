@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,9 @@ import (
 type fakeUnits struct {
 	reloads  int
 	restarts []string
+	// failing services fail their restart, and settle only if recovers.
+	failing  map[string]bool
+	recovers bool
 }
 
 func (f *fakeUnits) Unit(_ context.Context, name string) (systemd.Unit, error) {
@@ -30,7 +34,16 @@ func (f *fakeUnits) Unit(_ context.Context, name string) (systemd.Unit, error) {
 func (f *fakeUnits) DaemonReload(context.Context) error { f.reloads++; return nil }
 func (f *fakeUnits) Restart(_ context.Context, name string, _ time.Duration) (systemd.Unit, error) {
 	f.restarts = append(f.restarts, name)
+	if f.failing[name] {
+		return systemd.Unit{Name: name, ActiveState: "active", MainPID: 44}, fmt.Errorf("%s restarted by itself (main PID 43 -> 44): it is failing", name)
+	}
 	return systemd.Unit{Name: name, ActiveState: "active", MainPID: 43}, nil
+}
+func (f *fakeUnits) Settle(_ context.Context, name string, _ time.Duration) (systemd.Unit, error) {
+	if f.failing[name] && !f.recovers {
+		return systemd.Unit{Name: name, ActiveState: "failed"}, fmt.Errorf("%s failed (failed)", name)
+	}
+	return systemd.Unit{Name: name, ActiveState: "active", MainPID: 44}, nil
 }
 func (f *fakeUnits) Stop(context.Context, string) error    { return nil }
 func (f *fakeUnits) Disable(context.Context, string) error { return nil }
@@ -348,5 +361,27 @@ func TestRemovalWhereADirectoryBecameAFile(t *testing.T) {
 		got, err := os.ReadFile(d)
 		require.NoError(t, err)
 		assert.Equal(t, "someone's\n", string(got))
+	}
+}
+
+// A service that does not come back after removal's restart is said in the
+// status, not retried: the hook succeeds. One that systemd's Restart=
+// brings back within the settle window is no problem.
+func TestRemovalSaysAServiceThatDidNotStartAgain(t *testing.T) {
+	for _, recovers := range []bool{false, true} {
+		b := newRemovalBed(t)
+		b.units.failing = map[string]bool{"magnum-api.service": true}
+		b.units.recovers = recovers
+		b.graft(write(b.path("/etc/magnum/kubeconfig"), "x"))
+		res := b.remove()
+		assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.restarts)
+		if recovers {
+			assert.Empty(t, res.Problems)
+			assert.Equal(t, "graft removed", res.Message())
+		} else {
+			assert.Equal(t, []string{"magnum-api did not start again after the removal: magnum-api.service failed (failed)"}, res.Problems)
+			assert.Equal(t, "graft removed; magnum-api did not start again after the removal: magnum-api.service failed (failed)", res.Message())
+		}
+		assert.NoDirExists(t, b.r.StateDir, "nothing is left for a retry to do")
 	}
 }
