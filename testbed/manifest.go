@@ -20,13 +20,15 @@ var ManifestRoots = []string{"/etc", "/lib/systemd", "/usr/lib/systemd", "/usr/l
 // content hash (or link target).
 type Manifest map[string]string
 
-// TakeManifest reads the box's trees from the host side.
-func (b *Box) TakeManifest() (Manifest, error) {
+// TakeManifest reads the box's trees from the host side: ManifestRoots and
+// any more roots a test names (the charm's install tree and state directory
+// change with every hook's records, so only a test about removal reads them).
+func (b *Box) TakeManifest(more ...string) (Manifest, error) {
 	root := b.Root()
 	m := Manifest{}
-	roots := append([]string{}, ManifestRoots...)
-	if more, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); more != nil {
-		for _, p := range more {
+	roots := append(append([]string{}, ManifestRoots...), more...)
+	if pys, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); pys != nil {
+		for _, p := range pys {
 			roots = append(roots, strings.TrimPrefix(p, root))
 		}
 	}
@@ -65,6 +67,18 @@ func (b *Box) TakeManifest() (Manifest, error) {
 		}
 	}
 	return m, nil
+}
+
+// Paths lists the paths Diff's lines name, each with its sign: "+" added,
+// "-" gone, "~" changed.
+func Paths(diff []string) map[string]string {
+	out := map[string]string{}
+	for _, d := range diff {
+		if f := strings.Fields(d); len(f) > 1 {
+			out[f[1]] = f[0]
+		}
+	}
+	return out
 }
 
 // Diff lists every path that differs between two manifests.
