@@ -36,7 +36,7 @@ func run(release, name string, keep bool) error {
 		return err
 	}
 	step("booting a real Magnum unit (%s) in box %q", release, name)
-	box, err := testbed.BootUnit(ctx, name, release, artifacts)
+	box, err := testbed.BootUnit(ctx, name, release, artifacts, testbed.Relabelled("1.4.0"))
 	if err != nil {
 		return err
 	}
