@@ -1,6 +1,7 @@
 # magnum-capi-graft: build, pack, test and demo.
 #
-#   make demo    build the charm, boot a real Magnum unit in a box, graft it
+#   make demo    boot a real Magnum unit in a box, graft the real driver, break it, time
+#                the repair, sum up per runbook step (DEMOFLAGS=--json: the whole report)
 #   make test    everything CI runs: lint, unit tests, brief fuzzing, integration
 #   make bench   converged-hook time and re-graft times, measured in the box
 

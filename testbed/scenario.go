@@ -9,17 +9,29 @@ import (
 	"time"
 )
 
-// GraftPaths are the files a bookworm graft (default-file conductor) puts on
-// the unit; their state is what "converged" compares, together with the
-// driver's activation and install (see GraftState).
-var GraftPaths = []string{
-	"/etc/magnum/magnum.conf.d", "/etc/magnum/magnum.conf.d/99-capi.conf",
-	"/etc/magnum/kubeconfig", "/etc/default/magnum-conductor",
-	PthFile,
+// graftPaths are the files a graft with a default-file conductor (Debian's
+// packages, bookworm and trixie) puts on the unit; their state is what
+// "converged" compares, together with the driver's activation and install
+// (see GraftState).
+func (b *Box) graftPaths() []string {
+	return []string{
+		"/etc/magnum/magnum.conf.d", "/etc/magnum/magnum.conf.d/99-capi.conf",
+		"/etc/magnum/kubeconfig", "/etc/default/magnum-conductor",
+		b.ActivationFile(),
+	}
 }
 
-// PthFile is the driver's activation on a bookworm unit (Python 3.11).
-const PthFile = "/usr/local/lib/python3.11/dist-packages/magnum-capi-graft.pth"
+// ActivationFile is the driver's activation (.pth) in the /usr/local site
+// directory of the box's python3, whose /usr/bin/python3 link names the
+// version: python3.11 on bookworm, python3.13 on trixie. A link that cannot
+// be read gives a path that exists nowhere, so the graft reads as absent.
+func (b *Box) ActivationFile() string {
+	target, err := os.Readlink(b.Path("/usr/bin/python3"))
+	if err != nil || !strings.HasPrefix(target, "python3.") {
+		target = "(unreadable /usr/bin/python3)"
+	}
+	return "/usr/local/lib/" + target + "/dist-packages/magnum-capi-graft.pth"
+}
 
 // GraftState describes the graft's files (mode and content; a directory by
 // its entries) and the driver's version directory the activation names.
@@ -31,7 +43,7 @@ const driverDirKey = "driver version directory"
 // GraftState reads the graft's files from the host side.
 func (b *Box) GraftState() GraftState {
 	st := GraftState{}
-	for _, p := range GraftPaths {
+	for _, p := range b.graftPaths() {
 		st[p] = b.describe(p)
 	}
 	st[driverDirKey] = "no activation"
@@ -62,7 +74,7 @@ func (b *Box) describe(p string) string {
 
 // ActiveDriverDir is the directory the driver's .pth names, or "".
 func (b *Box) ActiveDriverDir() string {
-	data, err := os.ReadFile(b.Path(PthFile))
+	data, err := os.ReadFile(b.Path(b.ActivationFile()))
 	if err != nil {
 		return ""
 	}
@@ -96,9 +108,12 @@ func (b *Box) DriverLoadsAsMagnum(ctx context.Context) error {
 // readAtStart are the graft's files each service reads when it starts: a
 // service whose process is older than one of them runs without the graft
 // as it is now.
-var readAtStart = map[string][]string{
-	"magnum-api":       {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", PthFile},
-	"magnum-conductor": {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", PthFile, "/etc/default/magnum-conductor"},
+func (b *Box) readAtStart() map[string][]string {
+	pth := b.ActivationFile()
+	return map[string][]string{
+		"magnum-api":       {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", pth},
+		"magnum-conductor": {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", pth, "/etc/default/magnum-conductor"},
+	}
 }
 
 // Converged reports whether the graft is as in want and in effect: its
@@ -112,7 +127,7 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 			return false
 		}
 	}
-	for svc, paths := range readAtStart {
+	for svc, paths := range b.readAtStart() {
 		s, err := b.Service(ctx, svc)
 		if err != nil || s.ActiveState != "active" || s.Started.IsZero() {
 			return false
@@ -251,7 +266,7 @@ var Scenarios = []Scenario{
 		return b.runAll(ctx, []string{"rm", "-rf", dir})
 	}},
 	{Name: "driver activation (.pth) removed", Disrupt: func(ctx context.Context, b *Box) error {
-		return b.runAll(ctx, []string{"rm", PthFile})
+		return b.runAll(ctx, []string{"rm", b.ActivationFile()})
 	}},
 	{Name: "pause (stop, disable, mask) then resume", Disrupt: func(ctx context.Context, b *Box) error {
 		return b.runAll(ctx, []string{"systemctl", "stop", "magnum-conductor"}, []string{"systemctl", "disable", "magnum-conductor"},

@@ -271,9 +271,10 @@ func ArtifactsFromEnv() (Artifacts, error) {
 
 // BootUnit boots a fresh box and makes it a unit as Juju would have it:
 // the charm unpacked beside a fake Juju agent (state initialised from the
-// charm's config.yaml), and a fake management cluster serving inside the
-// box. The caller owns the box (Down).
-func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ...string) (*Box, error) {
+// charm's config.yaml), a fake management cluster serving inside the box
+// (k8sArgs are its flags), and the driver d and a real helm attached as
+// resources. The caller owns the box (Down).
+func BootUnit(ctx context.Context, name, release string, a Artifacts, d Driver, k8sArgs ...string) (*Box, error) {
 	box, err := Up(ctx, name, release)
 	if err != nil {
 		return nil, err
@@ -289,9 +290,8 @@ func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ..
 		err = box.StartManagementCluster(ctx, a.FakeK8s, k8sArgs...)
 	}
 	if err == nil {
-		// The driver (the real one's files as a wheel) and a real helm, as
-		// an operator attaches them.
-		err = box.AttachGraftResources(ctx, "1.4.0")
+		// The driver and a real helm, as an operator attaches them.
+		_, err = box.AttachGraftResources(ctx, d)
 	}
 	if err != nil {
 		_ = box.Down()
