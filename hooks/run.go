@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
 // Runtime is what handling an event needs.
@@ -23,6 +25,9 @@ type Runtime struct {
 	// CharmDir is the unit's charm directory (JUJU_CHARM_DIR), where the
 	// charm notes that the unit is leaving ("" outside a unit).
 	CharmDir string
+	// Stdout is the hook's standard output (Juju logs it at DEBUG;
+	// juju-exec hands it to the watcher); nil means none.
+	Stdout io.Writer
 }
 
 // reconciler returns a reconciler for an event. Its hook tools record what
@@ -57,6 +62,12 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
 		out := r.Reconcile(ctx, reconcile.Options{Force: force})
+		if ev.FromWatcher && rt.Stdout != nil {
+			// A plan that was not empty was applied, or applied and put
+			// back: either way the unit saw writes and restarts.
+			changed := out.Plan != nil && !out.Plan.Empty()
+			fmt.Fprintf(rt.Stdout, "%s%t\n", watcher.ChangedLine, changed)
+		}
 		message, regraftErr := rt.noteRegraft(ev, force, out.Status, out.Message)
 		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {
 			return err

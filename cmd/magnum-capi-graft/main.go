@@ -52,6 +52,7 @@ func runtime() *hooks.Runtime {
 		StateDir: stateDir,
 		Settle:   2 * time.Second,
 		CharmDir: os.Getenv("JUJU_CHARM_DIR"),
+		Stdout:   os.Stdout,
 	}
 }
 
