@@ -32,10 +32,10 @@ import (
 //     deletes secrets by label and applies namespaces.
 //   - exec plugins, auth-provider and tokenFile are read by no version.
 //
-// The stored source did not show which release tag first carries 1bc80ffb.
-// The table below follows the project's issue (v1alpha6 up to 1.3.x, v1beta1
-// from 1.4.0); `git tag --contains 1bc80ffb` in the driver repository settles
-// it, and Options.APIVersions overrides it on a unit either way.
+// `git tag --contains 1bc80ffb` in the driver repository lists only 1.4.0,
+// and kubernetes.py at tags 1.2.0, 1.2.1 and 1.3.0 reads OpenstackCluster at
+// v1alpha6: v1alpha6 up to 1.3.x, v1beta1 from 1.4.0. Options.APIVersions
+// overrides it on a unit either way.
 
 // tokenAuthSince is the first driver release that sends a kubeconfig bearer
 // token; earlier releases assert a client certificate.
