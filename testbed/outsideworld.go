@@ -14,7 +14,7 @@ import (
 // where it keeps its state (CA, outside.json, the proxy's request log).
 const (
 	OutsideProxyListen = outside.DefaultProxyListen
-	OutsideStateDir    = "/root/outside"
+	OutsideStateDir    = "/srv/outside"
 	outsideBinary      = "/usr/local/sbin/outside"
 	outsideUnit        = "outside"
 )
