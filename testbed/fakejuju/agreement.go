@@ -350,6 +350,11 @@ var Agreement = []Call{
 	{Name: "relation-set a value with = and spaces round it",
 		Argv:  []string{"relation-set", "-r", "3", "cmd= a=b c "},
 		Check: func(st *State) error { return expect("cmd", peers(st).Units[st.Unit]["cmd"], "a=b c") }},
+	{Name: "relation-set after --: a key may start with a dash",
+		Argv: []string{"relation-set", "-r", "graft:3", "--", "-odd=1", "plain=2"},
+		Check: func(st *State) error {
+			return expect("settings", peers(st).Units[st.Unit]["-odd"]+" "+peers(st).Units[st.Unit]["plain"], "1 2")
+		}},
 	{Name: "relation-set --app by the leader",
 		Argv: []string{"relation-set", "-r", "graft:3", "--app", "turn=magnum-capi-graft/2", "roll="},
 		Check: func(st *State) error {
