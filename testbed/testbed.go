@@ -15,11 +15,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakek8s"
 )
 
-// Unit layout inside the box, as a Juju machine agent lays it out.
+// Unit layout inside the box, as a Juju machine agent lays it out, for the
+// unit a single-unit box runs (a box of several runs Box.Unit: see the
+// methods of the same names).
 const (
 	UnitName = "magnum-capi-graft/0"
 	AgentDir = "/var/lib/juju/agents/unit-magnum-capi-graft-0"
@@ -47,15 +52,52 @@ func Repo() string {
 type Box struct {
 	Name    string
 	Release string
+	// Unit is the subordinate unit the box runs, magnum-capi-graft/N beside
+	// the principal magnum/N; empty means UnitName.
+	Unit string
 }
+
+// UnitName is the subordinate unit the box runs.
+func (b *Box) UnitName() string {
+	if b.Unit == "" {
+		return UnitName
+	}
+	return b.Unit
+}
+
+// Principal is the principal unit beside it: magnum/N for
+// magnum-capi-graft/N.
+func (b *Box) Principal() string {
+	_, n, _ := strings.Cut(b.UnitName(), "/")
+	return "magnum/" + n
+}
+
+func (b *Box) unitTag() string { return "unit-" + strings.ReplaceAll(b.UnitName(), "/", "-") }
+
+// AgentDir, CharmDir, ToolsDir and StateFile are the unit's paths inside
+// the box (the constants of the same names for UnitName).
+func (b *Box) AgentDir() string  { return "/var/lib/juju/agents/" + b.unitTag() }
+func (b *Box) CharmDir() string  { return b.AgentDir() + "/charm" }
+func (b *Box) ToolsDir() string  { return "/var/lib/juju/tools/" + b.unitTag() }
+func (b *Box) StateFile() string { return b.AgentDir() + "/fakejuju-state.json" }
 
 func script(name string) string { return filepath.Join(Repo(), "testbed", name) }
 
 // Up boots a fresh box. Its name must be unique among running boxes.
 func Up(ctx context.Context, name, release string) (*Box, error) {
+	return up(ctx, name, release, 0)
+}
+
+// up boots a fresh box; apiWorkers, when not 0, is how many uWSGI workers
+// magnum-api runs (testbed/box up --api-workers).
+func up(ctx context.Context, name, release string, apiWorkers int) (*Box, error) {
 	b := &Box{Name: name, Release: release}
 	_ = exec.Command(script("box"), "down", name).Run()
-	cmd := exec.CommandContext(ctx, script("box"), "up", name, release)
+	args := []string{"up", name, release}
+	if apiWorkers > 0 {
+		args = append(args, "--api-workers", strconv.Itoa(apiWorkers))
+	}
+	cmd := exec.CommandContext(ctx, script("box"), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -141,7 +183,7 @@ func (b *Box) InstallCharm(ctx context.Context, charm string) error {
 		return err
 	}
 	defer zr.Close()
-	dst := b.Path(CharmDir)
+	dst := b.Path(b.CharmDir())
 	for _, f := range zr.File {
 		p := filepath.Join(dst, f.Name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -179,23 +221,26 @@ func writeFile(p string, data []byte, mode os.FileMode) error {
 
 // agentUnit is the fake unit agent's systemd unit: a real unit file,
 // enabled, so that juju-exec works again after a reboot, as on a machine.
-const agentUnit = `[Unit]
-Description=Fake Juju unit agent for magnum-capi-graft/0 (test bed): serves juju-exec
+func agentUnit(unit string) string {
+	return `[Unit]
+Description=Fake Juju unit agent for ` + unit + ` (test bed): serves juju-exec
 
 [Service]
+Environment=FAKEJUJU_UNIT=` + unit + `
 ExecStart=` + FakeJuju + ` agent
 Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
 `
+}
 
 // InstallAgent makes the box a Juju machine for the unit as far as the
 // charm can tell: the fake unit agent, Juju's own hook tools (jujuc, linked
 // under every tool's name in the unit's tools directory), Juju's own
 // juju-exec at /usr/bin/juju-exec, and the agent's service serving it.
 func (b *Box) InstallAgent(ctx context.Context, a Artifacts) error {
-	for src, dst := range map[string]string{a.FakeJuju: FakeJuju, a.JujuC: filepath.Join(ToolsDir, "jujuc")} {
+	for src, dst := range map[string]string{a.FakeJuju: FakeJuju, a.JujuC: filepath.Join(b.ToolsDir(), "jujuc")} {
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return err
@@ -204,13 +249,13 @@ func (b *Box) InstallAgent(ctx context.Context, a Artifacts) error {
 			return err
 		}
 	}
-	if _, err := b.MustRun(ctx, FakeJuju, "install-tools", ToolsDir); err != nil {
+	if _, err := b.MustRun(ctx, FakeJuju, "install-tools", b.ToolsDir()); err != nil {
 		return err
 	}
 	if _, err := b.MustRun(ctx, "ln", "-sfn", FakeJuju, JujuExec); err != nil {
 		return err
 	}
-	if err := writeFile(b.Path("/etc/systemd/system/"+AgentService), []byte(agentUnit), 0o644); err != nil {
+	if err := writeFile(b.Path("/etc/systemd/system/"+AgentService), []byte(agentUnit(b.UnitName())), 0o644); err != nil {
 		return err
 	}
 	if _, err := b.MustRun(ctx, "systemctl", "daemon-reload"); err != nil {
@@ -274,19 +319,48 @@ func ArtifactsFromEnv() (Artifacts, error) {
 // charm's config.yaml), and a fake management cluster serving inside the
 // box. The caller owns the box (Down).
 func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ...string) (*Box, error) {
-	box, err := Up(ctx, name, release)
+	return BootUnitWith(ctx, name, release, a, UnitOptions{K8sArgs: k8sArgs})
+}
+
+// UnitOptions say how BootUnitWith makes a box: for a test bed of several
+// units, which unit it is, and what the units share.
+type UnitOptions struct {
+	// Unit is the subordinate unit, magnum-capi-graft/N beside the
+	// principal magnum/N; empty means UnitName.
+	Unit string
+	// APIWorkers, when not 0, is how many uWSGI workers magnum-api runs:
+	// the test bed sets it in /etc/magnum/magnum-api-uwsgi.ini before the
+	// box first boots, so before the charm is installed. Debian's ini
+	// runs 8, each loading all of Magnum; several boxes of 8 do not fit a
+	// 2-core machine.
+	APIWorkers int
+	// Credentials, when set, are the fake management cluster's: boxes
+	// that share them serve the same kubeconfig, so that one secret
+	// serves every unit, as one secret serves an application in a model.
+	Credentials *fakek8s.Credentials
+	// K8sArgs are more flags for the fake management cluster.
+	K8sArgs []string
+}
+
+// BootUnitWith is BootUnit with options.
+func BootUnitWith(ctx context.Context, name, release string, a Artifacts, o UnitOptions) (*Box, error) {
+	box, err := up(ctx, name, release, o.APIWorkers)
 	if err != nil {
 		return nil, err
 	}
+	box.Unit = o.Unit
 	err = box.InstallCharm(ctx, a.Charm)
 	if err == nil {
 		err = box.InstallAgent(ctx, a)
 	}
 	if err == nil {
-		_, err = box.Fake(ctx, "init")
+		_, err = box.Fake(ctx, "init", "--principal", box.Principal())
+	}
+	if err == nil && o.Credentials != nil {
+		err = o.Credentials.Save(box.Path(filepath.Dir(ManagementKubeconfig)))
 	}
 	if err == nil {
-		err = box.StartManagementCluster(ctx, a.FakeK8s, k8sArgs...)
+		err = box.StartManagementCluster(ctx, a.FakeK8s, o.K8sArgs...)
 	}
 	if err == nil {
 		// The driver (the real one's files as a wheel) and a real helm, as
