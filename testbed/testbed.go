@@ -136,6 +136,15 @@ func (b *Box) Root() string {
 	return strings.TrimSpace(string(out))
 }
 
+// PID1 is the box's PID 1 (systemd), as the host sees it.
+func (b *Box) PID1() (int, error) {
+	out, err := exec.Command(script("box"), "pid", b.Name).Output()
+	if err != nil {
+		return 0, fmt.Errorf("box %s has no PID 1: %w", b.Name, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
+}
+
 // Path maps a path inside the box to the host.
 func (b *Box) Path(p string) string { return filepath.Join(b.Root(), p) }
 
