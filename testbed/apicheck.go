@@ -149,6 +149,19 @@ func check(client *http.Client, url string) bool {
 	return resp.StatusCode >= 200 && resp.StatusCode < 400
 }
 
+// Last is the latest sample taken so far (zero before the first).
+func (c *APICheck) Last() Sample {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last Sample
+	for _, s := range c.samples {
+		if s.At.After(last.At) {
+			last = s
+		}
+	}
+	return last
+}
+
 // Stop ends the polling and returns every sample, in the order taken.
 func (c *APICheck) Stop() Samples {
 	close(c.stop)
