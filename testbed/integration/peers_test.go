@@ -32,11 +32,11 @@ const (
 // TestThreeUnitsUnderOneController boots three Magnum units, each with its
 // own subordinate unit, under one controller; grafts them all with the
 // charm as it is (no rolling yet); shows relation data and leadership
-// moving between them through Juju's own hook tools; and records today's
+// moving between them through Juju's own hook tools; records today's
 // behaviour for a config change, every unit restarting at once, with an
-// haproxy-like check of every unit's magnum-api: the seconds in which no
+// haproxy-like check of every unit's magnum-api (the seconds in which no
 // unit answered are the baseline that rolling restarts are to bring to
-// zero. That number is reported, not asserted.
+// zero: reported, not asserted); and removes a unit.
 func TestThreeUnitsUnderOneController(t *testing.T) {
 	ctx := context.Background()
 	memBefore := memAvailable(t)
@@ -211,7 +211,27 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 	}
 	t.Logf("BASELINE (all units at once, as the charm does today): config-changed done on all %d units in %s; %s%s; each unit's API down: %s",
 		peerUnits, hooksDone.Round(100*time.Millisecond), samples, window, strings.Join(down, ", "))
-	t.Logf("whole test so far %s; memory available %d MiB", time.Since(start).Round(time.Second), memAvailable(t))
+
+	// A unit leaves: it takes its graft off and departs; the others run
+	// graft-relation-departed for it and no longer list it.
+	from = len(c.Runs())
+	gone := units[1]
+	require.NoError(t, c.RemoveUnit(gone.UnitName()))
+	idle("unit 1 removed")
+	assert.Equal(t, []string{"juju-info-relation-broken", "graft-relation-departed (" + units[0].UnitName() + ")",
+		"graft-relation-departed (" + units[2].UnitName() + ")", "stop", "remove"}, ran(c.Runs()[from:], gone.UnitName()))
+	status, msg, err := gone.Status()
+	require.NoError(t, err)
+	assert.Equal(t, "maintenance", status)
+	assert.Contains(t, msg, "graft removed")
+	for _, pair := range [][2]*testbed.Box{{units[0], units[2]}, {units[2], units[0]}} {
+		b, other := pair[0], pair[1]
+		assert.Equal(t, []string{"graft-relation-departed (" + gone.UnitName() + ")"}, ran(c.Runs()[from:], b.UnitName()))
+		assert.Equal(t, other.UnitName()+"\n", run(t, b, "relation-list -r "+peerRelation), b.UnitName())
+		assert.Equal(t, "hello-from-1\n", run(t, b, "relation-get -r "+peerRelation+" probe "+gone.UnitName()),
+			"a departed unit's settings stay readable")
+	}
+	t.Logf("whole test %s; memory available %d MiB", time.Since(start).Round(time.Second), memAvailable(t))
 }
 
 // peerRelation is the peer relation as the hook tools name it.
