@@ -53,7 +53,10 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	}
 	r := rt.reconciler("regraft", progress)
 	defer r.Close()
-	out := r.Reconcile(ctx, reconcile.Options{Force: true})
+	out, err := r.Reconcile(ctx, reconcile.Options{Force: true})
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
 	// The operator's re-graft starts the watcher's count again.
 	_, _ = rt.noteRegraft(Event{Kind: Action, Name: "regraft"}, true, out.Status, out.Message)
 	_ = r.Juju.StatusSet(ctx, out.Status, out.Message)

@@ -30,7 +30,8 @@ type Runtime struct {
 // event: update-status skips a status-set that the record says is already
 // shown, so a status set around the record would leave a stale one showing.
 func (rt *Runtime) reconciler(event string, log func(string)) *reconcile.Reconciler {
-	return &reconcile.Reconciler{Juju: rt.toolsFor(event), StateDir: rt.StateDir, Settle: rt.Settle, Log: log}
+	return &reconcile.Reconciler{Juju: rt.toolsFor(event), StateDir: rt.StateDir, Settle: rt.Settle, Log: log,
+		Env: reconcile.ProcessEnv()}
 }
 
 // Run handles one event. A returned error makes the hook fail (Juju retries
@@ -56,7 +57,12 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
-		out := r.Reconcile(ctx, reconcile.Options{Force: force})
+		out, err := r.Reconcile(ctx, reconcile.Options{Force: force})
+		if err != nil {
+			// Not for a human to fix: Juju retries a failed hook, and
+			// the watcher its failed trigger.
+			return fmt.Errorf("reconcile: %w", err)
+		}
 		message, regraftErr := rt.noteRegraft(ev, force, out.Status, out.Message)
 		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {
 			return err

@@ -19,7 +19,7 @@ import (
 // the wheel), and then the hook goes on with a blocked status. The watchdog
 // only turns a hang into a failure: it measures nothing.
 func TestSlowIndexIsBounded(t *testing.T) {
-	client, err := indexHTTPClient()
+	client, err := indexHTTPClient(Env{})
 	require.NoError(t, err)
 	assert.Equal(t, indexTimeout, client.Timeout, "the bound the README states is the one in effect")
 

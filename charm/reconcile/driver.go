@@ -364,7 +364,7 @@ func (r *Reconciler) resolveDriver(ctx context.Context, unit *unitshape.Unit, s 
 	}
 	if s.Source == SourceIndex {
 		r.logf("driver: fetch %s %s from %s", driver.DistName, dc.Version, redact.String(dc.IndexURL))
-		client, err := indexHTTPClient()
+		client, err := indexHTTPClient(r.Env)
 		if err != nil {
 			return block("%v", err)
 		}

@@ -43,8 +43,8 @@ const (
 // indexHTTPClient is the client for the index: https only, through the
 // model's proxy (JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY), never the
 // process's own proxy variables. Tests replace it.
-var indexHTTPClient = func() (*http.Client, error) {
-	proxy, err := modelProxy(os.Getenv("JUJU_CHARM_HTTPS_PROXY"), os.Getenv("JUJU_CHARM_NO_PROXY"))
+var indexHTTPClient = func(env Env) (*http.Client, error) {
+	proxy, err := modelProxy(env.HTTPSProxy, env.NoProxy)
 	if err != nil {
 		return nil, err
 	}

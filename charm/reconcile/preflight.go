@@ -32,7 +32,7 @@ type preflightMemo struct {
 // remembered result of the same kubeconfig and driver version when it is
 // younger than PreflightInterval and fresh is false.
 func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kubeconfig.Report {
-	key := preflightKey(d)
+	key := preflightKey(d, r.Env)
 	path := filepath.Join(r.StateDir, preflightFile)
 	if !fresh {
 		var memo preflightMemo
@@ -42,8 +42,8 @@ func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kube
 		}
 	}
 	rep := kubeconfig.Preflight(ctx, d.Kubeconfig, d.Config.DriverVersion, kubeconfig.Options{
-		HTTPSProxy: os.Getenv("JUJU_CHARM_HTTPS_PROXY"),
-		NoProxy:    os.Getenv("JUJU_CHARM_NO_PROXY"),
+		HTTPSProxy: r.Env.HTTPSProxy,
+		NoProxy:    r.Env.NoProxy,
 	})
 	if b, err := json.Marshal(preflightMemo{Key: key, At: time.Now(), Report: rep}); err == nil {
 		if os.MkdirAll(r.StateDir, 0o700) == nil {
@@ -55,13 +55,13 @@ func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kube
 
 // preflightKey identifies what a preflight result depends on; the kubeconfig
 // enters only as a hash.
-func preflightKey(d *Desired) string {
+func preflightKey(d *Desired, env Env) string {
 	h := sha256.New()
 	for _, f := range d.Files {
 		if f.Path == KubeconfigFile {
 			h.Write(f.Content)
 		}
 	}
-	h.Write([]byte("\x00" + d.Config.DriverVersion + "\x00" + os.Getenv("JUJU_CHARM_HTTPS_PROXY") + "\x00" + os.Getenv("JUJU_CHARM_NO_PROXY")))
+	h.Write([]byte("\x00" + d.Config.DriverVersion + "\x00" + env.HTTPSProxy + "\x00" + env.NoProxy))
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -36,7 +36,9 @@ const (
 	DefaultStateDir = "/var/lib/magnum-capi-graft"
 )
 
-// Reconciler carries what a reconcile needs from the outside world.
+// Reconciler carries what a reconcile needs from the outside world. Every
+// way it reaches the unit's systemd and the process it runs in is a field,
+// so a test can run the whole of apply against a fake.
 type Reconciler struct {
 	Juju     hooktool.Tools
 	StateDir string
@@ -45,10 +47,12 @@ type Reconciler struct {
 	Settle time.Duration
 	// Log receives progress lines (the action log in actions).
 	Log func(string)
+	// Systemd is the unit's systemd; nil dials the real one on first use.
+	Systemd Systemd
+	// Env is what the reconcile takes from its process (ProcessEnv in a
+	// hook).
+	Env Env
 
-	sd *systemd.Manager
-	// fakeUnits stands in for systemd in removal's tests.
-	fakeUnits units
 	// installRoot is where removal finds the charm's install tree
 	// (InstallRoot unless a test points it elsewhere).
 	installRoot string
@@ -75,13 +79,22 @@ type Options struct {
 	Force bool
 }
 
-// blocked is a problem a human must fix. The reconcile stops before changing
-// anything and says it as the status.
+// blocked is a problem a human must fix: the reconcile stops, says it as
+// the status, and the hook succeeds, since running it again would change
+// nothing. It is controller-runtime's TerminalError (pkg/reconcile,
+// reconcile.TerminalError): any other error is one Juju retries by
+// failing the hook (a D-Bus hiccup, a full disk), never a blocked status.
 type blocked struct{ msg string }
 
 func (b blocked) Error() string { return b.msg }
 
 func block(format string, args ...any) error { return blocked{fmt.Sprintf(format, args...)} }
+
+// IsBlocked reports whether err is a problem a human must fix.
+func IsBlocked(err error) bool {
+	var b blocked
+	return errors.As(err, &b)
+}
 
 // waiting is something the charm waits for (a paused principal).
 type waiting struct{ msg string }
@@ -96,20 +109,20 @@ func (r *Reconciler) logf(format string, args ...any) {
 
 // Close releases the systemd connection.
 func (r *Reconciler) Close() {
-	if r.sd != nil {
-		r.sd.Close()
+	if r.Systemd != nil {
+		r.Systemd.Close()
 	}
 }
 
-func (r *Reconciler) systemd(ctx context.Context) (*systemd.Manager, error) {
-	if r.sd == nil {
+func (r *Reconciler) systemd(ctx context.Context) (Systemd, error) {
+	if r.Systemd == nil {
 		sd, err := systemd.Connect(ctx)
 		if err != nil {
 			return nil, err
 		}
-		r.sd = sd
+		r.Systemd = sd
 	}
-	return r.sd, nil
+	return r.Systemd, nil
 }
 
 // Desired is the unit as the operator asked for it.
@@ -137,8 +150,11 @@ type Desired struct {
 	Hash string
 }
 
-// Reconcile runs one holistic reconcile.
-func (r *Reconciler) Reconcile(ctx context.Context, opts Options) Outcome {
+// Reconcile runs one holistic reconcile. What a human must fix, or what
+// the charm waits for, is the Outcome's status; the error is for anything
+// else (systemd unreachable, a write that failed), which leaves the unit as
+// it was and which Juju retries when the hook fails.
+func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, error) {
 	out, err := r.reconcile(ctx, opts)
 	var b blocked
 	var w waiting
@@ -148,9 +164,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) Outcome {
 	case errors.As(err, &w):
 		out.Status, out.Message = hooktool.Waiting, w.msg
 	case err != nil:
-		out.Status, out.Message = hooktool.Blocked, err.Error()
+		return out, err
 	}
-	return out
+	return out, nil
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, error) {
@@ -176,77 +192,104 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		return out, err
 	}
 	out.Desired = desired
-	if !opts.Force && !opts.DryRun {
-		if msg, ok := r.failedBefore(desired.Hash); ok {
-			return out, block("%s (fix the config, or run the regraft action to try again)", msg)
-		}
-	}
-	if !opts.DryRun {
-		// Install what the plan will activate: helm (proved before it is
-		// put in place) and the driver's version directory or package.
-		if err := r.stageHelm(ctx, unit, desired.Helm); err != nil {
+	if opts.DryRun {
+		if out.Plan, err = Diff(desired, unit); err != nil {
 			return out, err
 		}
-		if err := r.stageDriver(ctx, desired.Driver); err != nil {
-			return out, err
-		}
+		return out, r.say(ctx, desired, unit, &out, opts, false)
 	}
-	p, err := Diff(desired, unit)
+	p, applied, err := r.converge(ctx, desired, unit, fp, opts.Force)
+	out.Plan = p
 	if err != nil {
 		return out, err
 	}
-	out.Plan = p
-	if opts.DryRun {
-		if err := r.verdict(unit, desired, &out); err != nil {
-			return out, err
-		}
-		out.Message = desired.toolsSummary() + "; " + out.Message
-		return out, nil
-	}
-	if p.Empty() {
-		// Nothing changes, but a forced hook still proves the driver.
-		if err := r.proveDriver(ctx, unit, desired.Driver); err != nil {
-			return out, block("%s does not load as user magnum: %v", desired.Driver.Summary(), err)
-		}
-	} else {
-		if err := r.apply(ctx, p, desired, fp, unit); err != nil {
-			return out, err
-		}
+	if applied {
 		out.Applied = true
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
 		out.Unit = unit
 	}
+	if err := r.commit(ctx, desired, unit, fp, p); err != nil {
+		return out, err
+	}
+	return out, r.say(ctx, desired, unit, &out, opts, true)
+}
+
+// converge takes the unit to the desired state: unless forced, a desired
+// state that failed before is refused without touching anything; then the
+// artifacts are staged, the plan derived and applied. It reports the plan
+// and whether it changed the unit.
+func (r *Reconciler) converge(ctx context.Context, desired *Desired, unit *unitshape.Unit, fp *files.Footprint, force bool) (*plan.Plan, bool, error) {
+	if !force {
+		if msg, ok := r.failedBefore(desired.Hash); ok {
+			return &plan.Plan{}, false, block("%s (fix the config, or run the regraft action to try again)", msg)
+		}
+	}
+	// Install what the plan will activate: helm (proved before it is put
+	// in place) and the driver's version directory or package.
+	if err := r.stageHelm(ctx, unit, desired.Helm); err != nil {
+		return &plan.Plan{}, false, err
+	}
+	if err := r.stageDriver(ctx, desired.Driver); err != nil {
+		return &plan.Plan{}, false, err
+	}
+	p, err := Diff(desired, unit)
+	if err != nil {
+		return &plan.Plan{}, false, err
+	}
+	if p.Empty() {
+		// Nothing changes, but a forced hook still proves the driver.
+		if err := r.proveDriver(ctx, unit, desired.Driver); err != nil {
+			return p, false, block("%s does not load as user magnum: %v", desired.Driver.Summary(), err)
+		}
+		return p, false, nil
+	}
+	if err := r.apply(ctx, p, desired, fp, unit); err != nil {
+		return p, false, err
+	}
+	return p, true, nil
+}
+
+// commit records what a successful converge left: the footprint, the
+// artifacts' records, the watcher running.
+func (r *Reconciler) commit(ctx context.Context, desired *Desired, unit *unitshape.Unit, fp *files.Footprint, p *plan.Plan) error {
 	// Every wanted path is now as the charm wants it: a footprint from an
 	// earlier revision of the charm learns which content is the charm's.
 	if err := fp.Adopt(desired.paths()...); err != nil {
-		return out, err
+		return err
 	}
 	r.clearFailure()
 	if err := r.commitDriver(ctx, unit, desired.Driver); err != nil {
-		return out, err
+		return err
 	}
 	if err := r.commitHelm(unit, desired.Helm); err != nil {
-		return out, err
+		return err
 	}
 	if desired.Watcher {
-		if err := r.ensureWatcher(ctx, changed(p, WatcherUnitPath)); err != nil {
-			return out, err
-		}
+		return r.ensureWatcher(ctx, changed(p, WatcherUnitPath))
 	}
-	if err := r.verdict(unit, desired, &out); err != nil {
-		return out, err
+	return nil
+}
+
+// say sets the one status: the verdict on the live unit and, after a real
+// reconcile, the preflight of the management cluster.
+func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.Unit, out *Outcome, opts Options, preflight bool) error {
+	if err := r.verdict(unit, desired, out); err != nil {
+		return err
 	}
 	out.Message = desired.toolsSummary() + "; " + out.Message
+	if !preflight {
+		return nil
+	}
 	// The graft is in place; before saying active, make sure this unit can
 	// drive the management cluster with this kubeconfig and driver.
 	rep := r.Preflight(ctx, desired, opts.Force)
 	if !rep.OK() {
-		return out, block("%s (the graft is applied; fix the management cluster or the kubeconfig)", rep.BlockedStatus())
+		return block("%s (the graft is applied; fix the management cluster or the kubeconfig)", rep.BlockedStatus())
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
-	return out, nil
+	return nil
 }
 
 func changed(p *plan.Plan, path string) bool {
@@ -492,101 +535,59 @@ func reads(f files.File, svc string) bool {
 	return false
 }
 
-// apply executes the plan. If a restarted service fails to come up with the
-// new files, every changed path is put back as it was observed, the services
-// restart on the old files, and the failure is remembered so later hooks do
-// not retry the same bad graft.
+// undo is one path as apply found it, to put back.
+type undo struct {
+	path string
+	st   files.Stat
+	// mtime is a regular file's modification time (zero for anything else).
+	mtime time.Time
+}
+
+// apply executes the plan. If it cannot finish, every changed path is put
+// back as it was observed (with its mtime) and the services it restarted
+// restart on the old files: a unit is never left half-grafted. When a
+// service did not start with the new files (or the driver does not load),
+// the failure is remembered and said as blocked, so later hooks do not
+// retry the same bad graft; any other failure (systemd unreachable, a full
+// disk) is returned as it is, for Juju to retry.
 func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *files.Footprint, unit *unitshape.Unit) error {
-	type undo struct {
-		path  string
-		st    files.Stat
-		mtime time.Time
-	}
-	var undos []undo
-	for _, c := range p.Changes {
-		r.logf("%s", c.String())
-		if c.Scratch {
-			if err := files.Apply(c); err != nil {
-				return err
-			}
-			continue
+	undos, err := r.write(p, fp)
+	if err != nil {
+		if rerr := r.rollback(ctx, undos, false, nil); rerr != nil {
+			return fmt.Errorf("%w (and %v)", err, rerr)
 		}
-		if err := fp.Remember(c.Path); err != nil {
-			return err
-		}
-		st, err := files.Read(c.Path)
-		if err != nil {
-			return err
-		}
-		u := undo{path: c.Path, st: st}
-		if fi, err := os.Lstat(c.Path); err == nil && fi.Mode().IsRegular() {
-			u.mtime = fi.ModTime()
-		}
-		undos = append(undos, u)
-		if err := files.Apply(c); err != nil {
-			return err
-		}
+		return err
 	}
 	// The driver must load, as magnum, with the activation the plan left,
 	// before any service restarts into it: an import error in any driver
 	// breaks every driver lookup.
 	if err := r.proveDriver(ctx, unit, d.Driver); err != nil {
-		for i := len(undos) - 1; i >= 0; i-- {
-			if perr := files.PutBack(undos[i].path, undos[i].st); perr != nil {
-				return fmt.Errorf("roll back %s: %w (after: %v)", undos[i].path, perr, err)
-			}
-			// The services run on these very bytes: with the old mtime
-			// back, the next hook does not restart them for a change
-			// that never reached them.
-			if !undos[i].mtime.IsZero() {
-				_ = os.Chtimes(undos[i].path, time.Time{}, undos[i].mtime)
-			}
+		if rerr := r.rollback(ctx, undos, false, nil); rerr != nil {
+			return rerr
 		}
 		r.unstageDriver(ctx, d.Driver)
-		msg := fmt.Sprintf("%s does not load as user magnum, so it was not activated and no service restarted: %v", d.Driver.Summary(), err)
-		r.rememberFailure(d.Hash, msg)
-		return blocked{msg}
+		return r.failed(d, fmt.Sprintf("%s does not load as user magnum, so it was not activated and no service restarted: %v", d.Driver.Summary(), err))
 	}
-	sd, err := r.units(ctx)
+	restarted, err := r.restart(ctx, p)
 	if err != nil {
-		return err
-	}
-	if p.Reload {
-		r.logf("daemon-reload")
-		if err := sd.DaemonReload(ctx); err != nil {
+		var journal string
+		if systemd.IsStartFailure(err) {
+			svc := restarted[len(restarted)-1]
+			journal = r.Systemd.JournalTail(ctx, svc+".service", 3)
+			r.logf("%s failed to start with the new graft: %v; rolling back", svc, err)
+		}
+		if rerr := r.rollback(ctx, undos, p.Reload, restarted); rerr != nil {
+			return fmt.Errorf("%w (and %v)", err, rerr)
+		}
+		r.unstageDriver(ctx, d.Driver)
+		if !systemd.IsStartFailure(err) {
 			return err
 		}
-	}
-	var restarted []string
-	for _, rs := range p.Restarts {
-		r.logf("restart %s (%s)", rs.Service, strings.Join(rs.Because, ", "))
-		restarted = append(restarted, rs.Service)
-		_, err := sd.Restart(ctx, rs.Service+".service", r.Settle)
-		if err == nil {
-			continue
-		}
-		journal := systemd.JournalTail(ctx, rs.Service+".service", 3)
-		r.logf("%s failed to start with the new graft: %v; rolling back", rs.Service, err)
-		for i := len(undos) - 1; i >= 0; i-- {
-			if perr := files.PutBack(undos[i].path, undos[i].st); perr != nil {
-				return fmt.Errorf("roll back %s: %w (after: %v)", undos[i].path, perr, err)
-			}
-		}
-		if p.Reload {
-			_ = sd.DaemonReload(ctx)
-		}
-		for _, svc := range restarted {
-			if _, rerr := sd.Restart(ctx, svc+".service", r.Settle); rerr != nil {
-				r.logf("%s did not come back after the rollback: %v", svc, rerr)
-			}
-		}
-		r.unstageDriver(ctx, d.Driver)
-		msg := fmt.Sprintf("%s failed to start with the new graft and was rolled back: %v", rs.Service, err)
+		msg := fmt.Sprintf("%s failed to start with the new graft and was rolled back: %v", restarted[len(restarted)-1], err)
 		if journal != "" {
 			msg += "; journal: " + oneLine(journal, 300)
 		}
-		r.rememberFailure(d.Hash, msg)
-		return blocked{msg}
+		return r.failed(d, msg)
 	}
 	// The graft is in place and the services took it: mark each path as
 	// the charm left it, so removal can tell what others change later.
@@ -595,6 +596,105 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 		paths = append(paths, c.Path)
 	}
 	return fp.Confirm(paths...)
+}
+
+// failed remembers that desired state d failed with msg and says it.
+func (r *Reconciler) failed(d *Desired, msg string) error {
+	r.rememberFailure(d.Hash, msg)
+	return blocked{msg}
+}
+
+// write makes the plan's changes on disk, recording each path as it was.
+// On error the undos hold what was changed so far.
+func (r *Reconciler) write(p *plan.Plan, fp *files.Footprint) ([]undo, error) {
+	var undos []undo
+	for _, c := range p.Changes {
+		r.logf("%s", c.String())
+		if c.Scratch {
+			if err := files.Apply(c); err != nil {
+				return undos, err
+			}
+			continue
+		}
+		if err := fp.Remember(c.Path); err != nil {
+			return undos, err
+		}
+		st, err := files.Read(c.Path)
+		if err != nil {
+			return undos, err
+		}
+		u := undo{path: c.Path, st: st}
+		if fi, err := os.Lstat(c.Path); err == nil && fi.Mode().IsRegular() {
+			u.mtime = fi.ModTime()
+		}
+		undos = append(undos, u)
+		if err := files.Apply(c); err != nil {
+			return undos, err
+		}
+	}
+	return undos, nil
+}
+
+// restart reloads systemd if the plan says so and restarts each service
+// once, in order. It returns the services it asked to restart, the failing
+// one last.
+func (r *Reconciler) restart(ctx context.Context, p *plan.Plan) ([]string, error) {
+	sd, err := r.systemd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Reload {
+		r.logf("daemon-reload")
+		if err := sd.DaemonReload(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var restarted []string
+	for _, rs := range p.Restarts {
+		r.logf("restart %s (%s)", rs.Service, strings.Join(rs.Because, ", "))
+		restarted = append(restarted, rs.Service)
+		if _, err := sd.Restart(ctx, rs.Service+".service", r.Settle); err != nil {
+			return restarted, err
+		}
+	}
+	return restarted, nil
+}
+
+// rollback puts every path back as it was, newest first, with its old
+// mtime: the services run on these very bytes, so the next hook does not
+// restart them for a change that never reached them. Then, if any service
+// was restarted, systemd reloads (if the plan reloaded) and those services
+// restart on the old files.
+func (r *Reconciler) rollback(ctx context.Context, undos []undo, reload bool, restarted []string) error {
+	for i := len(undos) - 1; i >= 0; i-- {
+		u := undos[i]
+		if err := files.PutBack(u.path, u.st); err != nil {
+			return fmt.Errorf("cannot roll back %s: %w", u.path, err)
+		}
+		if !u.mtime.IsZero() {
+			if err := os.Chtimes(u.path, time.Time{}, u.mtime); err != nil {
+				return fmt.Errorf("cannot roll back %s: %w", u.path, err)
+			}
+		}
+	}
+	if len(restarted) == 0 && !reload {
+		return nil
+	}
+	sd, err := r.systemd(ctx)
+	if err != nil {
+		return err
+	}
+	if reload {
+		if err := sd.DaemonReload(ctx); err != nil {
+			r.logf("daemon-reload after the rollback: %v", err)
+		}
+	}
+	for _, svc := range restarted {
+		if _, err := sd.Restart(ctx, svc+".service", r.Settle); err != nil {
+			r.logf("%s did not come back after the rollback: %v", svc, err)
+		}
+	}
+	return nil
 }
 
 // verdict checks the live system after the plan and sets the one status.

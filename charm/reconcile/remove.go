@@ -9,14 +9,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/canonical/pebble/internals/osutil"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -50,23 +48,6 @@ func (res *Removal) Message() string {
 		msg += "; left in place: " + strings.Join(res.Kept, "; ")
 	}
 	return msg
-}
-
-// units is what removal and apply need of systemd; tests replace it.
-type units interface {
-	Unit(ctx context.Context, name string) (systemd.Unit, error)
-	DaemonReload(ctx context.Context) error
-	Restart(ctx context.Context, name string, settle time.Duration) (systemd.Unit, error)
-	Settle(ctx context.Context, name string, window time.Duration) (systemd.Unit, error)
-	Stop(ctx context.Context, name string) error
-	Disable(ctx context.Context, name string) error
-}
-
-func (r *Reconciler) units(ctx context.Context) (units, error) {
-	if r.fakeUnits != nil {
-		return r.fakeUnits, nil
-	}
-	return r.systemd(ctx)
 }
 
 // stateFiles are the files the reconcile keeps in the state directory.
@@ -370,7 +351,7 @@ func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) erro
 	if b, err := json.Marshal(pending); err == nil && os.MkdirAll(r.StateDir, 0o700) == nil {
 		_ = osutil.AtomicWriteFile(pendingPath, b, 0o600, 0)
 	}
-	sd, err := r.units(ctx)
+	sd, err := r.systemd(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,51 +2,18 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
-
-// fakeUnits is systemd as removal's tests see it: the Magnum services run,
-// and every call is recorded.
-type fakeUnits struct {
-	reloads  int
-	restarts []string
-	// failing services fail their restart, and settle only if recovers.
-	failing  map[string]bool
-	recovers bool
-}
-
-func (f *fakeUnits) Unit(_ context.Context, name string) (systemd.Unit, error) {
-	return systemd.Unit{Name: name, LoadState: "loaded", ActiveState: "active", MainPID: 42}, nil
-}
-func (f *fakeUnits) DaemonReload(context.Context) error { f.reloads++; return nil }
-func (f *fakeUnits) Restart(_ context.Context, name string, _ time.Duration) (systemd.Unit, error) {
-	f.restarts = append(f.restarts, name)
-	if f.failing[name] {
-		return systemd.Unit{Name: name, ActiveState: "active", MainPID: 44}, fmt.Errorf("%s restarted by itself (main PID 43 -> 44): it is failing", name)
-	}
-	return systemd.Unit{Name: name, ActiveState: "active", MainPID: 43}, nil
-}
-func (f *fakeUnits) Settle(_ context.Context, name string, _ time.Duration) (systemd.Unit, error) {
-	if f.failing[name] && !f.recovers {
-		return systemd.Unit{Name: name, ActiveState: "failed"}, fmt.Errorf("%s failed (failed)", name)
-	}
-	return systemd.Unit{Name: name, ActiveState: "active", MainPID: 44}, nil
-}
-func (f *fakeUnits) Stop(context.Context, string) error    { return nil }
-func (f *fakeUnits) Disable(context.Context, string) error { return nil }
 
 // removalBed is a unit in a temporary directory: the charm's state, its
 // install tree and the files a graft touches all live under root.
@@ -54,14 +21,14 @@ type removalBed struct {
 	t     *testing.T
 	root  string
 	r     *Reconciler
-	units *fakeUnits
+	units *fakeSystemd
 	log   []string
 }
 
 func newRemovalBed(t *testing.T) *removalBed {
 	t.Helper()
-	b := &removalBed{t: t, root: t.TempDir(), units: &fakeUnits{}}
-	b.r = &Reconciler{StateDir: b.path("/var/lib/magnum-capi-graft"), fakeUnits: b.units,
+	b := &removalBed{t: t, root: t.TempDir(), units: newFakeSystemd()}
+	b.r = &Reconciler{StateDir: b.path("/var/lib/magnum-capi-graft"), Systemd: b.units,
 		installRoot: b.path(InstallRoot), Log: func(s string) { b.log = append(b.log, s) }}
 	return b
 }

@@ -18,7 +18,7 @@ import (
 // App is the application name used in the commands a blocked status gives
 // the operator.
 func (r *Reconciler) app() string {
-	if unit := os.Getenv("JUJU_UNIT_NAME"); unit != "" {
+	if unit := r.Env.UnitName; unit != "" {
 		if app, _, ok := strings.Cut(unit, "/"); ok {
 			return app
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
@@ -25,18 +24,13 @@ func (r *Reconciler) watchListPath() string { return filepath.Join(r.StateDir, "
 // state. It needs a unit name and the charm binary (hook context); outside
 // one (a dry run from the CLI on a dev machine) it desires nothing.
 func (r *Reconciler) desireWatcher(unit *unitshape.Unit, d *Desired) error {
-	unitName := os.Getenv("JUJU_UNIT_NAME")
-	binary, err := os.Executable()
-	if unitName == "" || err != nil {
+	unitName, binary, jujuExec := r.Env.UnitName, r.Env.Executable, r.Env.JujuExec
+	if unitName == "" || binary == "" {
 		return nil
 	}
 	fi, err := os.Stat(binary)
 	if err != nil {
 		return nil
-	}
-	jujuExec, err := exec.LookPath("juju-exec")
-	if err != nil {
-		jujuExec = watcher.DefaultJujuExec
 	}
 	build := fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().Unix())
 	d.Files = append(d.Files, files.File{
@@ -107,7 +101,7 @@ func (r *Reconciler) removeWatcher(ctx context.Context) (bool, error) {
 	if _, err := os.Stat(WatcherUnitPath); err != nil {
 		return false, nil
 	}
-	sd, err := r.units(ctx)
+	sd, err := r.systemd(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -102,8 +102,13 @@ type Root string
 
 func (r Root) path(p string) string { return filepath.Join(string(r), p) }
 
+// UnitReader reads one systemd unit's state (systemd.Manager does).
+type UnitReader interface {
+	Unit(ctx context.Context, name string) (systemd.Unit, error)
+}
+
 // Observe reads the unit.
-func Observe(ctx context.Context, sd *systemd.Manager) (*Unit, error) {
+func Observe(ctx context.Context, sd UnitReader) (*Unit, error) {
 	u := &Unit{}
 	for _, name := range Services {
 		unit, err := sd.Unit(ctx, name+".service")

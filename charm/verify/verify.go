@@ -47,10 +47,16 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 		checks = append(checks, Check{Name: name, Pass: pass, Evidence: fmt.Sprintf(format, args...)})
 	}
 
-	out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
-	pending := out.Plan.Lines()
-	add("converged", out.Plan.Empty(), "%s", orNone(strings.Join(pending, "; "), "no pending changes"))
-	add("status", out.Status == "active", "%s: %s", out.Status, out.Message)
+	out, err := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	if err != nil {
+		// Not a verdict on the graft: the plan could not be computed.
+		add("converged", false, "cannot compute the plan: %v", err)
+		add("status", false, "cannot compute the plan: %v", err)
+	} else {
+		pending := out.Plan.Lines()
+		add("converged", out.Plan.Empty(), "%s", orNone(strings.Join(pending, "; "), "no pending changes"))
+		add("status", out.Status == "active", "%s: %s", out.Status, out.Message)
+	}
 
 	if out.Desired != nil && out.Desired.Kubeconfig != nil {
 		rep := r.Preflight(ctx, out.Desired, true)

@@ -167,9 +167,13 @@ func plan(ctx context.Context, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rt := runtime()
-	r := &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir}
+	r := &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir, Env: reconcile.ProcessEnv()}
 	defer r.Close()
-	out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	out, err := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "magnum-capi-graft plan: %v\n", err)
+		return 1
+	}
 	fmt.Fprint(stdout, out.Plan.String())
 	fmt.Fprintf(stdout, "status after: %s: %s\n", out.Status, out.Message)
 	return 0
