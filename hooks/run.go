@@ -12,14 +12,16 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
 
 // Runtime is what handling an event needs.
 type Runtime struct {
-	Juju     hooktool.Tools
-	StateDir string
-	Settle   time.Duration
+	Juju hooktool.Tools
+	// State is the charm's state directory.
+	State  state.Dir
+	Settle time.Duration
 	// CharmDir is the unit's charm directory (JUJU_CHARM_DIR), where the
 	// charm notes that the unit is leaving ("" outside a unit).
 	CharmDir string
@@ -30,7 +32,7 @@ type Runtime struct {
 // event: update-status skips a status-set that the record says is already
 // shown, so a status set around the record would leave a stale one showing.
 func (rt *Runtime) reconciler(event string, log func(string)) *reconcile.Reconciler {
-	return &reconcile.Reconciler{Juju: rt.toolsFor(event), StateDir: rt.StateDir, Settle: rt.Settle, Log: log,
+	return &reconcile.Reconciler{Juju: rt.toolsFor(event), State: rt.State, Settle: rt.Settle, Log: log,
 		Env: reconcile.ProcessEnv()}
 }
 
@@ -78,7 +80,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		}
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
-		res, err := r.Remove(ctx, inputsFile)
+		res, err := r.Remove(ctx)
 		if err != nil {
 			return fmt.Errorf("remove the graft: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -42,8 +43,8 @@ func newApplyBed(t *testing.T) *applyBed {
 		old: time.Now().Add(-2 * time.Hour).Truncate(time.Second)}
 	require.NoError(t, os.WriteFile(b.conf, []byte("old\n"), 0o640))
 	require.NoError(t, os.Chtimes(b.conf, b.old, b.old))
-	b.r = &Reconciler{StateDir: filepath.Join(dir, "state"), Systemd: b.sd}
-	fp, err := files.LoadFootprint(b.r.StateDir)
+	b.r = &Reconciler{State: state.Dir(filepath.Join(dir, "state")), Systemd: b.sd}
+	fp, err := b.r.State.Footprint()
 	require.NoError(t, err)
 	b.fp = fp
 	me, err := user.Current()
@@ -175,7 +176,7 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 func TestReconcileSystemdUnreachableIsAnError(t *testing.T) {
 	sd := newFakeSystemd()
 	sd.unitErr = errDBus
-	r := &Reconciler{StateDir: t.TempDir(), Systemd: sd}
+	r := &Reconciler{State: state.Dir(t.TempDir()), Systemd: sd}
 	out, err := r.Reconcile(context.Background(), Options{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, errDBus)

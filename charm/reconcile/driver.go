@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,13 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/canonical/pebble/internals/osutil"
-
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -50,14 +48,6 @@ const (
 	MagnumHome = "/var/lib/magnum"
 	// DistPackages is where Debian's python3-* packages install.
 	DistPackages = "/usr/lib/python3/dist-packages"
-
-	driverRecordFile = "driver.json"
-	// driverPending marks a full-path attempt that has not been committed:
-	// while it is there the cheap check is not trusted, so a refused
-	// resource keeps its blocked status instead of the last good version
-	// passing for converged.
-	driverPending = "driver.pending"
-	wheelCacheDir = "wheels"
 )
 
 // DriverSource says where the driver comes from.
@@ -200,27 +190,14 @@ type driverRecord struct {
 	AptSources   []string `json:"apt-sources,omitempty"`
 }
 
+// loadDriverRecord returns the record, or nil when there is none (or it
+// cannot be read: the full path then runs, and rewrites it).
 func (r *Reconciler) loadDriverRecord() *driverRecord {
-	b, err := files.ReadFile(filepath.Join(r.StateDir, driverRecordFile), files.MaxTextFile)
-	if err != nil {
-		return nil
-	}
 	var rec driverRecord
-	if json.Unmarshal(b, &rec) != nil {
+	if r.State.Load(state.Driver, &rec) != nil {
 		return nil
 	}
 	return &rec
-}
-
-func (r *Reconciler) saveDriverRecord(rec *driverRecord) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(r.StateDir, 0o700); err != nil {
-		return err
-	}
-	return osutil.AtomicWriteFile(filepath.Join(r.StateDir, driverRecordFile), append(b, '\n'), 0o600, 0)
 }
 
 // ServicesEnv is the environment Magnum's services run with, as far as
@@ -266,12 +243,17 @@ func (r *Reconciler) desireDriver(ctx context.Context, unit *unitshape.Unit, d *
 	s.previous = rec
 
 	if !opts.Force && rec != nil && rec.Key == dc.key() && rec.Python == unit.PythonVersion &&
-		rec.Magnum == unit.MagnumVersion && !r.marked(driverPending) && r.driverIntact(rec, s) {
+		rec.Magnum == unit.MagnumVersion && !r.State.Marked(state.DriverPending) && r.driverIntact(rec, s) {
 		s.Converged = true
 		s.Source, s.Dir, s.Package, s.sha256 = rec.Source, rec.Dir, rec.Package, rec.SHA256
 	} else {
+		// While the marker is there the cheap check is not trusted, so
+		// a refused resource keeps its blocked status instead of the
+		// last good version passing for converged.
 		if !opts.DryRun {
-			r.mark(driverPending, true)
+			if err := r.State.Mark(state.DriverPending, true); err != nil {
+				return err
+			}
 		}
 		if err := r.resolveDriver(ctx, unit, s, opts); err != nil {
 			return err
@@ -368,7 +350,7 @@ func (r *Reconciler) resolveDriver(ctx context.Context, unit *unitshape.Unit, s 
 		if err != nil {
 			return block("%v", err)
 		}
-		p, temp, err := fetchWheel(ctx, client, dc.IndexURL, dc.Version, filepath.Join(r.StateDir, wheelCacheDir), opts.DryRun)
+		p, temp, err := fetchWheel(ctx, client, dc.IndexURL, dc.Version, r.State.Path(state.WheelCache), opts.DryRun)
 		if temp {
 			defer os.Remove(p)
 		}
@@ -723,10 +705,12 @@ func (r *Reconciler) commitDriver(ctx context.Context, unit *unitshape.Unit, s *
 	} else if len(removed) > 0 {
 		r.logf("driver: removed %s", strings.Join(removed, ", "))
 	}
-	if err := r.saveDriverRecord(rec); err != nil {
+	if err := r.State.Save(state.Driver, rec); err != nil {
 		return err
 	}
-	r.mark(driverPending, false)
+	if err := r.State.Mark(state.DriverPending, false); err != nil {
+		return err
+	}
 	_ = r.Juju.ApplicationVersionSet(ctx, s.Version)
 	return nil
 }
@@ -759,22 +743,4 @@ func (r *Reconciler) installTree() string {
 		return r.installRoot
 	}
 	return InstallRoot
-}
-
-// marked reports whether the state directory holds the marker name.
-func (r *Reconciler) marked(name string) bool {
-	_, err := os.Stat(filepath.Join(r.StateDir, name))
-	return err == nil
-}
-
-// mark sets or clears a marker in the state directory.
-func (r *Reconciler) mark(name string, on bool) {
-	p := filepath.Join(r.StateDir, name)
-	if !on {
-		_ = os.Remove(p)
-		return
-	}
-	if os.MkdirAll(r.StateDir, 0o700) == nil {
-		_ = os.WriteFile(p, nil, 0o600)
-	}
 }

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,38 +140,4 @@ func TestParseDpkgSearch(t *testing.T) {
 	assert.Equal(t, "", parseDpkgSearch("diversion by x from: /usr/bin/helm\n", "/usr/bin/helm"))
 	assert.Equal(t, "", parseDpkgSearch("helm: /usr/bin/helm-other\n", "/usr/bin/helm"))
 	assert.Equal(t, "", parseDpkgSearch("", "/usr/bin/helm"))
-}
-
-func TestModelProxy(t *testing.T) {
-	none, err := modelProxy("", "")
-	require.NoError(t, err)
-	assert.Nil(t, none)
-
-	_, err = modelProxy("http://user:secret@%zz", "")
-	require.Error(t, err)
-	assert.NotContains(t, err.Error(), "secret")
-
-	proxy, err := modelProxy("squid.internal:3128", "10.0.0.0/8,.corp.example,pypi.mirror,192.168.1.5,*.svc:8443")
-	require.NoError(t, err)
-	use := func(rawURL string) string {
-		u, err := url.Parse(rawURL)
-		require.NoError(t, err)
-		p, err := proxy(&http.Request{URL: u})
-		require.NoError(t, err)
-		if p == nil {
-			return "direct"
-		}
-		return p.String()
-	}
-	assert.Equal(t, "http://squid.internal:3128", use("https://pypi.org/simple/"))
-	assert.Equal(t, "direct", use("https://127.0.0.1:8443/"))
-	assert.Equal(t, "direct", use("https://localhost/"))
-	assert.Equal(t, "direct", use("https://10.1.2.3/simple/"))
-	assert.Equal(t, "direct", use("https://pkgs.corp.example/"))
-	assert.Equal(t, "http://squid.internal:3128", use("https://corp.example/"), ".corp.example matches subdomains only")
-	assert.Equal(t, "direct", use("https://pypi.mirror/"))
-	assert.Equal(t, "direct", use("https://a.pypi.mirror/"))
-	assert.Equal(t, "direct", use("https://192.168.1.5/"))
-	assert.Equal(t, "direct", use("https://x.svc:8443/"))
-	assert.Equal(t, "http://squid.internal:3128", use("https://x.svc/"), "the port must match")
 }

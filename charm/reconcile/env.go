@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
@@ -42,21 +43,18 @@ type Env struct {
 	Executable string
 	// JujuExec is the juju-exec the watcher triggers re-grafts with.
 	JujuExec string
-	// HTTPProxy, HTTPSProxy and NoProxy are the model's proxy settings,
-	// as Juju hands them to a charm (JUJU_CHARM_HTTP_PROXY, ...); the
+	// Proxy is the model's proxy settings (proxy.FromJuju); the
 	// process's own proxy variables are never used.
-	HTTPProxy, HTTPSProxy, NoProxy string
+	Proxy proxy.Settings
 }
 
 // ProcessEnv reads Env from this process: Juju's hook environment and the
 // binary it runs.
 func ProcessEnv() Env {
 	env := Env{
-		UnitName:   os.Getenv("JUJU_UNIT_NAME"),
-		HTTPProxy:  os.Getenv("JUJU_CHARM_HTTP_PROXY"),
-		HTTPSProxy: os.Getenv("JUJU_CHARM_HTTPS_PROXY"),
-		NoProxy:    os.Getenv("JUJU_CHARM_NO_PROXY"),
-		JujuExec:   watcher.DefaultJujuExec,
+		UnitName: os.Getenv("JUJU_UNIT_NAME"),
+		Proxy:    proxy.FromJuju(os.Getenv),
+		JujuExec: watcher.DefaultJujuExec,
 	}
 	if exe, err := os.Executable(); err == nil {
 		env.Executable = exe

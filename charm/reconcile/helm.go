@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -36,9 +36,6 @@ const (
 	HelmLink = "/usr/bin/helm"
 	// HelmExample names the resource an operator attaches.
 	HelmExample = "helm-v3.17.3-linux-amd64.tar.gz"
-
-	helmRecordFile = "helm.json"
-	helmPending    = "helm.pending"
 )
 
 // A helm release tarball holds helm, LICENSE and README.md; what else it may
@@ -104,12 +101,8 @@ type helmRecord struct {
 }
 
 func (r *Reconciler) loadHelmRecord() *helmRecord {
-	b, err := files.ReadFile(filepath.Join(r.StateDir, helmRecordFile), files.MaxTextFile)
-	if err != nil {
-		return nil
-	}
 	var rec helmRecord
-	if json.Unmarshal(b, &rec) != nil {
+	if r.State.Load(state.Helm, &rec) != nil {
 		return nil
 	}
 	return &rec
@@ -164,7 +157,7 @@ func (r *Reconciler) desireHelm(ctx context.Context, unit *unitshape.Unit, d *De
 	d.Helm = h
 	rec := r.loadHelmRecord()
 
-	if !opts.Force && rec != nil && !r.marked(helmPending) && statPrint(rec.Path) == rec.Fingerprint {
+	if !opts.Force && rec != nil && !r.State.Marked(state.HelmPending) && statPrint(rec.Path) == rec.Fingerprint {
 		intact := false
 		switch rec.Mode {
 		case HelmResource:
@@ -183,7 +176,9 @@ func (r *Reconciler) desireHelm(ctx context.Context, unit *unitshape.Unit, d *De
 	}
 
 	if !opts.DryRun {
-		r.mark(helmPending, true)
+		if err := r.State.Mark(state.HelmPending, true); err != nil {
+			return err
+		}
 	}
 	if found != "" && !ours {
 		if pkg := dpkgOwner(ctx, found); pkg != "" {
@@ -408,18 +403,10 @@ func (r *Reconciler) commitHelm(unit *unitshape.Unit, h *HelmState) error {
 		return block("helm: the services' PATH (%s) finds %q, not %s", servicesPATH(unit), found, want)
 	}
 	rec := helmRecord{Mode: h.Mode, Path: h.Path, Version: h.Version, Package: h.Package, SHA256: h.sha256, Fingerprint: statPrint(h.Path)}
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
+	if err := r.State.Save(state.Helm, rec); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(r.StateDir, 0o700); err != nil {
-		return err
-	}
-	if err := osutil.AtomicWriteFile(filepath.Join(r.StateDir, helmRecordFile), append(b, '\n'), 0o600, 0); err != nil {
-		return err
-	}
-	r.mark(helmPending, false)
-	return nil
+	return r.State.Mark(state.HelmPending, false)
 }
 
 // HelmOnPath finds helm on the services' PATH and runs `helm version

@@ -10,7 +10,6 @@ import (
 	"html"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/canonical/pebble/internals/osutil"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -44,81 +44,13 @@ const (
 // model's proxy (JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY), never the
 // process's own proxy variables. Tests replace it.
 var indexHTTPClient = func(env Env) (*http.Client, error) {
-	proxy, err := modelProxy(env.HTTPSProxy, env.NoProxy)
+	px, err := proxy.New(env.Proxy)
 	if err != nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = proxy
+	tr.Proxy = px.Func
 	return &http.Client{Transport: tr, Timeout: indexTimeout, CheckRedirect: httpsRedirectsOnly}, nil
-}
-
-// modelProxy is the proxy choice for the index's https requests, with
-// golang.org/x/net/http/httpproxy's rules for NO_PROXY (without its
-// dependencies): loopback is never proxied; entries are "*", IP addresses,
-// CIDR ranges, or domains (optionally with :port), where "example.com"
-// matches itself and its subdomains and ".example.com" or
-// "*.example.com" only the subdomains. Errors never quote the proxy URL,
-// which may hold a password.
-func modelProxy(httpsProxy, noProxy string) (func(*http.Request) (*url.URL, error), error) {
-	httpsProxy = strings.TrimSpace(httpsProxy)
-	if httpsProxy == "" {
-		return nil, nil
-	}
-	pu, err := url.Parse(httpsProxy)
-	if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https" && pu.Scheme != "socks5") {
-		if pu, err = url.Parse("http://" + httpsProxy); err != nil || pu.Host == "" {
-			return nil, errors.New("JUJU_CHARM_HTTPS_PROXY is not a valid proxy URL")
-		}
-	}
-	entries := strings.Split(strings.ToLower(noProxy), ",")
-	return func(req *http.Request) (*url.URL, error) {
-		host, port := strings.ToLower(req.URL.Hostname()), req.URL.Port()
-		if port == "" {
-			port = "443"
-		}
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-			return nil, nil
-		}
-		ip := net.ParseIP(host)
-		if ip != nil && ip.IsLoopback() {
-			return nil, nil
-		}
-		for _, e := range entries {
-			e = strings.TrimSpace(e)
-			switch {
-			case e == "":
-				continue
-			case e == "*":
-				return nil, nil
-			}
-			if _, network, err := net.ParseCIDR(e); err == nil {
-				if ip != nil && network.Contains(ip) {
-					return nil, nil
-				}
-				continue
-			}
-			ehost, eport := e, ""
-			if h, p, err := net.SplitHostPort(e); err == nil {
-				ehost, eport = h, p
-			}
-			if eport != "" && eport != port {
-				continue
-			}
-			if eip := net.ParseIP(ehost); eip != nil {
-				if ip != nil && ip.Equal(eip) {
-					return nil, nil
-				}
-				continue
-			}
-			sub := strings.HasPrefix(ehost, ".") || strings.HasPrefix(ehost, "*.")
-			ehost = strings.TrimPrefix(strings.TrimPrefix(ehost, "*"), ".")
-			if strings.HasSuffix(host, "."+ehost) || (!sub && host == ehost) {
-				return nil, nil
-			}
-		}
-		return pu, nil
-	}, nil
 }
 
 func httpsRedirectsOnly(req *http.Request, via []*http.Request) error {

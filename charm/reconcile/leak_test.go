@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
@@ -19,16 +20,16 @@ import (
 // credentials redacted.
 func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 	const token = "s3cr3t-index-token"
-	state := filepath.Join(t.TempDir(), "state.json")
+	jujuState := filepath.Join(t.TempDir(), "state.json")
 	st := fakejuju.NewState("")
 	// In the fake's config, as a hook would have it: the fake then refuses
 	// (and fails the test on) any output holding the token.
 	st.Config["pip-index-url"] = "https://ci:" + token + "@127.0.0.1:1/simple"
 	st.Sensitive = []string{token}
-	require.NoError(t, fakejuju.Create(state, st))
+	require.NoError(t, fakejuju.Create(jujuState, st))
 	ctx := context.Background()
-	juju := hooktool.New(fakejuju.NewRunner(state))
-	r := &Reconciler{Juju: juju, StateDir: t.TempDir(), Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
+	juju := hooktool.New(fakejuju.NewRunner(jujuState))
+	r := &Reconciler{Juju: juju, State: state.Dir(t.TempDir()), Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
 
 	for _, index := range []string{"https://ci:" + token + "@127.0.0.1:1/simple", "https://" + token + "@127.0.0.1:1/simple"} {
 		s := &DriverState{Config: DriverConfig{Source: SourceIndex, Version: "1.4.0", IndexURL: index}}
@@ -36,7 +37,7 @@ func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 		require.Error(t, err)
 		require.NoError(t, juju.StatusSet(ctx, hooktool.Blocked, err.Error()))
 	}
-	st, err := fakejuju.Load(state)
+	st, err := fakejuju.Load(jujuState)
 	require.NoError(t, err)
 	assert.Empty(t, st.Leaks)
 	require.NotEmpty(t, st.Logs)

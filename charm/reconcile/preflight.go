@@ -4,23 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/canonical/pebble/internals/osutil"
-
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // PreflightInterval is how old a preflight may be before update-status runs
 // it again: often enough to notice a management cluster gone bad, rarely
 // enough that the hook lock is not taken for network calls every 5 minutes.
 const PreflightInterval = 30 * time.Minute
-
-const preflightFile = "preflight.json"
 
 type preflightMemo struct {
 	Key    string            `json:"key"`
@@ -33,22 +26,18 @@ type preflightMemo struct {
 // younger than PreflightInterval and fresh is false.
 func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kubeconfig.Report {
 	key := preflightKey(d, r.Env)
-	path := filepath.Join(r.StateDir, preflightFile)
 	if !fresh {
 		var memo preflightMemo
-		if b, err := files.ReadFile(path, files.MaxTextFile); err == nil && json.Unmarshal(b, &memo) == nil &&
-			memo.Key == key && time.Since(memo.At) < PreflightInterval {
+		if r.State.Load(state.Preflight, &memo) == nil && memo.Key == key && time.Since(memo.At) < PreflightInterval {
 			return memo.Report
 		}
 	}
 	rep := kubeconfig.Preflight(ctx, d.Kubeconfig, d.Config.DriverVersion, kubeconfig.Options{
-		HTTPSProxy: r.Env.HTTPSProxy,
-		NoProxy:    r.Env.NoProxy,
+		Proxy: r.Env.Proxy,
 	})
-	if b, err := json.Marshal(preflightMemo{Key: key, At: time.Now(), Report: rep}); err == nil {
-		if os.MkdirAll(r.StateDir, 0o700) == nil {
-			_ = osutil.AtomicWriteFile(path, b, 0o600, 0)
-		}
+	// Only a memo: without it the next hook checks again.
+	if err := r.State.Save(state.Preflight, preflightMemo{Key: key, At: time.Now(), Report: rep}); err != nil {
+		r.logf("%v", err)
 	}
 	return rep
 }
@@ -62,6 +51,6 @@ func preflightKey(d *Desired, env Env) string {
 			h.Write(f.Content)
 		}
 	}
-	h.Write([]byte("\x00" + d.Config.DriverVersion + "\x00" + env.HTTPSProxy + "\x00" + env.NoProxy))
+	h.Write([]byte("\x00" + d.Config.DriverVersion + "\x00" + env.Proxy.HTTPS + "\x00" + env.Proxy.NoProxy))
 	return hex.EncodeToString(h.Sum(nil))
 }

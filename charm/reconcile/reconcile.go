@@ -21,6 +21,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -31,17 +32,15 @@ const (
 	ConfFile = wiring.ConfDir + "/99-capi.conf"
 	// KubeconfigFile is where Magnum's driver finds the management cluster.
 	KubeconfigFile = "/etc/magnum/kubeconfig"
-	// DefaultStateDir keeps the footprint and the last failure, root-only.
-	// It is outside the charm directory so charm upgrades keep it.
-	DefaultStateDir = "/var/lib/magnum-capi-graft"
 )
 
 // Reconciler carries what a reconcile needs from the outside world. Every
 // way it reaches the unit's systemd and the process it runs in is a field,
 // so a test can run the whole of apply against a fake.
 type Reconciler struct {
-	Juju     hooktool.Tools
-	StateDir string
+	Juju hooktool.Tools
+	// State is the charm's state directory.
+	State state.Dir
 	// Settle is how long a restarted service must stay up before it counts
 	// as started.
 	Settle time.Duration
@@ -183,7 +182,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if unit.MagnumVersion == "" && allMissing(unit) {
 		return out, block("Magnum is not installed on this machine: relate magnum-capi-graft to the magnum application (juju relate magnum-capi-graft magnum)")
 	}
-	fp, err := files.LoadFootprint(r.StateDir)
+	fp, err := r.State.Footprint()
 	if err != nil {
 		return out, err
 	}
@@ -259,7 +258,9 @@ func (r *Reconciler) commit(ctx context.Context, desired *Desired, unit *unitsha
 	if err := fp.Adopt(desired.paths()...); err != nil {
 		return err
 	}
-	r.clearFailure()
+	if err := r.clearFailure(); err != nil {
+		return err
+	}
 	if err := r.commitDriver(ctx, unit, desired.Driver); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,13 +9,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/canonical/pebble/internals/osutil"
-
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -50,18 +47,10 @@ func (res *Removal) Message() string {
 	return msg
 }
 
-// stateFiles are the files the reconcile keeps in the state directory.
-// Removal deletes exactly these (and the leftovers of their interrupted
-// writes), the wheel cache, and what the caller names; anything else keeps
-// the directory, and the status says so.
-var stateFiles = []string{"footprint.json", driverRecordFile, helmRecordFile, "watch.json", preflightFile,
-	failureFile, driverPending, helmPending, watcher.FailuresFile, watcher.TriggerFile, pendingRestartsFile}
-
-// pendingRestartsFile remembers a daemon-reload and restarts that removal
-// changed files for but could not do (systemd unreachable), so the hook's
-// retry, which finds the files already dealt with, still does them.
-const pendingRestartsFile = "removal-restarts.json"
-
+// pendingRestarts (state.RemovalRestarts) remembers a daemon-reload and
+// restarts that removal changed files for but could not do (systemd
+// unreachable), so the hook's retry, which finds the files already dealt
+// with, still does them.
 type pendingRestarts struct {
 	Reload   bool     `json:"reload"`
 	Services []string `json:"services"`
@@ -84,11 +73,9 @@ type pendingRestarts struct {
 // the rest. It is complete in one run, because Juju 4.0 runs stop and
 // remove after juju-info-relation-broken only sometimes (the unit agent may
 // be gone by then), and a later run finds nothing and changes nothing.
-// otherState names files other parts of the charm keep in the state
-// directory.
-func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal, error) {
+func (r *Reconciler) Remove(ctx context.Context) (*Removal, error) {
 	res := &Removal{Plan: &plan.Plan{}}
-	fp, err := files.LoadFootprint(r.StateDir)
+	fp, err := r.State.Footprint()
 	if err != nil {
 		return res, err
 	}
@@ -170,7 +157,7 @@ func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal
 	if !res.Plan.Empty() {
 		res.Changed = true
 	}
-	if err := r.removeState(res, otherState); err != nil {
+	if err := r.removeState(res); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -294,14 +281,15 @@ func (r *Reconciler) removeInstallTree(res *Removal) error {
 }
 
 // removeState deletes the charm's state: the files it knows it keeps there
-// and the wheel cache, then the directory once empty.
-func (r *Reconciler) removeState(res *Removal, otherState []string) error {
+// (state.Files) and the wheel cache, then the directory once empty;
+// anything else keeps the directory, and the status says so.
+func (r *Reconciler) removeState(res *Removal) error {
 	var paths []string
-	for _, name := range append(append([]string{}, stateFiles...), otherState...) {
-		p := filepath.Join(r.StateDir, name)
+	for _, name := range state.Files {
+		p := r.State.Path(name)
 		paths = append(append(paths, p), files.Leftovers(p)...)
 	}
-	cache := filepath.Join(r.StateDir, wheelCacheDir)
+	cache := r.State.Path(state.WheelCache)
 	if entries, err := os.ReadDir(cache); err == nil {
 		for _, e := range entries {
 			// Only fetchWheel writes there: wheels, through atomic writes.
@@ -323,7 +311,7 @@ func (r *Reconciler) removeState(res *Removal, otherState []string) error {
 	if err := r.rmdirIfEmpty(cache, res, kept); err != nil {
 		return err
 	}
-	return r.rmdirIfEmpty(r.StateDir, res, kept)
+	return r.rmdirIfEmpty(string(r.State), res, kept)
 }
 
 // restartAfterRemoval reloads systemd if a unit file went and restarts each
@@ -332,9 +320,8 @@ func (r *Reconciler) removeState(res *Removal, otherState []string) error {
 // is said, not retried (it is the principal's, and a retry would not mend
 // it).
 func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) error {
-	pendingPath := filepath.Join(r.StateDir, pendingRestartsFile)
 	var pending pendingRestarts
-	if b, err := os.ReadFile(pendingPath); err == nil && json.Unmarshal(b, &pending) == nil {
+	if r.State.Load(state.RemovalRestarts, &pending) == nil {
 		res.Plan.Reload = res.Plan.Reload || pending.Reload
 		for _, svc := range pending.Services {
 			res.Plan.NeedRestart(svc, "left from an earlier removal hook")
@@ -348,8 +335,8 @@ func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) erro
 	for _, rs := range res.Plan.Restarts {
 		pending.Services = append(pending.Services, rs.Service)
 	}
-	if b, err := json.Marshal(pending); err == nil && os.MkdirAll(r.StateDir, 0o700) == nil {
-		_ = osutil.AtomicWriteFile(pendingPath, b, 0o600, 0)
+	if err := r.State.Save(state.RemovalRestarts, pending); err != nil {
+		return err
 	}
 	sd, err := r.systemd(ctx)
 	if err != nil {
@@ -384,6 +371,6 @@ func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) erro
 			}
 		}
 	}
-	_ = os.Remove(pendingPath)
-	return nil
+	_, err = r.State.Remove(state.RemovalRestarts)
+	return err
 }

@@ -10,9 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // removalBed is a unit in a temporary directory: the charm's state, its
@@ -28,7 +27,7 @@ type removalBed struct {
 func newRemovalBed(t *testing.T) *removalBed {
 	t.Helper()
 	b := &removalBed{t: t, root: t.TempDir(), units: newFakeSystemd()}
-	b.r = &Reconciler{StateDir: b.path("/var/lib/magnum-capi-graft"), Systemd: b.units,
+	b.r = &Reconciler{State: state.Dir(b.path("/var/lib/magnum-capi-graft")), Systemd: b.units,
 		installRoot: b.path(InstallRoot), Log: func(s string) { b.log = append(b.log, s) }}
 	return b
 }
@@ -39,7 +38,7 @@ func (b *removalBed) path(p string) string { return filepath.Join(b.root, p) }
 // write (the changes restart nothing, so no service is touched).
 func (b *removalBed) graft(changes ...plan.Change) {
 	b.t.Helper()
-	fp, err := files.LoadFootprint(b.r.StateDir)
+	fp, err := b.r.State.Footprint()
 	require.NoError(b.t, err)
 	p := &plan.Plan{}
 	made := map[string]bool{}
@@ -59,7 +58,7 @@ func (b *removalBed) graft(changes ...plan.Change) {
 
 func (b *removalBed) remove() *Removal {
 	b.t.Helper()
-	res, err := b.r.Remove(context.Background(), "inputs.json")
+	res, err := b.r.Remove(context.Background())
 	require.NoError(b.t, err, "removal must not fail on content that is not the charm's")
 	return res
 }
@@ -123,7 +122,7 @@ func TestRemovalKeepsOthersFilesInDirectoriesItCreated(t *testing.T) {
 	assert.NotContains(t, kept, pyLib+" (", "a directory kept only for a kept directory is not said twice")
 	assert.True(t, res.Changed)
 	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.restarts, "each service restarts once")
-	assert.NoDirExists(t, b.r.StateDir)
+	assert.NoDirExists(t, string(b.r.State))
 }
 
 // The charm's block in a file others share (/etc/default/magnum-X): removal
@@ -235,12 +234,12 @@ func TestRemovalLeavesOthersInTheInstallTreeAndStateDirectory(t *testing.T) {
 	b.write(HelmBinary, "\x7fELF")
 	b.write(InstallRoot+"/NOTES", "the site's own notes\n")
 	b.write(HelmDir+"/plugins.txt", "the site's own\n")
-	state := strings.TrimPrefix(b.r.StateDir, b.root)
+	stateDir := strings.TrimPrefix(string(b.r.State), b.root)
 	for _, f := range []string{"driver.json", "helm.json", "preflight.json", "failed", "driver.pending", "inputs.json",
-		watcher.FailuresFile, "wheels/magnum_capi_helm-1.4.0-py3-none-any.whl", "footprint.json.AbCdEfGhIjKl~"} {
-		b.write(state+"/"+f, "{}")
+		state.RegraftFailures, "wheels/magnum_capi_helm-1.4.0-py3-none-any.whl", "footprint.json.AbCdEfGhIjKl~"} {
+		b.write(stateDir+"/"+f, "{}")
 	}
-	b.write(state+"/NOTES", "the site's own\n")
+	b.write(stateDir+"/NOTES", "the site's own\n")
 
 	res := b.remove()
 
@@ -248,14 +247,14 @@ func TestRemovalLeavesOthersInTheInstallTreeAndStateDirectory(t *testing.T) {
 	assert.NoFileExists(t, b.path(HelmBinary))
 	assert.Equal(t, "the site's own notes\n", b.read(InstallRoot+"/NOTES"))
 	assert.Equal(t, "the site's own\n", b.read(HelmDir+"/plugins.txt"))
-	entries, err := os.ReadDir(b.r.StateDir)
+	entries, err := os.ReadDir(string(b.r.State))
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "only the operator's file stays in the state directory")
 	assert.Equal(t, "NOTES", entries[0].Name())
 	kept := strings.Join(res.Kept, "\n")
 	assert.Contains(t, kept, b.path(InstallRoot)+" (holds NOTES")
 	assert.Contains(t, kept, b.path(HelmDir)+" (holds plugins.txt")
-	assert.Contains(t, kept, b.r.StateDir+" (holds NOTES")
+	assert.Contains(t, kept, string(b.r.State)+" (holds NOTES")
 }
 
 // Juju 4.0 may run relation-broken alone, or stop and remove after it: the
@@ -349,6 +348,6 @@ func TestRemovalSaysAServiceThatDidNotStartAgain(t *testing.T) {
 			assert.Equal(t, []string{"magnum-api did not start again after the removal: magnum-api.service failed (failed)"}, res.Problems)
 			assert.Equal(t, "graft removed; magnum-api did not start again after the removal: magnum-api.service failed (failed)", res.Message())
 		}
-		assert.NoDirExists(t, b.r.StateDir, "nothing is left for a retry to do")
+		assert.NoDirExists(t, string(b.r.State), "nothing is left for a retry to do")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -18,7 +19,7 @@ import (
 const WatcherUnitPath = "/etc/systemd/system/" + watcher.ServiceName
 
 // watchListPath is where the watcher reads what to watch.
-func (r *Reconciler) watchListPath() string { return filepath.Join(r.StateDir, "watch.json") }
+func (r *Reconciler) watchListPath() string { return r.State.Path(state.WatchList) }
 
 // desireWatcher adds the watcher's unit file and watch list to the desired
 // state. It needs a unit name and the charm binary (hook context); outside

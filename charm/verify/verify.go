@@ -8,7 +8,6 @@ package verify
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -125,8 +124,8 @@ func watcherCheck(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Mana
 	if err != nil {
 		return err
 	}
-	f, ferr := watcher.LoadFailures(filepath.Join(r.StateDir, watcher.FailuresFile))
-	t, terr := watcher.LoadTrigger(filepath.Join(r.StateDir, watcher.TriggerFile))
+	f, ferr := watcher.LoadFailures(r.State)
+	t, terr := watcher.LoadTrigger(r.State)
 	switch {
 	case !u.Running() || u.UnitFileState != "enabled":
 		add("watcher", false, "%s is %s/%s and %s: nothing re-grafts when Magnum changes until the regraft action", watcher.ServiceName, u.ActiveState, u.SubState, orNone(u.UnitFileState, "not installed"))
