@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
@@ -55,7 +55,7 @@ func TestALeavingUnitIsNeverGraftedAgain(t *testing.T) {
 // The first removal hook says what it did and left; a later one that finds
 // nothing left keeps that status; one that did something says it.
 func TestRemovalIsSaidOnce(t *testing.T) {
-	nothing, something := &reconcile.Removal{}, &reconcile.Removal{Changed: true}
+	nothing, something := &removal.Removal{}, &removal.Removal{Changed: true}
 	assert.True(t, sayRemoval(false, nothing), "the first removal hook always says it, even with nothing to do")
 	assert.True(t, sayRemoval(false, something))
 	assert.False(t, sayRemoval(true, nothing), "stop and remove after relation-broken keep its status")

@@ -12,6 +12,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
@@ -101,7 +102,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 // sayRemoval tells whether a removal hook sets the status: unless an
 // earlier one already said the removal and this one found nothing left, so
 // stop and remove after relation-broken keep what it said was left.
-func sayRemoval(said bool, res *reconcile.Removal) bool {
+func sayRemoval(said bool, res *removal.Removal) bool {
 	return res.Changed || !said
 }
 

@@ -12,10 +12,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd/systemdtest"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
@@ -26,7 +28,7 @@ import (
 type applyBed struct {
 	t    *testing.T
 	r    *Reconciler
-	sd   *fakeSystemd
+	sd   *systemdtest.Fake
 	fp   *files.Footprint
 	d    *Desired
 	unit *unitshape.Unit
@@ -39,7 +41,7 @@ type applyBed struct {
 func newApplyBed(t *testing.T) *applyBed {
 	t.Helper()
 	dir := t.TempDir()
-	b := &applyBed{t: t, sd: newFakeSystemd(), conf: filepath.Join(dir, "99-capi.conf"), kube: filepath.Join(dir, "kubeconfig"),
+	b := &applyBed{t: t, sd: systemdtest.New(), conf: filepath.Join(dir, "99-capi.conf"), kube: filepath.Join(dir, "kubeconfig"),
 		old: time.Now().Add(-2 * time.Hour).Truncate(time.Second)}
 	require.NoError(t, os.WriteFile(b.conf, []byte("old\n"), 0o640))
 	require.NoError(t, os.Chtimes(b.conf, b.old, b.old))
@@ -52,10 +54,10 @@ func newApplyBed(t *testing.T) *applyBed {
 	grp, err := user.LookupGroupId(me.Gid)
 	require.NoError(t, err)
 	both := unitshape.Services
-	b.d = &Desired{Hash: "desired-1", Files: []files.File{
+	b.d = &Desired{Hash: "desired-1", Part: artifact.Part{Files: []files.File{
 		{Path: b.conf, Content: []byte("new\n"), Mode: 0o640, Owner: me.Username, Group: grp.Name, Restarts: both},
 		{Path: b.kube, Content: []byte("kubeconfig\n"), Mode: 0o640, Owner: me.Username, Group: grp.Name, Restarts: both, Secret: true},
-	}}
+	}}}
 	b.unit = &unitshape.Unit{}
 	for _, name := range both {
 		b.d.Wirings = append(b.d.Wirings, wiring.Wiring{Service: name, Method: wiring.ByDefaultDirs})
@@ -67,8 +69,9 @@ func newApplyBed(t *testing.T) *applyBed {
 }
 
 func (b *applyBed) converge(force bool) (bool, error) {
-	_, applied, err := b.r.converge(context.Background(), b.d, b.unit, b.fp, force)
-	return applied, err
+	c := b.r.artifactContext(b.unit, Options{Force: force})
+	p, _, err := b.r.converge(context.Background(), c, b.d, b.fp)
+	return err == nil && !p.Empty(), err
 }
 
 // untouched asserts the unit is as the bed made it: the old file with its
@@ -92,7 +95,7 @@ func (b *applyBed) untouched() {
 // anything. A forced hook (the regraft action) tries again.
 func TestApplyRestartFailsRollsBack(t *testing.T) {
 	b := newApplyBed(t)
-	b.sd.failing["magnum-api.service"] = true
+	b.sd.Failing["magnum-api.service"] = true
 
 	applied, err := b.converge(false)
 	require.Error(t, err)
@@ -101,26 +104,26 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 	assert.Contains(t, err.Error(), "magnum-api failed to start with the new graft and was rolled back")
 	assert.Contains(t, err.Error(), "journal: magnum-api.service: ERROR", "the journal's last lines are said")
 	b.untouched()
-	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service"}, b.sd.restarts,
+	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service"}, b.sd.Restarts,
 		"magnum-api restarts into the graft, then on the old files; magnum-conductor is never touched")
 	msg, remembered := b.r.failedBefore(b.d.Hash)
 	require.True(t, remembered, "the failure is remembered")
 	assert.Contains(t, msg, "magnum-api failed to start")
 
 	// The next hook (update-status, say) with the same desired state.
-	b.sd.failing = map[string]bool{}
+	b.sd.Failing = map[string]bool{}
 	_, err = b.converge(false)
 	require.True(t, IsBlocked(err), "the next hook blocks: %v", err)
 	assert.Contains(t, err.Error(), "magnum-api failed to start with the new graft")
 	assert.Contains(t, err.Error(), "run the regraft action to try again")
-	assert.Len(t, b.sd.restarts, 2, "the next hook restarts nothing")
+	assert.Len(t, b.sd.Restarts, 2, "the next hook restarts nothing")
 	b.untouched()
 
 	// A forced hook tries again, and this time the service starts.
 	applied, err = b.converge(true)
 	require.NoError(t, err)
 	assert.True(t, applied)
-	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service", "magnum-api.service", "magnum-conductor.service"}, b.sd.restarts)
+	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service", "magnum-api.service", "magnum-conductor.service"}, b.sd.Restarts)
 	got, err := os.ReadFile(b.conf)
 	require.NoError(t, err)
 	assert.Equal(t, "new\n", string(got))
@@ -131,19 +134,19 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 // error is returned for Juju to retry; the retry applies the graft.
 func TestApplyTransientRestartErrorIsRetried(t *testing.T) {
 	b := newApplyBed(t)
-	b.sd.broken, b.sd.brokenAfter = errDBus, 1
+	b.sd.Broken, b.sd.BrokenAfter = systemdtest.ErrDBus, 1
 
 	_, err := b.converge(false)
 	require.Error(t, err)
 	assert.False(t, IsBlocked(err), "systemd unreachable is not for a human: %v", err)
-	assert.ErrorIs(t, err, errDBus)
+	assert.ErrorIs(t, err, systemdtest.ErrDBus)
 	b.untouched()
-	assert.Equal(t, []string{"magnum-api.service"}, b.sd.restarts, "magnum-api restarted before systemd went away")
+	assert.Equal(t, []string{"magnum-api.service"}, b.sd.Restarts, "magnum-api restarted before systemd went away")
 	_, remembered := b.r.failedBefore(b.d.Hash)
 	assert.False(t, remembered, "a failure of systemd is not remembered as the graft's")
 
 	// Juju retries the hook; systemd is back.
-	b.sd.broken = nil
+	b.sd.Broken = nil
 	applied, err := b.converge(false)
 	require.NoError(t, err)
 	assert.True(t, applied)
@@ -166,7 +169,7 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, IsBlocked(err), "a failed write is retried: %v", err)
 	b.untouched()
-	assert.Empty(t, b.sd.restarts)
+	assert.Empty(t, b.sd.Restarts)
 	_, remembered := b.r.failedBefore(b.d.Hash)
 	assert.False(t, remembered)
 }
@@ -174,12 +177,12 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 // Reconcile keeps "a human must fix it" and "try again" apart: systemd
 // unreachable is an error, not a blocked status.
 func TestReconcileSystemdUnreachableIsAnError(t *testing.T) {
-	sd := newFakeSystemd()
-	sd.unitErr = errDBus
+	sd := systemdtest.New()
+	sd.UnitErr = systemdtest.ErrDBus
 	r := &Reconciler{State: state.Dir(t.TempDir()), Systemd: sd}
 	out, err := r.Reconcile(context.Background(), Options{})
 	require.Error(t, err)
-	assert.ErrorIs(t, err, errDBus)
+	assert.ErrorIs(t, err, systemdtest.ErrDBus)
 	assert.Empty(t, out.Status, "no status is said for an error Juju retries")
 	assert.NotEqual(t, hooktool.Blocked, out.Status)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -14,6 +15,8 @@ type Config struct {
 	Wiring           wiring.Mode
 	KubeconfigSecret string
 	DriverVersion    string
+	// Driver is the driver's options (checked by the driver, in Desire).
+	Driver driver.Config
 }
 
 // DefaultDriverVersion is the driver release the charm pins when the
@@ -40,6 +43,19 @@ func ParseConfig(raw map[string]any) (Config, error) {
 			return c, fmt.Errorf("kubeconfig must be a secret URI")
 		}
 		c.KubeconfigSecret = s
+	}
+	str := func(key, def string) string {
+		if s, ok := raw[key].(string); ok {
+			return strings.TrimSpace(s)
+		}
+		return def
+	}
+	c.Driver = driver.Config{
+		Source:     driver.Source(str("driver-source", string(driver.SourceAuto))),
+		Version:    c.DriverVersion,
+		IndexURL:   str("pip-index-url", driver.DefaultIndexURL),
+		AptPackage: str("driver-apt-package", driver.DefaultAptPackage),
+		AptSource:  str("driver-apt-source", ""),
 	}
 	return c, nil
 }

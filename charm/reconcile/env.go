@@ -1,36 +1,12 @@
 package reconcile
 
 import (
-	"context"
 	"os"
 	"os/exec"
-	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
-
-// Systemd is what the reconcile and removal need of the unit's systemd.
-// systemd.Manager is the real one; tests drive apply and removal with a
-// fake, so their rollback paths run in milliseconds instead of in a box.
-type Systemd interface {
-	Unit(ctx context.Context, name string) (systemd.Unit, error)
-	DaemonReload(ctx context.Context) error
-	// Restart restarts a service and waits until it has settled; an error
-	// that systemd.IsStartFailure recognises means the service did not
-	// come up, any other means systemd could not be asked.
-	Restart(ctx context.Context, name string, settle time.Duration) (systemd.Unit, error)
-	Settle(ctx context.Context, name string, window time.Duration) (systemd.Unit, error)
-	RestartNoSettle(ctx context.Context, name string) error
-	Enable(ctx context.Context, name string) error
-	Stop(ctx context.Context, name string) error
-	Disable(ctx context.Context, name string) error
-	JournalTail(ctx context.Context, unit string, n int) string
-	Close()
-}
-
-var _ Systemd = (*systemd.Manager)(nil)
 
 // Env is what a reconcile takes from the process it runs in. A hook fills
 // it with ProcessEnv; a test says what it needs, and an empty Env is a

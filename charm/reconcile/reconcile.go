@@ -7,20 +7,16 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -47,7 +43,7 @@ type Reconciler struct {
 	// Log receives progress lines (the action log in actions).
 	Log func(string)
 	// Systemd is the unit's systemd; nil dials the real one on first use.
-	Systemd Systemd
+	Systemd systemd.Controller
 	// Env is what the reconcile takes from its process (ProcessEnv in a
 	// hook).
 	Env Env
@@ -78,22 +74,14 @@ type Options struct {
 	Force bool
 }
 
-// blocked is a problem a human must fix: the reconcile stops, says it as
+// block says a problem a human must fix: the reconcile stops, says it as
 // the status, and the hook succeeds, since running it again would change
-// nothing. It is controller-runtime's TerminalError (pkg/reconcile,
-// reconcile.TerminalError): any other error is one Juju retries by
+// nothing (artifact.BlockedError). Any other error is one Juju retries by
 // failing the hook (a D-Bus hiccup, a full disk), never a blocked status.
-type blocked struct{ msg string }
-
-func (b blocked) Error() string { return b.msg }
-
-func block(format string, args ...any) error { return blocked{fmt.Sprintf(format, args...)} }
+func block(format string, args ...any) error { return artifact.Blocked(format, args...) }
 
 // IsBlocked reports whether err is a problem a human must fix.
-func IsBlocked(err error) bool {
-	var b blocked
-	return errors.As(err, &b)
-}
+func IsBlocked(err error) bool { return artifact.IsBlocked(err) }
 
 // waiting is something the charm waits for (a paused principal).
 type waiting struct{ msg string }
@@ -113,7 +101,7 @@ func (r *Reconciler) Close() {
 	}
 }
 
-func (r *Reconciler) systemd(ctx context.Context) (Systemd, error) {
+func (r *Reconciler) systemd(ctx context.Context) (systemd.Controller, error) {
 	if r.Systemd == nil {
 		sd, err := systemd.Connect(ctx)
 		if err != nil {
@@ -124,42 +112,17 @@ func (r *Reconciler) systemd(ctx context.Context) (Systemd, error) {
 	return r.Systemd, nil
 }
 
-// Desired is the unit as the operator asked for it.
-type Desired struct {
-	Config  Config
-	Dirs    []files.Dir
-	Files   []files.File
-	Absent  []files.File
-	Wirings []wiring.Wiring
-	// Kubeconfig is the validated management-cluster kubeconfig, and
-	// Warnings what validation said without refusing it.
-	Kubeconfig *kubeconfig.Kubeconfig
-	Warnings   string
-	// Watcher is set when the watcher is part of the desired state.
-	Watcher bool
-	// Links are symbolic links the charm wants (helm on the services' PATH).
-	Links []files.Symlink
-	// Stamps are files whose change since a service started means that
-	// service must restart (a package the driver comes from).
-	Stamps []string
-	// Driver and Helm are the driver and helm as wanted.
-	Driver *DriverState
-	Helm   *HelmState
-	// Hash identifies this desired state (secret content included, hashed).
-	Hash string
-}
-
 // Reconcile runs one holistic reconcile. What a human must fix, or what
 // the charm waits for, is the Outcome's status; the error is for anything
 // else (systemd unreachable, a write that failed), which leaves the unit as
 // it was and which Juju retries when the hook fails.
 func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, error) {
 	out, err := r.reconcile(ctx, opts)
-	var b blocked
+	var b *artifact.BlockedError
 	var w waiting
 	switch {
 	case errors.As(err, &b):
-		out.Status, out.Message = hooktool.Blocked, b.msg
+		out.Status, out.Message = hooktool.Blocked, b.Msg
 	case errors.As(err, &w):
 		out.Status, out.Message = hooktool.Waiting, w.msg
 	case err != nil:
@@ -186,88 +149,117 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
-	desired, err := r.Desire(ctx, unit, fp, opts)
+	c := r.artifactContext(unit, opts)
+	desired, err := r.Desire(ctx, c, fp)
 	if err != nil {
 		return out, err
 	}
 	out.Desired = desired
 	if opts.DryRun {
-		if out.Plan, err = Diff(desired, unit); err != nil {
+		target, err := r.stage(ctx, c, desired)
+		if err != nil {
 			return out, err
 		}
-		return out, r.say(ctx, desired, unit, &out, opts, false)
+		out.Desired = target
+		if out.Plan, err = Diff(target, unit); err != nil {
+			return out, err
+		}
+		return out, r.say(ctx, target, unit, &out, opts, false)
 	}
-	p, applied, err := r.converge(ctx, desired, unit, fp, opts.Force)
+	p, target, err := r.converge(ctx, c, desired, fp)
 	out.Plan = p
 	if err != nil {
 		return out, err
 	}
-	if applied {
+	out.Desired = target
+	if !p.Empty() {
 		out.Applied = true
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
-		out.Unit = unit
+		out.Unit, c.Unit = unit, unit
 	}
-	if err := r.commit(ctx, desired, unit, fp, p); err != nil {
+	if err := r.commit(ctx, c, target, fp, p); err != nil {
 		return out, err
 	}
-	return out, r.say(ctx, desired, unit, &out, opts, true)
+	return out, r.say(ctx, target, unit, &out, opts, true)
+}
+
+// artifactContext is what the artifacts' life needs of this reconcile.
+func (r *Reconciler) artifactContext(unit *unitshape.Unit, opts Options) *artifact.Context {
+	return &artifact.Context{Juju: r.Juju, State: r.State, Unit: unit, App: r.app(), Proxy: r.Env.Proxy,
+		Log: r.Log, Force: opts.Force, DryRun: opts.DryRun, InstallRoot: r.installRoot}
 }
 
 // converge takes the unit to the desired state: unless forced, a desired
 // state that failed before is refused without touching anything; then the
-// artifacts are staged, the plan derived and applied. It reports the plan
-// and whether it changed the unit.
-func (r *Reconciler) converge(ctx context.Context, desired *Desired, unit *unitshape.Unit, fp *files.Footprint, force bool) (*plan.Plan, bool, error) {
-	if !force {
+// artifacts are staged, and the plan derived and applied. It returns the
+// plan and the desired state with what staging found.
+func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired *Desired, fp *files.Footprint) (*plan.Plan, *Desired, error) {
+	if !c.Force {
 		if msg, ok := r.failedBefore(desired.Hash); ok {
-			return &plan.Plan{}, false, block("%s (fix the config, or run the regraft action to try again)", msg)
+			return &plan.Plan{}, desired, block("%s (fix the config, or run the regraft action to try again)", msg)
 		}
 	}
-	// Install what the plan will activate: helm (proved before it is put
-	// in place) and the driver's version directory or package.
-	if err := r.stageHelm(ctx, unit, desired.Helm); err != nil {
-		return &plan.Plan{}, false, err
-	}
-	if err := r.stageDriver(ctx, desired.Driver); err != nil {
-		return &plan.Plan{}, false, err
-	}
-	p, err := Diff(desired, unit)
+	target, err := r.stage(ctx, c, desired)
 	if err != nil {
-		return &plan.Plan{}, false, err
+		return &plan.Plan{}, desired, err
+	}
+	p, err := Diff(target, c.Unit)
+	if err != nil {
+		return &plan.Plan{}, target, err
 	}
 	if p.Empty() {
-		// Nothing changes, but a forced hook still proves the driver.
-		if err := r.proveDriver(ctx, unit, desired.Driver); err != nil {
-			return p, false, block("%s does not load as user magnum: %v", desired.Driver.Summary(), err)
+		// Nothing changes, but a forced hook still proves the artifacts.
+		if a, err := prove(ctx, c, target); err != nil {
+			return p, target, block("%s does not load as user magnum: %v", a.Summary(), err)
 		}
-		return p, false, nil
+		return p, target, nil
 	}
-	if err := r.apply(ctx, p, desired, fp, unit); err != nil {
-		return p, false, err
+	return p, target, r.apply(ctx, c, p, target, fp)
+}
+
+// stage stages every artifact (install what the plan will activate: helm,
+// proved before it is put in place, and the driver's version directory or
+// package; a dry run only finds and checks them) and returns the desired
+// state with what they add to the plan, and the watcher that watches it
+// all.
+func (r *Reconciler) stage(ctx context.Context, c *artifact.Context, desired *Desired) (*Desired, error) {
+	var staged artifact.Part
+	for _, a := range desired.Artifacts() {
+		part, err := a.Stage(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		staged.Add(part)
 	}
-	return p, true, nil
+	target := desired.With(staged)
+	if err := r.desireWatcher(target); err != nil {
+		return nil, err
+	}
+	return target, nil
 }
 
 // commit records what a successful converge left: the footprint, the
 // artifacts' records, the watcher running.
-func (r *Reconciler) commit(ctx context.Context, desired *Desired, unit *unitshape.Unit, fp *files.Footprint, p *plan.Plan) error {
+func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *Desired, fp *files.Footprint, p *plan.Plan) error {
 	// Every wanted path is now as the charm wants it: a footprint from an
 	// earlier revision of the charm learns which content is the charm's.
-	if err := fp.Adopt(desired.paths()...); err != nil {
+	if err := fp.Adopt(target.paths()...); err != nil {
 		return err
 	}
 	if err := r.clearFailure(); err != nil {
 		return err
 	}
-	if err := r.commitDriver(ctx, unit, desired.Driver); err != nil {
-		return err
+	// In the reverse of the staging order: the driver's record is kept
+	// even when helm's commit finds the services' PATH changed.
+	as := target.Artifacts()
+	for i := len(as) - 1; i >= 0; i-- {
+		if err := as[i].Commit(ctx, c); err != nil {
+			return err
+		}
 	}
-	if err := r.commitHelm(unit, desired.Helm); err != nil {
-		return err
-	}
-	if desired.Watcher {
+	if target.Watcher {
 		return r.ensureWatcher(ctx, changed(p, WatcherUnitPath))
 	}
 	return nil
@@ -309,393 +301,6 @@ func allMissing(u *unitshape.Unit) bool {
 		}
 	}
 	return true
-}
-
-// Desire computes the desired state. Everything the operator can get wrong
-// is checked here, before the plan, so bad input changes nothing.
-func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files.Footprint, opts Options) (*Desired, error) {
-	raw, err := r.Juju.ConfigGet(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := ParseConfig(raw)
-	if err != nil {
-		return nil, blocked{err.Error()}
-	}
-	if err := confd.Validate(raw, cfg.DriverVersion); err != nil {
-		return nil, blocked{err.Error()}
-	}
-	kcData, kc, warnings, err := r.kubeconfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	conf, err := confd.Render(raw, cfg.DriverVersion, KubeconfigFile)
-	if err != nil {
-		return nil, blocked{err.Error()}
-	}
-	both := append([]string{}, unitshape.Services...)
-	d := &Desired{Config: cfg, Kubeconfig: kc, Warnings: warnings}
-	d.Dirs = append(d.Dirs, files.Dir{Path: wiring.ConfDir, Mode: 0o750, Owner: "root", Group: "magnum"})
-	d.Files = append(d.Files,
-		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
-		files.File{Path: KubeconfigFile, Content: kcData, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
-	)
-	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
-	for i := range unit.Services {
-		svc := &unit.Services[i]
-		if svc.Masked() {
-			// A masked unit's shape cannot be read (its unit file is
-			// /dev/null). Leave its wiring exactly as it is until it is
-			// resumed; the verdict says the charm is waiting.
-			d.Wirings = append(d.Wirings, wiring.Wiring{Service: svc.Name, Method: wiring.ByPaused})
-			continue
-		}
-		w, err := wiring.Desire(svc, cfg.Wiring, priorExisted)
-		if err != nil {
-			return nil, blocked{err.Error()}
-		}
-		d.Wirings = append(d.Wirings, w)
-		d.Dirs = append(d.Dirs, w.Dirs...)
-		d.Files = append(d.Files, w.Files...)
-		for _, p := range w.Absent {
-			d.Absent = append(d.Absent, files.File{Path: p, Restarts: []string{svc.Name},
-				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
-		}
-		if w.Method == wiring.ByDefaultDirs {
-			if err := checkOverrides(svc.Name, conf); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := r.desireHelm(ctx, unit, d, opts); err != nil {
-		return nil, err
-	}
-	if err := r.desireDriver(ctx, unit, d, opts); err != nil {
-		return nil, err
-	}
-	if err := r.desireWatcher(unit, d); err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	for _, f := range d.Files {
-		fmt.Fprintf(h, "%s\x00%o\x00%s:%s\x00", f.Path, f.Mode, f.Owner, f.Group)
-		h.Write(f.Content)
-	}
-	for _, f := range d.Absent {
-		fmt.Fprintf(h, "absent %s\x00", f.Path)
-	}
-	for _, l := range d.Links {
-		fmt.Fprintf(h, "link %s %s\x00", l.Path, l.Target)
-	}
-	fmt.Fprintf(h, "driver %s %s %s %s\x00helm %s\x00", d.Driver.Source, d.Driver.Version, d.Driver.sha256, d.Driver.Package, d.Helm.sha256)
-	d.Hash = hex.EncodeToString(h.Sum(nil))
-	return d, nil
-}
-
-// paths lists every path the desired state names.
-func (d *Desired) paths() []string {
-	var ps []string
-	for _, x := range d.Dirs {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Files {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Absent {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Links {
-		ps = append(ps, x.Path)
-	}
-	return ps
-}
-
-// checkOverrides refuses a graft that a service would not see: a service
-// wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
-// is magnum.conf's.
-func checkOverrides(svc string, ours []byte) error {
-	magnumConf, err := files.ReadFile(wiring.MagnumConf, files.MaxTextFile)
-	if err != nil {
-		return nil // No magnum.conf: nothing overrides.
-	}
-	if keys := confd.Overridden(magnumConf, ours); len(keys) > 0 {
-		return block("%s sets %s, which %s reads after 99-capi.conf: remove it there or set service-wiring=default-file",
-			wiring.MagnumConf, strings.Join(keys, ", "), svc)
-	}
-	return nil
-}
-
-// Diff derives the plan that takes the observed unit to the desired one.
-func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
-	p := &plan.Plan{}
-	for _, dir := range d.Dirs {
-		c, err := files.DiffDir(dir)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			p.Add(*c)
-		}
-	}
-	for _, f := range d.Files {
-		c, err := files.DiffFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			p.Add(*c)
-		}
-	}
-	// Leftovers of a write a killed hook never finished: removed, with
-	// no restart (no service reads them) and no footprint entry.
-	var written []string
-	for _, f := range d.Files {
-		written = append(written, f.Path)
-	}
-	for _, l := range d.Links {
-		written = append(written, l.Path)
-	}
-	for _, path := range written {
-		stale, err := files.StaleTemps(path)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range stale {
-			p.Add(plan.Change{Kind: plan.Remove, Path: s, Why: "left by an interrupted write", Scratch: true})
-		}
-	}
-	for _, f := range d.Absent {
-		if _, err := os.Lstat(f.Path); err == nil {
-			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "no longer wanted", Restarts: f.Restarts, UnitFile: f.UnitFile})
-		}
-	}
-	for _, l := range d.Links {
-		c, err := files.DiffSymlink(l)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			p.Add(*c)
-		}
-	}
-	// The live system is the truth: a service whose process does not keep
-	// the wiring's promise, or that started before a file it reads last
-	// changed, must restart even when every file is already right (a hook
-	// that died between write and restart, a hand edit reverted by us).
-	for i, w := range d.Wirings {
-		svc := unit.Services[i]
-		if !svc.Running() {
-			continue
-		}
-		if err := wiring.Check(w.Method, svc.Cmdline); err != nil {
-			p.NeedRestart(svc.Name, err.Error())
-			continue
-		}
-		for _, f := range d.Files {
-			if !reads(f, svc.Name) {
-				continue
-			}
-			if fi, err := os.Stat(f.Path); err == nil && fi.ModTime().After(svc.StartedAt) {
-				p.NeedRestart(svc.Name, filepath.Base(f.Path)+" changed since it started")
-			}
-		}
-		for _, stamp := range d.Stamps {
-			if fi, err := os.Stat(stamp); err == nil && fi.ModTime().After(svc.StartedAt) {
-				p.NeedRestart(svc.Name, filepath.Base(stamp)+" changed since it started")
-			}
-		}
-		if d.Driver != nil && d.Driver.restartReason != "" {
-			p.NeedRestart(svc.Name, d.Driver.restartReason)
-		}
-	}
-	p.Order(unitshape.Services)
-	// Restarts the unit cannot take now are said, not done.
-	var keep []plan.Restart
-	for _, rs := range p.Restarts {
-		svc := unit.Service(rs.Service)
-		switch {
-		case svc == nil:
-		case svc.Masked():
-			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: masked (paused); it reads the graft when resumed", rs.Service))
-		case !svc.Running():
-			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: not running; it reads the graft when started", rs.Service))
-		default:
-			keep = append(keep, rs)
-		}
-	}
-	p.Restarts = keep
-	return p, nil
-}
-
-func reads(f files.File, svc string) bool {
-	for _, s := range f.Restarts {
-		if s == svc {
-			return true
-		}
-	}
-	return false
-}
-
-// undo is one path as apply found it, to put back.
-type undo struct {
-	path string
-	st   files.Stat
-	// mtime is a regular file's modification time (zero for anything else).
-	mtime time.Time
-}
-
-// apply executes the plan. If it cannot finish, every changed path is put
-// back as it was observed (with its mtime) and the services it restarted
-// restart on the old files: a unit is never left half-grafted. When a
-// service did not start with the new files (or the driver does not load),
-// the failure is remembered and said as blocked, so later hooks do not
-// retry the same bad graft; any other failure (systemd unreachable, a full
-// disk) is returned as it is, for Juju to retry.
-func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *files.Footprint, unit *unitshape.Unit) error {
-	undos, err := r.write(p, fp)
-	if err != nil {
-		if rerr := r.rollback(ctx, undos, false, nil); rerr != nil {
-			return fmt.Errorf("%w (and %v)", err, rerr)
-		}
-		return err
-	}
-	// The driver must load, as magnum, with the activation the plan left,
-	// before any service restarts into it: an import error in any driver
-	// breaks every driver lookup.
-	if err := r.proveDriver(ctx, unit, d.Driver); err != nil {
-		if rerr := r.rollback(ctx, undos, false, nil); rerr != nil {
-			return rerr
-		}
-		r.unstageDriver(ctx, d.Driver)
-		return r.failed(d, fmt.Sprintf("%s does not load as user magnum, so it was not activated and no service restarted: %v", d.Driver.Summary(), err))
-	}
-	restarted, err := r.restart(ctx, p)
-	if err != nil {
-		var journal string
-		if systemd.IsStartFailure(err) {
-			svc := restarted[len(restarted)-1]
-			journal = r.Systemd.JournalTail(ctx, svc+".service", 3)
-			r.logf("%s failed to start with the new graft: %v; rolling back", svc, err)
-		}
-		if rerr := r.rollback(ctx, undos, p.Reload, restarted); rerr != nil {
-			return fmt.Errorf("%w (and %v)", err, rerr)
-		}
-		r.unstageDriver(ctx, d.Driver)
-		if !systemd.IsStartFailure(err) {
-			return err
-		}
-		msg := fmt.Sprintf("%s failed to start with the new graft and was rolled back: %v", restarted[len(restarted)-1], err)
-		if journal != "" {
-			msg += "; journal: " + oneLine(journal, 300)
-		}
-		return r.failed(d, msg)
-	}
-	// The graft is in place and the services took it: mark each path as
-	// the charm left it, so removal can tell what others change later.
-	var paths []string
-	for _, c := range p.Changes {
-		paths = append(paths, c.Path)
-	}
-	return fp.Confirm(paths...)
-}
-
-// failed remembers that desired state d failed with msg and says it.
-func (r *Reconciler) failed(d *Desired, msg string) error {
-	r.rememberFailure(d.Hash, msg)
-	return blocked{msg}
-}
-
-// write makes the plan's changes on disk, recording each path as it was.
-// On error the undos hold what was changed so far.
-func (r *Reconciler) write(p *plan.Plan, fp *files.Footprint) ([]undo, error) {
-	var undos []undo
-	for _, c := range p.Changes {
-		r.logf("%s", c.String())
-		if c.Scratch {
-			if err := files.Apply(c); err != nil {
-				return undos, err
-			}
-			continue
-		}
-		if err := fp.Remember(c.Path); err != nil {
-			return undos, err
-		}
-		st, err := files.Read(c.Path)
-		if err != nil {
-			return undos, err
-		}
-		u := undo{path: c.Path, st: st}
-		if fi, err := os.Lstat(c.Path); err == nil && fi.Mode().IsRegular() {
-			u.mtime = fi.ModTime()
-		}
-		undos = append(undos, u)
-		if err := files.Apply(c); err != nil {
-			return undos, err
-		}
-	}
-	return undos, nil
-}
-
-// restart reloads systemd if the plan says so and restarts each service
-// once, in order. It returns the services it asked to restart, the failing
-// one last.
-func (r *Reconciler) restart(ctx context.Context, p *plan.Plan) ([]string, error) {
-	sd, err := r.systemd(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if p.Reload {
-		r.logf("daemon-reload")
-		if err := sd.DaemonReload(ctx); err != nil {
-			return nil, err
-		}
-	}
-	var restarted []string
-	for _, rs := range p.Restarts {
-		r.logf("restart %s (%s)", rs.Service, strings.Join(rs.Because, ", "))
-		restarted = append(restarted, rs.Service)
-		if _, err := sd.Restart(ctx, rs.Service+".service", r.Settle); err != nil {
-			return restarted, err
-		}
-	}
-	return restarted, nil
-}
-
-// rollback puts every path back as it was, newest first, with its old
-// mtime: the services run on these very bytes, so the next hook does not
-// restart them for a change that never reached them. Then, if any service
-// was restarted, systemd reloads (if the plan reloaded) and those services
-// restart on the old files.
-func (r *Reconciler) rollback(ctx context.Context, undos []undo, reload bool, restarted []string) error {
-	for i := len(undos) - 1; i >= 0; i-- {
-		u := undos[i]
-		if err := files.PutBack(u.path, u.st); err != nil {
-			return fmt.Errorf("cannot roll back %s: %w", u.path, err)
-		}
-		if !u.mtime.IsZero() {
-			if err := os.Chtimes(u.path, time.Time{}, u.mtime); err != nil {
-				return fmt.Errorf("cannot roll back %s: %w", u.path, err)
-			}
-		}
-	}
-	if len(restarted) == 0 && !reload {
-		return nil
-	}
-	sd, err := r.systemd(ctx)
-	if err != nil {
-		return err
-	}
-	if reload {
-		if err := sd.DaemonReload(ctx); err != nil {
-			r.logf("daemon-reload after the rollback: %v", err)
-		}
-	}
-	for _, svc := range restarted {
-		if _, err := sd.Restart(ctx, svc+".service", r.Settle); err != nil {
-			r.logf("%s did not come back after the rollback: %v", svc, err)
-		}
-	}
-	return nil
 }
 
 // verdict checks the live system after the plan and sets the one status.
@@ -759,4 +364,12 @@ func (d *Desired) toolsSummary() string {
 		parts = append(parts, d.Helm.Summary())
 	}
 	return strings.Join(parts, " + ")
+}
+
+// Remove takes the graft off the unit (package removal), with this
+// reconciler's state, systemd and install tree.
+func (r *Reconciler) Remove(ctx context.Context) (*removal.Removal, error) {
+	rm := &removal.Remover{State: r.State, Settle: r.Settle, Log: r.Log, InstallRoot: r.installRoot,
+		Systemd: r.systemd}
+	return rm.Remove(ctx)
 }

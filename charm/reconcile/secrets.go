@@ -52,7 +52,7 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 	}
 	kc, rep := kubeconfig.Validate(data, cfg.DriverVersion, time.Now(), kubeconfig.ValidateOptions{})
 	if !rep.OK() {
-		return nil, nil, "", blocked{rep.BlockedStatus()}
+		return nil, nil, "", block("%s", rep.BlockedStatus())
 	}
 	return data, kc, rep.WarningSuffix(), nil
 }

@@ -90,6 +90,21 @@ func (d Dir) Load(name string, v any) error {
 	return nil
 }
 
+// Get decodes a JSON file into a T; a missing file is T's zero value.
+func Get[T any](d Dir, name string) (T, error) {
+	var v T
+	err := d.Load(name, &v)
+	if errors.Is(err, fs.ErrNotExist) {
+		var zero T
+		return zero, nil
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 // Save writes v as JSON.
 func (d Dir) Save(name string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

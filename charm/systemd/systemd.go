@@ -72,6 +72,27 @@ func startFailure(format string, args ...any) error {
 	return &StartFailure{fmt.Errorf(format, args...)}
 }
 
+// Controller is what the charm needs of the unit's systemd: Manager, and
+// in unit tests systemdtest.Fake, so the reconcile's and removal's
+// rollback paths run in milliseconds instead of in a box.
+type Controller interface {
+	Unit(ctx context.Context, name string) (Unit, error)
+	DaemonReload(ctx context.Context) error
+	// Restart restarts a service and waits until it has settled; an error
+	// that IsStartFailure recognises means the service did not come up,
+	// any other means systemd could not be asked.
+	Restart(ctx context.Context, name string, settle time.Duration) (Unit, error)
+	Settle(ctx context.Context, name string, window time.Duration) (Unit, error)
+	RestartNoSettle(ctx context.Context, name string) error
+	Enable(ctx context.Context, name string) error
+	Stop(ctx context.Context, name string) error
+	Disable(ctx context.Context, name string) error
+	JournalTail(ctx context.Context, unit string, n int) string
+	Close()
+}
+
+var _ Controller = (*Manager)(nil)
+
 // Manager talks to the unit's systemd. Every hook reads unit state, and
 // few change anything, so reads go over one plain connection fetching only
 // the properties the charm uses; go-systemd's connection (two sockets and

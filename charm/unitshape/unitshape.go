@@ -306,3 +306,30 @@ func OriginalExecStart(svc *Service) (string, error) {
 	}
 	return exec, nil
 }
+
+const (
+	// DefaultPATH is the search path Magnum's init scripts set; the
+	// services' observed PATH is used when there is one.
+	DefaultPATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+	// MagnumHome is user magnum's home: a writable HOME for helm.
+	MagnumHome = "/var/lib/magnum"
+)
+
+// ServicesPATH is the search path the services run with: the first one
+// observed, or DefaultPATH.
+func (u *Unit) ServicesPATH() string {
+	if u != nil {
+		for _, s := range u.Services {
+			if s.PATH != "" {
+				return s.PATH
+			}
+		}
+	}
+	return DefaultPATH
+}
+
+// ServicesEnv is the environment Magnum's services run with, as far as
+// proving anything matters: their PATH and user magnum's home.
+func (u *Unit) ServicesEnv() []string {
+	return []string{"PATH=" + u.ServicesPATH(), "HOME=" + MagnumHome, "LANG=C.UTF-8"}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/helm"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -164,7 +165,7 @@ func orNone(s, none string) string {
 // driverChecks proves the driver and helm the way the services will use
 // them: as user magnum, with the services' PATH, in a fresh interpreter.
 func driverChecks(ctx context.Context, unit *unitshape.Unit, d *reconcile.Desired, add func(string, bool, string, ...any)) {
-	env := reconcile.ServicesEnv(unit)
+	env := unit.ServicesEnv()
 	if d == nil || d.Driver == nil {
 		add("driver.entry-point", false, "the desired driver is not known: see status")
 	} else {
@@ -190,11 +191,11 @@ func driverChecks(ctx context.Context, unit *unitshape.Unit, d *reconcile.Desire
 		add("driver.list-drivers", false, "magnum-driver-manage list-drivers as magnum does not list %s (it lists %s)",
 			driver.EntryPointName, strings.Join(l.Names, ", "))
 	}
-	path, version, err := reconcile.HelmOnPath(ctx, unit)
+	path, version, err := helm.OnPath(ctx, unit)
 	if err != nil {
 		add("helm", false, "%v", err)
 	} else {
 		add("helm", true, "%s version --short as magnum (PATH %s, HOME %s): %s", path,
-			strings.TrimPrefix(env[0], "PATH="), reconcile.MagnumHome, version)
+			strings.TrimPrefix(env[0], "PATH="), unitshape.MagnumHome, version)
 	}
 }

@@ -1,9 +1,7 @@
 package watcher
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
@@ -42,11 +40,7 @@ func (f Failures) Stopped() bool { return f.Count >= MaxFailures }
 
 // LoadFailures reads the record; a missing record is no failures.
 func LoadFailures(d state.Dir) (Failures, error) {
-	var f Failures
-	err := d.Load(state.RegraftFailures, &f)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Failures{}, nil
-	}
+	f, err := state.Get[Failures](d, state.RegraftFailures)
 	if err != nil {
 		return Failures{}, fmt.Errorf("cannot read the re-graft failures: %w", err)
 	}

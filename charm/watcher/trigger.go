@@ -1,9 +1,7 @@
 package watcher
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
@@ -56,11 +54,7 @@ type TriggerRecord struct {
 // LoadTrigger reads the record; a missing record is a zero record (no
 // trigger yet).
 func LoadTrigger(d state.Dir) (TriggerRecord, error) {
-	var r TriggerRecord
-	err := d.Load(state.RegraftTrigger, &r)
-	if errors.Is(err, fs.ErrNotExist) {
-		return TriggerRecord{}, nil
-	}
+	r, err := state.Get[TriggerRecord](d, state.RegraftTrigger)
 	if err != nil {
 		return TriggerRecord{}, fmt.Errorf("cannot read the watcher's trigger record: %w", err)
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package driver
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -29,11 +30,11 @@ func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 	require.NoError(t, fakejuju.Create(jujuState, st))
 	ctx := context.Background()
 	juju := hooktool.New(fakejuju.NewRunner(jujuState))
-	r := &Reconciler{Juju: juju, State: state.Dir(t.TempDir()), Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
+	c := &artifact.Context{Juju: juju, State: state.Dir(t.TempDir()), Unit: &unitshape.Unit{}, DryRun: true,
+		Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
 
 	for _, index := range []string{"https://ci:" + token + "@127.0.0.1:1/simple", "https://" + token + "@127.0.0.1:1/simple"} {
-		s := &DriverState{Config: DriverConfig{Source: SourceIndex, Version: "1.4.0", IndexURL: index}}
-		err := r.resolveDriver(ctx, &unitshape.Unit{}, s, Options{DryRun: true})
+		_, err := New(Config{Source: SourceIndex, Version: "1.4.0", IndexURL: index}).Stage(ctx, c)
 		require.Error(t, err)
 		require.NoError(t, juju.StatusSet(ctx, hooktool.Blocked, err.Error()))
 	}

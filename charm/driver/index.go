@@ -1,4 +1,4 @@
-package reconcile
+package driver
 
 import (
 	"context"
@@ -20,7 +20,6 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
@@ -43,8 +42,8 @@ const (
 // indexHTTPClient is the client for the index: https only, through the
 // model's proxy (JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY), never the
 // process's own proxy variables. Tests replace it.
-var indexHTTPClient = func(env Env) (*http.Client, error) {
-	px, err := proxy.New(env.Proxy)
+var indexHTTPClient = func(settings proxy.Settings) (*http.Client, error) {
+	px, err := proxy.New(settings)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +80,7 @@ func pureWheelFor(filename, version string) bool {
 		return false
 	}
 	name := strings.ToLower(regexp.MustCompile(`[-_.]+`).ReplaceAllString(m[1], "-"))
-	if name != driver.DistName || m[2] != version || m[4] != "none" || m[5] != "any" {
+	if name != DistName || m[2] != version || m[4] != "none" || m[5] != "any" {
 		return false
 	}
 	for _, tag := range strings.Split(m[3], ".") {
@@ -105,7 +104,7 @@ func fetchWheel(ctx context.Context, client *http.Client, indexURL, version, cac
 }
 
 func fetchIndexWheel(ctx context.Context, client *http.Client, indexURL, version, cacheDir string, dryRun bool) (string, error) {
-	project, err := url.Parse(strings.TrimRight(indexURL, "/") + "/" + driver.DistName + "/")
+	project, err := url.Parse(strings.TrimRight(indexURL, "/") + "/" + DistName + "/")
 	if err != nil || project.Scheme != "https" {
 		return "", fmt.Errorf("index %s is not an https URL", indexURL)
 	}
@@ -127,9 +126,9 @@ func fetchIndexWheel(ctx context.Context, client *http.Client, indexURL, version
 	}
 	if pick == nil {
 		if len(others) > 0 {
-			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", redact.URL(project), driver.DistName, version, strings.Join(others, ", "))
+			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", redact.URL(project), DistName, version, strings.Join(others, ", "))
 		}
-		return "", fmt.Errorf("%s lists no %s %s", redact.URL(project), driver.DistName, version)
+		return "", fmt.Errorf("%s lists no %s %s", redact.URL(project), DistName, version)
 	}
 	if len(pick.SHA256) != 64 {
 		return "", fmt.Errorf("%s gives no sha256 for %s: refusing an unverifiable download", redact.URL(project), pick.Filename)

@@ -1,4 +1,4 @@
-package reconcile
+package removal
 
 import (
 	"context"
@@ -10,8 +10,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd/systemdtest"
 )
 
 // removalBed is a unit in a temporary directory: the charm's state, its
@@ -19,16 +23,17 @@ import (
 type removalBed struct {
 	t     *testing.T
 	root  string
-	r     *Reconciler
-	units *fakeSystemd
+	r     *Remover
+	units *systemdtest.Fake
 	log   []string
 }
 
 func newRemovalBed(t *testing.T) *removalBed {
 	t.Helper()
-	b := &removalBed{t: t, root: t.TempDir(), units: newFakeSystemd()}
-	b.r = &Reconciler{State: state.Dir(b.path("/var/lib/magnum-capi-graft")), Systemd: b.units,
-		installRoot: b.path(InstallRoot), Log: func(s string) { b.log = append(b.log, s) }}
+	b := &removalBed{t: t, root: t.TempDir(), units: systemdtest.New()}
+	b.r = &Remover{State: state.Dir(b.path("/var/lib/magnum-capi-graft")),
+		Systemd:     func(context.Context) (systemd.Controller, error) { return b.units, nil },
+		InstallRoot: b.path(InstallRoot), Log: func(s string) { b.log = append(b.log, s) }}
 	return b
 }
 
@@ -40,7 +45,6 @@ func (b *removalBed) graft(changes ...plan.Change) {
 	b.t.Helper()
 	fp, err := b.r.State.Footprint()
 	require.NoError(b.t, err)
-	p := &plan.Plan{}
 	made := map[string]bool{}
 	for _, c := range changes {
 		// The unit's own directories (/etc/magnum, /usr/bin, ...) are
@@ -51,9 +55,10 @@ func (b *removalBed) graft(changes ...plan.Change) {
 		if c.Kind == plan.Mkdir {
 			made[c.Path] = true
 		}
-		p.Add(c)
+		require.NoError(b.t, fp.Remember(c.Path))
+		require.NoError(b.t, files.Apply(c))
+		require.NoError(b.t, fp.Confirm(c.Path))
 	}
-	require.NoError(b.t, b.r.apply(context.Background(), p, &Desired{}, fp, nil))
 }
 
 func (b *removalBed) remove() *Removal {
@@ -121,7 +126,7 @@ func TestRemovalKeepsOthersFilesInDirectoriesItCreated(t *testing.T) {
 	assert.Contains(t, kept, site+" (holds site_tool.py")
 	assert.NotContains(t, kept, pyLib+" (", "a directory kept only for a kept directory is not said twice")
 	assert.True(t, res.Changed)
-	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.restarts, "each service restarts once")
+	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.Restarts, "each service restarts once")
 	assert.NoDirExists(t, string(b.r.State))
 }
 
@@ -273,13 +278,13 @@ func TestRemovalIsCompleteOnceAndIdempotent(t *testing.T) {
 	require.True(t, first.Changed)
 	require.NotEmpty(t, first.Kept)
 	assert.NoFileExists(t, b.path("/etc/default/magnum-api"))
-	restarts := len(b.units.restarts)
+	restarts := len(b.units.Restarts)
 
 	for _, hook := range []string{"stop", "remove"} {
 		res := b.remove()
 		assert.False(t, res.Changed, hook)
 		assert.Empty(t, res.Plan.Changes, hook)
-		assert.Len(t, b.units.restarts, restarts, "%s restarted a service", hook)
+		assert.Len(t, b.units.Restarts, restarts, "%s restarted a service", hook)
 	}
 	assert.Equal(t, "x\n", b.read("/etc/magnum/magnum.conf.d/50-site.conf"))
 	assert.Equal(t, "x\n", b.read(InstallRoot+"/NOTES"))
@@ -336,11 +341,11 @@ func TestRemovalWhereADirectoryBecameAFile(t *testing.T) {
 func TestRemovalSaysAServiceThatDidNotStartAgain(t *testing.T) {
 	for _, recovers := range []bool{false, true} {
 		b := newRemovalBed(t)
-		b.units.failing = map[string]bool{"magnum-api.service": true}
-		b.units.recovers = recovers
+		b.units.Failing = map[string]bool{"magnum-api.service": true}
+		b.units.Recovers = recovers
 		b.graft(write(b.path("/etc/magnum/kubeconfig"), "x"))
 		res := b.remove()
-		assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.restarts)
+		assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.Restarts)
 		if recovers {
 			assert.Empty(t, res.Problems)
 			assert.Equal(t, "graft removed", res.Message())
@@ -351,3 +356,12 @@ func TestRemovalSaysAServiceThatDidNotStartAgain(t *testing.T) {
 		assert.NoDirExists(t, string(b.r.State), "nothing is left for a retry to do")
 	}
 }
+
+// Where the artifacts put things in the install tree, as paths the bed
+// maps under its root.
+const (
+	InstallRoot = artifact.InstallRoot
+	DriverRoot  = InstallRoot + "/driver"
+	HelmDir     = InstallRoot + "/helm"
+	HelmBinary  = HelmDir + "/helm"
+)
