@@ -1,15 +1,15 @@
 // Package artifact is the one life of everything the graft installs on the
 // unit besides its files: the driver (charm/driver) and helm (charm/helm).
-// Each is desired, staged, proved, committed (or unstaged when the graft
-// fails) and, on removal, removed; the reconcile runs that life over a list
-// of artifacts and owns no artifact's details.
+// Each is desired, resolved, staged, proved, committed (or unstaged when
+// the graft fails) and, on removal, removed; the reconcile runs that life
+// over a list of artifacts and owns no artifact's details.
 //
 // Desire is a value: it reads the charm's options and the artifact's record
 // of the last install and stats what that record names, and runs nothing
 // and fetches nothing, so the desired state can be printed, hashed and
 // compared. What costs (resource-get, an index download, running Magnum's
-// Python) is Stage's, and what Stage finds is kept apart from the desired
-// state, in the Part it returns.
+// Python) is Resolve's, and what it finds is kept apart from the desired
+// state, in the Part it returns; installing is Stage's.
 package artifact
 
 import (
@@ -37,11 +37,15 @@ type Artifact interface {
 	// recorded install that is intact makes the artifact converged: Stage,
 	// Prove and Commit then have nothing to do.
 	Desire(c *Context) (Part, error)
-	// Stage finds and checks the artifact (resource-get, an index, Magnum's
-	// Python) and, unless c.DryRun, installs it where the plan will
-	// activate it, touching no file the services read. It returns what
-	// the plan must add (the activation).
-	Stage(ctx context.Context, c *Context) (Part, error)
+	// Resolve finds and checks the artifact (resource-get, an index,
+	// Magnum's Python) without installing anything, and returns what the
+	// plan must add (the activation) and what it resolved to (Keys). A
+	// dry run stops here, and the memory of a failed graft is consulted
+	// with what it returns.
+	Resolve(ctx context.Context, c *Context) (Part, error)
+	// Stage installs what Resolve found where the plan will activate it,
+	// touching no file the services read.
+	Stage(ctx context.Context, c *Context) error
 	// Prove checks, with the plan's files in place and before any service
 	// restarts, that the services will load it. Any error means they
 	// would not: the graft is rolled back and the failure remembered.
@@ -107,6 +111,9 @@ type Part struct {
 	// Watch lists paths whose change undoes the artifact (for the
 	// watcher).
 	Watch []string
+	// Keys identify what the artifacts resolved to (a wheel's sha256),
+	// for the hash the memory of a failed graft is kept under.
+	Keys []string
 }
 
 // Add appends o's files, links and stamps to p.
@@ -118,6 +125,7 @@ func (p *Part) Add(o Part) {
 	p.Stamps = append(p.Stamps, o.Stamps...)
 	p.Restart = append(p.Restart, o.Restart...)
 	p.Watch = append(p.Watch, o.Watch...)
+	p.Keys = append(p.Keys, o.Keys...)
 }
 
 // Removed is what an artifact's removal did.

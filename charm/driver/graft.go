@@ -30,7 +30,7 @@ import (
 // restarts both services. apt installs a package instead.
 //
 // Everything that costs (resource-get, reading the wheel, running Python)
-// is Stage's, and runs only when the hook asks for it (install,
+// is Resolve's, and runs only when the hook asks for it (install,
 // config-changed, upgrade-charm, regraft: Force) or when the cheap check
 // finds drift; a converged update-status reads one small JSON file and
 // stats the active directory.
@@ -234,11 +234,13 @@ func (s *Driver) activation() artifact.Part {
 			part.Absent = append(part.Absent, files.File{Path: s.Pth, Restarts: both})
 		}
 		part.Stamps = append(part.Stamps, apt.ListFile(s.Package))
+		part.Keys = []string{fmt.Sprintf("driver %s %s %s", s.Source, s.Version, s.Package)}
 		return part
 	}
 	part.Files = append(part.Files, files.File{Path: s.Pth, Content: PthContent(s.Dir), Mode: 0o644,
 		Owner: "root", Group: "root", Restarts: both})
 	part.Watch = append(part.Watch, s.Dir)
+	part.Keys = []string{fmt.Sprintf("driver %s %s %s", s.Source, s.Version, s.sha256)}
 	return part
 }
 
@@ -264,11 +266,9 @@ func (s *Driver) intact(rec *record) bool {
 	return err == nil && fp == rec.Fingerprint
 }
 
-// Stage finds the driver, checks it against the options and Magnum's
-// Python and, unless c.DryRun, installs the version directory or the
-// package. The activation is returned for the plan; the services are not
-// touched here.
-func (s *Driver) Stage(ctx context.Context, c *artifact.Context) (artifact.Part, error) {
+// Resolve finds the driver and checks it against the options and Magnum's
+// Python, installing nothing. It returns the activation for the plan.
+func (s *Driver) Resolve(ctx context.Context, c *artifact.Context) (artifact.Part, error) {
 	if s.Converged {
 		return artifact.Part{}, nil
 	}
@@ -290,16 +290,21 @@ func (s *Driver) Stage(ctx context.Context, c *artifact.Context) (artifact.Part,
 	} else if err := s.resolveWheel(ctx, c); err != nil {
 		return artifact.Part{}, err
 	}
-	if !c.DryRun {
-		if err := s.install(ctx, c); err != nil {
-			return artifact.Part{}, err
-		}
-	}
 	part := s.activation()
 	if restart != "" {
 		part.Restart = []string{restart}
 	}
 	return part, nil
+}
+
+// Stage installs what Resolve chose: the version directory, or the
+// package. The activation is a planned file; the services are not touched
+// here.
+func (s *Driver) Stage(ctx context.Context, c *artifact.Context) error {
+	if s.Converged || c.DryRun {
+		return nil
+	}
+	return s.install(ctx, c)
 }
 
 // resolveWheel finds the wheel (the resource, or the index), and checks it

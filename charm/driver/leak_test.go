@@ -34,7 +34,7 @@ func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 		Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
 
 	for _, index := range []string{"https://ci:" + token + "@127.0.0.1:1/simple", "https://" + token + "@127.0.0.1:1/simple"} {
-		_, err := New(Config{Source: SourceIndex, Version: "1.4.0", IndexURL: index}).Stage(ctx, c)
+		_, err := New(Config{Source: SourceIndex, Version: "1.4.0", IndexURL: index}).Resolve(ctx, c)
 		require.Error(t, err)
 		require.NoError(t, juju.StatusSet(ctx, hooktool.Blocked, err.Error()))
 	}

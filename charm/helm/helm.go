@@ -179,11 +179,12 @@ func (h *Helm) Desire(c *artifact.Context) (artifact.Part, error) {
 		return artifact.Part{Watch: h.watch(c)}, nil
 	}
 	h.Mode, h.Path, h.Version, h.Package, h.sha256, h.Converged = rec.Mode, rec.Path, rec.Version, rec.Package, rec.SHA256, true
+	part := artifact.Part{Watch: h.watch(c), Keys: []string{"helm " + h.sha256}}
 	if h.Mode == FromResource {
 		h.Path = Binary(c)
-		return artifact.Part{Links: h.links(c), Watch: h.watch(c)}, nil
+		part.Links = h.links(c)
 	}
-	return artifact.Part{Watch: h.watch(c)}, nil
+	return part, nil
 }
 
 func (h *Helm) links(c *artifact.Context) []files.Symlink {
@@ -195,10 +196,9 @@ func (h *Helm) watch(c *artifact.Context) []string {
 	return []string{Dir(c), Binary(c)}
 }
 
-// Stage decides whose helm the services run and proves it as magnum: a
-// package's or another found on their PATH, or the resource's, which is
-// installed (proved before it is put in place) and linked.
-func (h *Helm) Stage(ctx context.Context, c *artifact.Context) (artifact.Part, error) {
+// Resolve decides whose helm the services run: a package's or another
+// found on their PATH, or the resource's, which the plan links.
+func (h *Helm) Resolve(ctx context.Context, c *artifact.Context) (artifact.Part, error) {
 	if h.Converged {
 		return artifact.Part{}, nil
 	}
@@ -210,14 +210,20 @@ func (h *Helm) Stage(ctx context.Context, c *artifact.Context) (artifact.Part, e
 	if err := h.choose(ctx, c); err != nil {
 		return artifact.Part{}, err
 	}
-	var part artifact.Part
+	part := artifact.Part{Keys: []string{"helm " + h.sha256}}
 	if h.Mode == FromResource {
 		part.Links = h.links(c)
 	}
-	if c.DryRun {
-		return part, nil
+	return part, nil
+}
+
+// Stage proves the helm the services will run as magnum: the resource's
+// before it is put in place.
+func (h *Helm) Stage(ctx context.Context, c *artifact.Context) error {
+	if h.Converged || c.DryRun {
+		return nil
 	}
-	return part, h.install(ctx, c)
+	return h.install(ctx, c)
 }
 
 // choose finds the helm the services will run.

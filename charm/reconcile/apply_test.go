@@ -36,6 +36,8 @@ type applyBed struct {
 	// kube is not.
 	conf, kube string
 	old        time.Time
+	// hash is what the last converge kept a failure under.
+	hash string
 }
 
 func newApplyBed(t *testing.T) *applyBed {
@@ -54,7 +56,7 @@ func newApplyBed(t *testing.T) *applyBed {
 	grp, err := user.LookupGroupId(me.Gid)
 	require.NoError(t, err)
 	both := unitshape.Services
-	b.d = &Desired{Hash: "desired-1", Part: artifact.Part{Files: []files.File{
+	b.d = &Desired{Part: artifact.Part{Files: []files.File{
 		{Path: b.conf, Content: []byte("new\n"), Mode: 0o640, Owner: me.Username, Group: grp.Name, Restarts: both},
 		{Path: b.kube, Content: []byte("kubeconfig\n"), Mode: 0o640, Owner: me.Username, Group: grp.Name, Restarts: both, Secret: true},
 	}}}
@@ -70,7 +72,8 @@ func newApplyBed(t *testing.T) *applyBed {
 
 func (b *applyBed) converge(force bool) (bool, error) {
 	c := b.r.artifactContext(b.unit, Options{Force: force})
-	p, _, err := b.r.converge(context.Background(), c, b.d, b.fp)
+	p, target, err := b.r.converge(context.Background(), c, b.d, b.fp)
+	b.hash = target.Hash
 	return err == nil && !p.Empty(), err
 }
 
@@ -106,7 +109,7 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service"}, b.sd.Restarts,
 		"magnum-api restarts into the graft, then on the old files; magnum-conductor is never touched")
-	msg, remembered := b.r.failedBefore(b.d.Hash)
+	msg, remembered := b.r.failedBefore(b.hash)
 	require.True(t, remembered, "the failure is remembered")
 	assert.Contains(t, msg, "magnum-api failed to start")
 
@@ -142,7 +145,7 @@ func TestApplyTransientRestartErrorIsRetried(t *testing.T) {
 	assert.ErrorIs(t, err, systemdtest.ErrDBus)
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service"}, b.sd.Restarts, "magnum-api restarted before systemd went away")
-	_, remembered := b.r.failedBefore(b.d.Hash)
+	_, remembered := b.r.failedBefore(b.hash)
 	assert.False(t, remembered, "a failure of systemd is not remembered as the graft's")
 
 	// Juju retries the hook; systemd is back.
@@ -170,7 +173,7 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 	assert.False(t, IsBlocked(err), "a failed write is retried: %v", err)
 	b.untouched()
 	assert.Empty(t, b.sd.Restarts)
-	_, remembered := b.r.failedBefore(b.d.Hash)
+	_, remembered := b.r.failedBefore(b.hash)
 	assert.False(t, remembered)
 }
 

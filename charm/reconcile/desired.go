@@ -40,7 +40,9 @@ type Desired struct {
 	// Driver and Helm are the graft's artifacts.
 	Driver *driver.Driver
 	Helm   *helm.Helm
-	// Hash identifies this desired state (secret content included, hashed).
+	// Hash identifies the desired state with what the artifacts resolved
+	// to (secret content included, hashed): the memory of a failed graft
+	// is kept under it. It is set once the artifacts are resolved.
 	Hash string
 }
 
@@ -111,7 +113,6 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 		}
 		d.Add(part)
 	}
-	d.Hash = d.hash()
 	return d, nil
 }
 
@@ -147,8 +148,8 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte) e
 	return nil
 }
 
-// hash identifies the desired state: every file, absence and link, and
-// the driver's options.
+// hash identifies the desired state: every file, absence and link, the
+// driver's options and what each artifact resolved to.
 func (d *Desired) hash() string {
 	h := sha256.New()
 	for _, f := range d.Files {
@@ -162,6 +163,9 @@ func (d *Desired) hash() string {
 		fmt.Fprintf(h, "link %s %s\x00", l.Path, l.Target)
 	}
 	fmt.Fprintf(h, "driver %+v\x00", d.Config.Driver)
+	for _, k := range d.Keys {
+		fmt.Fprintf(h, "%s\x00", k)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

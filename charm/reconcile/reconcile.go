@@ -156,7 +156,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	}
 	out.Desired = desired
 	if opts.DryRun {
-		target, err := r.stage(ctx, c, desired)
+		target, err := r.resolve(ctx, c, desired)
 		if err != nil {
 			return out, err
 		}
@@ -191,19 +191,27 @@ func (r *Reconciler) artifactContext(unit *unitshape.Unit, opts Options) *artifa
 		Log: r.Log, Force: opts.Force, DryRun: opts.DryRun, InstallRoot: r.installRoot}
 }
 
-// converge takes the unit to the desired state: unless forced, a desired
-// state that failed before is refused without touching anything; then the
-// artifacts are staged, and the plan derived and applied. It returns the
-// plan and the desired state with what staging found.
+// converge takes the unit to the desired state: the artifacts are
+// resolved; unless forced, a graft that failed before is refused without
+// touching anything; then the artifacts are staged, and the plan derived
+// and applied. It returns the plan and the desired state with what the
+// artifacts resolved to.
 func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired *Desired, fp *files.Footprint) (*plan.Plan, *Desired, error) {
-	if !c.Force {
-		if msg, ok := r.failedBefore(desired.Hash); ok {
-			return &plan.Plan{}, desired, block("%s (fix the config, or run the regraft action to try again)", msg)
-		}
-	}
-	target, err := r.stage(ctx, c, desired)
+	target, err := r.resolve(ctx, c, desired)
 	if err != nil {
 		return &plan.Plan{}, desired, err
+	}
+	if !c.Force {
+		if msg, ok := r.failedBefore(target.Hash); ok {
+			return &plan.Plan{}, target, block("%s (fix the config, or run the regraft action to try again)", msg)
+		}
+	}
+	// Install what the plan will activate: helm (proved before it is put
+	// in place) and the driver's version directory or package.
+	for _, a := range target.Artifacts() {
+		if err := a.Stage(ctx, c); err != nil {
+			return &plan.Plan{}, target, err
+		}
 	}
 	p, err := Diff(target, c.Unit)
 	if err != nil {
@@ -219,24 +227,23 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	return p, target, r.apply(ctx, c, p, target, fp)
 }
 
-// stage stages every artifact (install what the plan will activate: helm,
-// proved before it is put in place, and the driver's version directory or
-// package; a dry run only finds and checks them) and returns the desired
-// state with what they add to the plan, and the watcher that watches it
-// all.
-func (r *Reconciler) stage(ctx context.Context, c *artifact.Context, desired *Desired) (*Desired, error) {
-	var staged artifact.Part
+// resolve resolves every artifact (finds and checks it, installing
+// nothing) and returns the desired state with what they add to the plan,
+// the watcher that watches it all, and the hash of the whole.
+func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *Desired) (*Desired, error) {
+	var resolved artifact.Part
 	for _, a := range desired.Artifacts() {
-		part, err := a.Stage(ctx, c)
+		part, err := a.Resolve(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		staged.Add(part)
+		resolved.Add(part)
 	}
-	target := desired.With(staged)
+	target := desired.With(resolved)
 	if err := r.desireWatcher(target); err != nil {
 		return nil, err
 	}
+	target.Hash = target.hash()
 	return target, nil
 }
 
