@@ -158,18 +158,18 @@ func TestApplyTransientRestartErrorIsRetried(t *testing.T) {
 	assert.Equal(t, "kubeconfig\n", string(got))
 }
 
-// A write that fails half-way (a full disk; here a path under a file)
-// leaves the unit as it found it, restarts nothing and is retried.
+// A write that fails half-way (a full disk; here the third file's
+// directory is gone) leaves the unit as it found it, restarts nothing and
+// is retried.
 func TestApplyWriteFailsIsRetried(t *testing.T) {
 	b := newApplyBed(t)
-	notDir := filepath.Join(filepath.Dir(b.conf), "not-a-dir")
-	require.NoError(t, os.WriteFile(notDir, nil, 0o600))
 	last := b.d.Files[0]
-	last.Path = filepath.Join(notDir, "99-late.conf")
+	last.Path = filepath.Join(filepath.Dir(b.conf), "gone", "99-late.conf")
 	b.d.Files = append(b.d.Files, last)
 
 	_, err := b.converge(false)
 	require.Error(t, err)
+	assert.ErrorContains(t, err, "99-late.conf", "the write failed, not the plan")
 	assert.False(t, IsBlocked(err), "a failed write is retried: %v", err)
 	b.untouched()
 	assert.Empty(t, b.sd.Restarts)
