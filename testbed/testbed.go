@@ -45,18 +45,72 @@ type Box struct {
 
 func script(name string) string { return filepath.Join(Repo(), "testbed", name) }
 
+// RunDir is where boxes live while they run: $TESTBED_RUN, as testbed/box
+// reads it, else <repo>/.cache/testbed/run.
+func RunDir() string {
+	if d := os.Getenv("TESTBED_RUN"); d != "" {
+		return d
+	}
+	return filepath.Join(Repo(), ".cache", "testbed", "run")
+}
+
 // Up boots a fresh box. Its name must be unique among running boxes.
 func Up(ctx context.Context, name, release string) (*Box, error) {
+	b, err := Create(ctx, name, release, BoxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Start(ctx); err != nil {
+		_ = b.Down()
+		return nil, err
+	}
+	return b, nil
+}
+
+// BoxOptions say how a box differs from a Magnum unit with only loopback.
+type BoxOptions struct {
+	// Image is a tarball to unpack instead of testbed/rootfs RELEASE.
+	Image string
+	// Bridge puts the box on this host bridge (a veth, host0 inside)
+	// instead of a private network with only loopback.
+	Bridge string
+	// NoMagnum makes Start wait only for systemd, not for Magnum.
+	NoMagnum bool
+}
+
+// Create unpacks a fresh box's disk without booting it, so that files can be
+// put on it (Path) before Start. Its name must be unique among boxes; a
+// stopped leftover of the same name is deleted first.
+func Create(ctx context.Context, name, release string, o BoxOptions) (*Box, error) {
 	b := &Box{Name: name, Release: release}
 	_ = exec.Command(script("box"), "down", name).Run()
-	cmd := exec.CommandContext(ctx, script("box"), "up", name, release)
+	args := []string{"create", name, release}
+	if o.Image != "" {
+		args = append(args, "--image", o.Image)
+	}
+	if o.Bridge != "" {
+		args = append(args, "--bridge", o.Bridge)
+	}
+	if o.NoMagnum {
+		args = append(args, "--wait", "system")
+	}
+	if out, err := exec.CommandContext(ctx, script("box"), args...).CombinedOutput(); err != nil {
+		_ = b.Down()
+		return nil, fmt.Errorf("create box %s: %v\n%s", name, err, out)
+	}
+	return b, nil
+}
+
+// Start boots a created box and waits until Magnum is up (or, with
+// NoMagnum, until systemd is).
+func (b *Box) Start(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, script("box"), "start", b.Name)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		_ = b.Down()
-		return nil, fmt.Errorf("boot box %s: %v\n%s", name, err, out.String())
+		return fmt.Errorf("boot box %s: %v\n%s", b.Name, err, out.String())
 	}
-	return b, nil
+	return nil
 }
 
 // Reboot shuts the box down cleanly and boots it again on the same disk,
