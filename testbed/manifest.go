@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,16 +21,26 @@ var ManifestRoots = []string{"/etc", "/lib/systemd", "/usr/lib/systemd", "/usr/l
 // content hash (or link target).
 type Manifest map[string]string
 
-// TakeManifest reads the box's trees from the host side.
+// TakeManifest reads the box's trees from the host side (a remote
+// machine's with find and sha256sum run on it).
 func (b *Box) TakeManifest() (Manifest, error) {
+	if b.Remote != nil {
+		return b.remoteManifest(context.Background())
+	}
 	root := b.Root()
-	m := Manifest{}
 	roots := append([]string{}, ManifestRoots...)
 	if more, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); more != nil {
 		for _, p := range more {
 			roots = append(roots, strings.TrimPrefix(p, root))
 		}
 	}
+	return manifestAt(root, roots)
+}
+
+// manifestAt walks the roots (paths under root; roots that are missing or
+// symbolic links are left out) and keys the manifest by path without root.
+func manifestAt(root string, roots []string) (Manifest, error) {
+	m := Manifest{}
 	for _, r := range roots {
 		base := filepath.Join(root, r)
 		if fi, err := os.Lstat(base); err != nil || fi.Mode()&fs.ModeSymlink != 0 {

@@ -3,7 +3,6 @@ package testbed
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -42,19 +41,19 @@ func (b *Box) GraftState() GraftState {
 }
 
 func (b *Box) describe(p string) string {
-	fi, err := os.Stat(b.Path(p))
+	fi, err := b.Stat(p)
 	if err != nil {
 		return "absent"
 	}
-	desc := fi.Mode().String()
+	desc := fi.Mode.String()
 	switch {
-	case fi.Mode().IsRegular():
-		data, _ := os.ReadFile(b.Path(p))
+	case fi.Mode.IsRegular():
+		data, _ := b.ReadFile(p)
 		desc += " " + string(data)
-	case fi.IsDir():
-		entries, _ := os.ReadDir(b.Path(p))
-		for _, e := range entries {
-			desc += " " + e.Name()
+	case fi.Mode.IsDir():
+		names, _ := b.ReadDir(p)
+		for _, n := range names {
+			desc += " " + n
 		}
 	}
 	return desc
@@ -62,7 +61,7 @@ func (b *Box) describe(p string) string {
 
 // ActiveDriverDir is the directory the driver's .pth names, or "".
 func (b *Box) ActiveDriverDir() string {
-	data, err := os.ReadFile(b.Path(PthFile))
+	data, err := b.ReadFile(PthFile)
 	if err != nil {
 		return ""
 	}
@@ -118,7 +117,7 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 			return false
 		}
 		for _, p := range paths {
-			if fi, err := os.Stat(b.Path(p)); err != nil || !s.Started.After(fi.ModTime()) {
+			if fi, err := b.Stat(p); err != nil || !s.Started.After(fi.ModTime) {
 				return false
 			}
 		}
@@ -148,7 +147,7 @@ func (b *Box) AwaitConverged(ctx context.Context, want GraftState, start time.Ti
 // A principal that has been up for a while is what the scenarios disrupt,
 // so they wait for this first.
 func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
-	ini, err := os.ReadFile(b.Path("/etc/magnum/magnum-api-uwsgi.ini"))
+	ini, err := b.ReadFile("/etc/magnum/magnum-api-uwsgi.ini")
 	if err != nil {
 		return err
 	}
@@ -160,7 +159,7 @@ func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
 	}
 	ready := 0
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		log, err := os.ReadFile(b.Path("/var/log/magnum/magnum-api.log"))
+		log, err := b.ReadFile("/var/log/magnum/magnum-api.log")
 		if err != nil {
 			return err
 		}

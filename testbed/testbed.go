@@ -37,10 +37,14 @@ func Repo() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// Box is one booted Magnum unit.
+// Box is one booted Magnum unit: a box on this host, or, with Remote, a
+// machine reached some other way.
 type Box struct {
 	Name    string
 	Release string
+	// Remote, when set, is how the machine is reached: it is not a box on
+	// this host, and has no root directory here (Root and Path panic).
+	Remote Remote
 }
 
 func script(name string) string { return filepath.Join(Repo(), "testbed", name) }
@@ -135,6 +139,9 @@ func (b *Box) Down() error {
 
 // Root is the box's root directory on the host.
 func (b *Box) Root() string {
+	if b.Remote != nil {
+		panic("testbed: machine " + b.Name + " is remote: it has no root directory on this host")
+	}
 	out, err := exec.Command(script("box"), "root", b.Name).Output()
 	if err != nil {
 		panic(err)
@@ -156,6 +163,9 @@ type Result struct {
 func (b *Box) Run(ctx context.Context, argv ...string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, BoxTimeout)
 	defer cancel()
+	if b.Remote != nil {
+		return b.Remote.Run(ctx, argv)
+	}
 	cmd := exec.CommandContext(ctx, script("box"), append([]string{"exec", b.Name}, argv...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -234,11 +244,7 @@ const ManagementKubeconfig = "/root/fakek8s/kubeconfig"
 // (testbed/fakek8s) inside the box as a transient systemd service on
 // 127.0.0.1:6443, and waits until it serves.
 func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args ...string) error {
-	data, err := os.ReadFile(fakek8s)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(b.Path("/usr/local/sbin/fakek8s"), data, 0o755); err != nil {
+	if err := b.Put(ctx, fakek8s, "/usr/local/sbin/fakek8s", 0o755); err != nil {
 		return err
 	}
 	argv := append([]string{"systemd-run", "--unit", "fakek8s", "/usr/local/sbin/fakek8s", "serve",
@@ -247,7 +253,7 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 		return err
 	}
 	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(b.Path(ManagementKubeconfig)); err == nil {
+		if _, err := b.Stat(ManagementKubeconfig); err == nil {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
