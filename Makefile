@@ -3,6 +3,7 @@
 #   make demo    build the charm, boot a real Magnum unit in a box, graft it
 #   make test    everything CI runs: lint, unit tests, brief fuzzing, integration
 #   make bench   converged-hook time and re-graft times, measured in the box
+#   make e2e     the README's operator path on a real Juju (needs ../shared/juju)
 
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -16,7 +17,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build charm fakejuju lint unit fuzz integration test demo bench clean
+.PHONY: all build charm fakejuju lint unit fuzz integration e2e test demo bench clean
 
 all: charm
 
@@ -39,6 +40,7 @@ lint: $(STATICCHECK)
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	go vet -tags integration ./testbed/...
+	go vet -tags e2e ./testbed/...
 	$(STATICCHECK) ./...
 
 unit:
@@ -58,7 +60,19 @@ integration: charm fakejuju
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
-test: lint unit fuzz integration
+# The operator's path on a real Juju 4.0 controller and Magnum machine
+# (testbed/realjuju). It needs a Juju release: ../shared/juju beside the
+# repository, or REALJUJU_DIST; without one it is skipped and says so.
+e2e: charm fakejuju
+	CHARM=$(CURDIR)/$(CHARM) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 \
+	  go test -count=1 -tags e2e -timeout 60m -v ./testbed/e2e/ 2>&1 | tee $(BUILD)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|[0-9:]{8} (e2e|realjuju|\$$ juju))|_test.go'; \
+	  exit $${PIPESTATUS[0]}
+
+# make test runs the real-Juju suite too when a Juju release is there (CI
+# has ../shared beside its clone).
+JUJU_RELEASE := $(or $(REALJUJU_DIST),$(wildcard ../shared/juju))
+
+test: lint unit fuzz integration $(if $(JUJU_RELEASE),e2e)
 
 demo: charm fakejuju
 	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
