@@ -10,8 +10,17 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 BUILD   := build
 BIN     := $(BUILD)/magnum-capi-graft
 CHARM   := $(BUILD)/magnum-capi-graft.charm
+# The platform of charmcraft.yaml that `make charm` packs for: charmcraft pack
+# makes one charm per platform. E.g. make charm PLATFORM=ubuntu@22.04:amd64
+PLATFORM ?= ubuntu@24.04:amd64
 FAKEJUJU := $(BUILD)/fakejuju
+JUJUC   := $(BUILD)/jujuc
 FAKEK8S := $(BUILD)/fakek8s
+FAKECLOUD := $(BUILD)/fakecloud
+# What the test bed's Go code finds the built artifacts by (testbed.ArtifactsFromEnv).
+ARTIFACTS := CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) \
+	FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD)
+IN_JUJU := cd testbed/juju && export CGO_ENABLED=0 GOFLAGS=-trimpath &&
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
@@ -24,12 +33,18 @@ all: charm
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./cmd/magnum-capi-graft
 
+# The fake unit agent and Juju's own hook-tool client, both from the test
+# bed's nested module (testbed/juju), which builds Juju 3.6's own code. Every
+# go command there runs with the same flags, so Juju's packages are
+# compiled once and shared from the build cache by build, vet and test.
 fakejuju:
-	CGO_ENABLED=0 go build -trimpath -o $(FAKEJUJU) ./testbed/fakejuju/cmd/fakejuju
+	$(IN_JUJU) go build -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
+	$(IN_JUJU) go build -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
+	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
 
 charm: build
-	go run ./tools/charmpack --binary $(BIN) --output $(CHARM)
+	go run ./tools/charmpack --platform $(PLATFORM) --binary $(BIN) --output $(CHARM)
 	@echo "packed $(CHARM)"
 
 $(STATICCHECK):
@@ -38,13 +53,16 @@ $(STATICCHECK):
 lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	go mod tidy -diff
 	go vet ./...
 	go vet -tags integration ./testbed/...
 	go vet -tags e2e ./testbed/...
 	$(STATICCHECK) ./...
+	$(IN_JUJU) go mod tidy -diff && go vet ./... && $(STATICCHECK) ./...
 
 unit:
 	go test -count=1 ./...
+	$(IN_JUJU) go test -count=1 ./...
 
 # Brief runs of every fuzz target; the seed corpora are in testdata/fuzz.
 fuzz:
@@ -56,7 +74,7 @@ fuzz:
 	done
 
 integration: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) \
+	$(ARTIFACTS) \
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
@@ -75,10 +93,10 @@ JUJU_RELEASE := $(or $(REALJUJU_DIST),$(wildcard ../shared/juju))
 test: lint unit fuzz integration $(if $(JUJU_RELEASE),e2e)
 
 demo: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) go run ./testbed/demo $(DEMOFLAGS)
+	$(ARTIFACTS) go run ./testbed/demo $(DEMOFLAGS)
 
 bench: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 go run ./testbed/bench
+	$(ARTIFACTS) CGO_ENABLED=0 go run ./testbed/bench
 
 clean:
 	rm -rf $(BUILD)

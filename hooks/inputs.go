@@ -8,6 +8,7 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 )
 
@@ -36,7 +37,7 @@ type statusRecord struct {
 const inputsFile = "inputs.json"
 
 func loadInputs(stateDir string) (*inputs, bool) {
-	b, err := os.ReadFile(filepath.Join(stateDir, inputsFile))
+	b, err := files.ReadFile(filepath.Join(stateDir, inputsFile), files.MaxTextFile)
 	if err != nil {
 		return &inputs{Secrets: map[string]map[string]string{}}, false
 	}

@@ -21,14 +21,20 @@ import (
 
 // Unit layout inside the box, as a Juju machine agent lays it out.
 const (
-	UnitName   = "magnum-capi-graft/0"
-	AgentDir   = "/var/lib/juju/agents/unit-magnum-capi-graft-0"
-	CharmDir   = AgentDir + "/charm"
-	ToolsDir   = "/var/lib/juju/tools/unit-magnum-capi-graft-0"
-	FakeJuju   = "/usr/local/sbin/fakejuju"
-	StateFile  = AgentDir + "/fakejuju-state.json"
-	Principal  = "magnum/0"
-	BoxTimeout = 5 * time.Minute
+	UnitName = "magnum-capi-graft/0"
+	AgentDir = "/var/lib/juju/agents/unit-magnum-capi-graft-0"
+	CharmDir = AgentDir + "/charm"
+	ToolsDir = "/var/lib/juju/tools/unit-magnum-capi-graft-0"
+	FakeJuju = "/usr/local/sbin/fakejuju"
+	// JujuExec is where a machine has juju-exec (a link to jujud there, to
+	// the fake agent here, which runs Juju's own juju-exec under that name).
+	JujuExec = "/usr/bin/juju-exec"
+	// AgentService is the fake unit agent's service: it serves juju-exec
+	// for the unit, as jujud does on a machine.
+	AgentService = "fakejuju-agent.service"
+	StateFile    = AgentDir + "/fakejuju-state.json"
+	Principal    = "magnum/0"
+	BoxTimeout   = 5 * time.Minute
 )
 
 // Repo is the repository's top directory.
@@ -192,9 +198,8 @@ func (b *Box) MustRun(ctx context.Context, argv ...string) (string, error) {
 	return res.Stdout, nil
 }
 
-// InstallCharm unpacks the packed .charm where Juju puts it and installs the
-// fake Juju agent (its tools on the agent's tools path).
-func (b *Box) InstallCharm(ctx context.Context, charm, fakejuju string) error {
+// InstallCharm unpacks the packed .charm where Juju puts it.
+func (b *Box) InstallCharm(ctx context.Context, charm string) error {
 	zr, err := zip.OpenReader(charm)
 	if err != nil {
 		return err
@@ -218,21 +223,64 @@ func (b *Box) InstallCharm(ctx context.Context, charm, fakejuju string) error {
 		// Juju keeps the modes stored in the zip: dispatch stays executable.
 		// A new file renamed into place, as Juju deploys a charm: the
 		// running watcher keeps its binary until it is restarted.
-		if err := os.WriteFile(p+".new", data, f.Mode().Perm()); err != nil {
-			return err
-		}
-		if err := os.Rename(p+".new", p); err != nil {
+		if err := writeFile(p, data, f.Mode().Perm()); err != nil {
 			return err
 		}
 	}
-	data, err := os.ReadFile(fakejuju)
-	if err != nil {
+	return nil
+}
+
+// writeFile writes data to a new file renamed into place.
+func writeFile(p string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(b.Path(FakeJuju), data, 0o755); err != nil {
+	if err := os.WriteFile(p+".new", data, mode); err != nil {
 		return err
 	}
-	_, err = b.MustRun(ctx, FakeJuju, "install-tools", ToolsDir)
+	return os.Rename(p+".new", p)
+}
+
+// agentUnit is the fake unit agent's systemd unit: a real unit file,
+// enabled, so that juju-exec works again after a reboot, as on a machine.
+const agentUnit = `[Unit]
+Description=Fake Juju unit agent for magnum-capi-graft/0 (test bed): serves juju-exec
+
+[Service]
+ExecStart=` + FakeJuju + ` agent
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// InstallAgent makes the box a Juju machine for the unit as far as the
+// charm can tell: the fake unit agent, Juju's own hook tools (jujuc, linked
+// under every tool's name in the unit's tools directory), Juju's own
+// juju-exec at /usr/bin/juju-exec, and the agent's service serving it.
+func (b *Box) InstallAgent(ctx context.Context, a Artifacts) error {
+	for src, dst := range map[string]string{a.FakeJuju: FakeJuju, a.JujuC: filepath.Join(ToolsDir, "jujuc")} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(b.Path(dst), data, 0o755); err != nil {
+			return err
+		}
+	}
+	if _, err := b.MustRun(ctx, FakeJuju, "install-tools", ToolsDir); err != nil {
+		return err
+	}
+	if _, err := b.MustRun(ctx, "ln", "-sfn", FakeJuju, JujuExec); err != nil {
+		return err
+	}
+	if err := writeFile(b.Path("/etc/systemd/system/"+AgentService), []byte(agentUnit), 0o644); err != nil {
+		return err
+	}
+	if _, err := b.MustRun(ctx, "systemctl", "daemon-reload"); err != nil {
+		return err
+	}
+	_, err := b.MustRun(ctx, "systemctl", "enable", "--now", AgentService)
 	return err
 }
 
@@ -262,17 +310,21 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 	return fmt.Errorf("fake management cluster did not start:\n%s", out)
 }
 
-// Artifacts are what `make` builds for the test bed: the packed charm, and
-// the fake Juju agent and fake management cluster that run beside it.
+// Artifacts are what `make` builds for the test bed: the packed charm, the
+// fake Juju agent (testbed/juju), Juju's own hook-tool client (jujuc), the
+// fake management cluster that runs beside them, and the smoke test's
+// contract server (FakeCloud), which only some tests start.
 type Artifacts struct {
-	Charm, FakeJuju, FakeK8s string
+	Charm, FakeJuju, JujuC, FakeK8s, FakeCloud string
 }
 
-// ArtifactsFromEnv reads CHARM, FAKEJUJU and FAKEK8S, as make sets them.
+// ArtifactsFromEnv reads CHARM, FAKEJUJU, JUJUC, FAKEK8S and FAKECLOUD, as
+// make sets them.
 func ArtifactsFromEnv() (Artifacts, error) {
-	a := Artifacts{Charm: os.Getenv("CHARM"), FakeJuju: os.Getenv("FAKEJUJU"), FakeK8s: os.Getenv("FAKEK8S")}
-	if a.Charm == "" || a.FakeJuju == "" || a.FakeK8s == "" {
-		return a, fmt.Errorf("CHARM, FAKEJUJU and FAKEK8S must name the built artifacts: run it through make")
+	a := Artifacts{Charm: os.Getenv("CHARM"), FakeJuju: os.Getenv("FAKEJUJU"), JujuC: os.Getenv("JUJUC"),
+		FakeK8s: os.Getenv("FAKEK8S"), FakeCloud: os.Getenv("FAKECLOUD")}
+	if a.Charm == "" || a.FakeJuju == "" || a.JujuC == "" || a.FakeK8s == "" || a.FakeCloud == "" {
+		return a, fmt.Errorf("CHARM, FAKEJUJU, JUJUC, FAKEK8S and FAKECLOUD must name the built artifacts: run it through make")
 	}
 	return a, nil
 }
@@ -286,7 +338,10 @@ func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ..
 	if err != nil {
 		return nil, err
 	}
-	err = box.InstallCharm(ctx, a.Charm, a.FakeJuju)
+	err = box.InstallCharm(ctx, a.Charm)
+	if err == nil {
+		err = box.InstallAgent(ctx, a)
+	}
 	if err == nil {
 		_, err = box.Fake(ctx, "init")
 	}

@@ -78,8 +78,8 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, stderr := &capped{max: MaxStdout, overflow: cancel}, &capped{max: MaxStderr, keepTail: true}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Kill the whole process group on timeout: a wrapper script's children
 	// must not outlive the hook.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -95,7 +95,10 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	err := cmd.Run()
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: cmd.ProcessState.ExitCode()}
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
+		switch {
+		case stdout.err != nil:
+			err = stdout.err
+		case ctx.Err() == context.DeadlineExceeded:
 			err = fmt.Errorf("timed out after %s", timeout)
 		}
 		return res, &Error{Argv0: c.Argv[0], ExitCode: res.ExitCode, Stderr: Tail(res.Stderr, 5), Err: err}

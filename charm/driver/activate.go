@@ -10,6 +10,8 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 	"github.com/canonical/pebble/internals/osutil/sys"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 // DefaultPthName is the .pth file the charm owns in Magnum's site directory.
@@ -66,7 +68,8 @@ func Active(siteDir, pthName string) (string, error) {
 		return "", fmt.Errorf("read active driver: %w", err)
 	}
 	p := filepath.Join(siteDir, pthName)
-	data, err := os.ReadFile(p)
+	// The file is one line; anything large is not the charm's.
+	data, err := files.ReadFile(p, 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}

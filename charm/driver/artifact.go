@@ -11,11 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"math"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 const (
@@ -26,15 +28,28 @@ const (
 	EntryPointGroup = "magnum.drivers"
 	EntryPointName  = "k8s_capi_helm_v1"
 
-	// maxArtifactSize bounds what is read into memory: the driver wheel is
-	// about 100 KiB and a wheelhouse of its whole dependency tree a few tens
-	// of MiB.
-	maxArtifactSize = 256 << 20
 	// maxMemberSize bounds one file inside a wheel, and maxInstallSize all
 	// of a wheel's files, whatever a (possibly hostile) RECORD claims.
 	maxMemberSize  = 64 << 20
 	maxInstallSize = 512 << 20
+	// maxWheelFiles bounds a wheel's entries, checked before its zip
+	// directory is parsed (which allocates per entry); the driver has about
+	// 60, a large dependency a few thousand. maxTarMembers bounds a
+	// wheelhouse tarball's members.
+	maxWheelFiles = 20000
+	maxTarMembers = 4096
 )
+
+// The work a resource can cost is bounded by bytes, not only by what it
+// weighs: maxUnpacked bounds what a tarball decompresses to (members that
+// are not wheels are decompressed too, to be skipped), and maxInflated what
+// all the wheels of one resource inflate to while each file is verified
+// against RECORD. Variables so a test can build the worst shapes small.
+var maxUnpacked, maxInflated int64 = 512 << 20, 512 << 20
+
+// maxArtifactSize bounds what is read into memory: the driver wheel is about
+// 100 KiB and a wheelhouse of its whole dependency tree a few tens of MiB.
+var maxArtifactSize int64 = 256 << 20
 
 var (
 	// ErrEmpty is a zero-byte resource: what Juju hands out when the
@@ -77,6 +92,9 @@ type Wheel struct {
 	Pure        bool
 
 	distInfo string
+	// topLevel are the importable top-level names the wheel ships:
+	// packages (directories) and modules (.py files) at its root.
+	topLevel []string
 }
 
 // Artifact is an inspected driver resource. Its embedded Wheel is the
@@ -111,9 +129,10 @@ func Inspect(filePath string) (*Artifact, error) {
 		return nil, err
 	}
 	a := &Artifact{Path: filePath, SHA256: sum}
+	inflate := maxInflated
 	switch {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		w, err := readWheel(data, "")
+		w, err := readWheel(data, "", &inflate)
 		if err != nil {
 			return nil, fmt.Errorf("driver wheel: %w", err)
 		}
@@ -131,7 +150,7 @@ func Inspect(filePath string) (*Artifact, error) {
 		}
 		var drivers []Wheel
 		for _, name := range sortedKeys(members) {
-			w, err := readWheel(members[name], name)
+			w, err := readWheel(members[name], name, &inflate)
 			if err != nil {
 				return nil, fmt.Errorf("driver wheelhouse: %s: %w", name, err)
 			}
@@ -227,6 +246,18 @@ func (a *Artifact) depProvides(r requirement) bool {
 	return false
 }
 
+// TopLevel maps each importable top-level name the artifact installs (the
+// driver's and its chosen dependencies') to the distribution that ships it.
+func (a *Artifact) TopLevel() map[string]string {
+	out := make(map[string]string)
+	for _, w := range append([]Wheel{a.Wheel}, a.Deps...) {
+		for _, name := range w.topLevel {
+			out[name] = w.Name
+		}
+	}
+	return out
+}
+
 // WithDeps returns a copy of a that also installs, from the wheelhouse, one
 // wheel for each unmet requirement. It refuses rather than guess:
 //
@@ -281,20 +312,15 @@ func versionLess(a, b string) bool {
 
 // readArtifact reads the whole resource and its sha256.
 func readArtifact(filePath string) ([]byte, string, error) {
-	f, err := os.Open(filePath)
-	if err != nil {
-		return nil, "", fmt.Errorf("open driver resource: %w", err)
+	data, err := files.ReadFile(filePath, maxArtifactSize)
+	if errors.Is(err, files.ErrTooLarge) {
+		return nil, "", fmt.Errorf("driver resource is larger than %d MiB", maxArtifactSize>>20)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxArtifactSize+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("read driver resource: %w", err)
 	}
 	if len(data) == 0 {
 		return nil, "", ErrEmpty
-	}
-	if len(data) > maxArtifactSize {
-		return nil, "", fmt.Errorf("driver resource is larger than %d MiB", maxArtifactSize>>20)
 	}
 	sum := sha256.Sum256(data)
 	return data, hex.EncodeToString(sum[:]), nil
@@ -317,17 +343,20 @@ func readTarball(data []byte, want map[string]bool) (map[string][]byte, map[stri
 		defer zr.Close()
 		r = zr
 	}
-	tr := tar.NewReader(r)
+	tr := tar.NewReader(files.Capped(r, maxUnpacked))
 	wheels := make(map[string][]byte)
 	var pkgInfo map[string][]string
 	var total int64
-	for {
+	for n := 1; ; n++ {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("read tar: %w", err)
+		}
+		if n > maxTarMembers {
+			return nil, nil, fmt.Errorf("more than %d members", maxTarMembers)
 		}
 		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
 		isWheel := strings.HasSuffix(name, ".whl")
@@ -362,9 +391,17 @@ func readTarball(data []byte, want map[string]bool) (map[string][]byte, map[stri
 }
 
 // readWheel verifies a wheel completely and returns its metadata.
-func readWheel(data []byte, member string) (*Wheel, error) {
+//
+// inflate is what the resource's wheels may still inflate to; the wheel's
+// files are charged to it before any is read.
+func readWheel(data []byte, member string, inflate *int64) (*Wheel, error) {
 	sum := sha256.Sum256(data)
 	w := &Wheel{Member: member, SHA256: hex.EncodeToString(sum[:])}
+	if n, err := zipEntries(data); err != nil {
+		return nil, err
+	} else if n > maxWheelFiles {
+		return nil, fmt.Errorf("wheel has more than %d files", maxWheelFiles)
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("open zip: %w", err)
@@ -374,20 +411,33 @@ func readWheel(data []byte, member string) (*Wheel, error) {
 		return nil, err
 	}
 	distInfos := make(map[string]bool)
+	tops := make(map[string]bool)
 	for name := range files {
 		top, _, nested := strings.Cut(name, "/")
-		if !nested {
-			continue
-		}
+		// importlib.metadata takes any entry of a sys.path directory
+		// whose lower-cased name ends in .dist-info or .egg-info for a
+		// distribution (CPython Lib/importlib/metadata/__init__.py,
+		// Lookup.__init__), so the suffixes are matched without case.
 		switch {
-		case strings.HasSuffix(top, ".dist-info"):
+		case hasSuffixFold(top, ".egg-info"):
+			return nil, fmt.Errorf("wheel has %s: importlib.metadata would read it as another distribution", top)
+		case !nested:
+			if mod, ok := strings.CutSuffix(top, ".py"); ok && identRE.MatchString(mod) {
+				tops[mod] = true
+			}
+		case hasSuffixFold(top, ".dist-info"):
 			distInfos[top] = true
-		case strings.HasSuffix(top, ".data"):
+		case hasSuffixFold(top, ".data"):
 			// Scripts, headers and data files would have to go outside the
 			// install directory; the driver has none.
 			return nil, fmt.Errorf("wheel has a %s directory (scripts or data files); not supported", top)
+		case identRE.MatchString(top):
+			// A directory is importable as a package, with or without
+			// __init__.py (a namespace package).
+			tops[top] = true
 		}
 	}
+	w.topLevel = sortedKeys(tops)
 	if len(distInfos) != 1 {
 		return nil, fmt.Errorf("wheel has %d .dist-info directories, want exactly 1", len(distInfos))
 	}
@@ -432,10 +482,37 @@ func readWheel(data []byte, member string) (*Wheel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.distInfo, err)
 	}
+	// archive/zip refuses to inflate a file past the size its header
+	// declares, so the declared sizes are what verifying costs.
+	for _, f := range files {
+		*inflate -= int64(min(f.UncompressedSize64, uint64(maxInflated)+1))
+	}
+	if *inflate < 0 {
+		return nil, fmt.Errorf("the wheels unpack to more than %d MiB", maxInflated>>20)
+	}
 	if err := verifyZip(files, record, nil); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// zipEntries reads the entry count from a zip's end of central directory
+// record (APPNOTE.TXT 4.3.16), so that a directory claiming millions of
+// entries is refused before archive/zip allocates for each. A zip64 count
+// (0xffff) is taken as too many: a wheel never needs 65535 files.
+func zipEntries(data []byte) (int, error) {
+	const eocdLen = 22
+	start := max(0, len(data)-eocdLen-0xffff)
+	i := bytes.LastIndex(data[start:], []byte("PK\x05\x06"))
+	if i < 0 || start+i+eocdLen > len(data) {
+		return 0, fmt.Errorf("open zip: no end of central directory")
+	}
+	rec := data[start+i:]
+	n := int(rec[10]) | int(rec[11])<<8
+	if n == 0xffff {
+		return math.MaxInt, nil
+	}
+	return n, nil
 }
 
 // zipFiles indexes a zip's regular files, refusing anything else: links,
@@ -504,7 +581,12 @@ func verifyZip(files map[string]*zip.File, record []recordEntry, visit func(name
 	return nil
 }
 
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
 var (
+	identRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	nameRE    = regexp.MustCompile(`(?i)^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$`)
 	dirSafeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`)
 	normRE    = regexp.MustCompile(`[-_.]+`)

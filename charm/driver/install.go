@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 const (
@@ -324,10 +326,10 @@ func VerifyInstalled(dir string) error {
 	}
 	expected := make(map[string]recordEntry)
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
+		if !e.IsDir() || !hasSuffixFold(e.Name(), ".dist-info") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name(), "RECORD"))
+		data, err := files.ReadFile(filepath.Join(dir, e.Name(), "RECORD"), maxMemberSize)
 		if err != nil {
 			return fmt.Errorf("verify driver %s: %w", dir, err)
 		}
@@ -383,12 +385,11 @@ func VerifyInstalled(dir string) error {
 			return err
 		}
 		seen[e.Path] = true
-		f, err := os.Open(p)
+		data, err := files.ReadFile(p, maxMemberSize)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		_, err = checkContent(e, f)
+		_, err = checkContent(e, bytes.NewReader(data))
 		return err
 	})
 	if err != nil {

@@ -27,13 +27,13 @@ func parseRequirement(s string) (requirement, error) {
 	head = strings.TrimSpace(head)
 	r.Name = reqNameRE.FindString(head)
 	if r.Name == "" {
-		return r, fmt.Errorf("invalid requirement %q: no distribution name", s)
+		return r, fmt.Errorf("invalid requirement %q: no distribution name", clip(s))
 	}
 	rest := strings.TrimSpace(head[len(r.Name):])
 	if strings.HasPrefix(rest, "[") {
 		end := strings.Index(rest, "]")
 		if end < 0 {
-			return r, fmt.Errorf("invalid requirement %q: unclosed extras", s)
+			return r, fmt.Errorf("invalid requirement %q: unclosed extras", clip(s))
 		}
 		r.Extras = rest[1:end]
 		rest = strings.TrimSpace(rest[end+1:])
@@ -43,7 +43,7 @@ func parseRequirement(s string) (requirement, error) {
 		r.URL = strings.TrimSpace(rest[1:])
 	case strings.HasPrefix(rest, "("):
 		if !strings.HasSuffix(rest, ")") {
-			return r, fmt.Errorf("invalid requirement %q: unclosed version specifier", s)
+			return r, fmt.Errorf("invalid requirement %q: unclosed version specifier", clip(s))
 		}
 		r.Spec = rest[1 : len(rest)-1]
 	default:
@@ -51,7 +51,7 @@ func parseRequirement(s string) (requirement, error) {
 	}
 	r.Spec = strings.Join(strings.Fields(r.Spec), "")
 	if err := validateSpecifier(r.Spec); err != nil {
-		return r, fmt.Errorf("invalid requirement %q: %w", s, err)
+		return r, fmt.Errorf("invalid requirement %q: %w", clip(s), err)
 	}
 	return r, nil
 }
@@ -62,23 +62,39 @@ func parseRequirement(s string) (requirement, error) {
 func evalMarker(marker string, env map[string]string) (bool, error) {
 	toks, err := tokenizeMarker(marker)
 	if err != nil {
-		return false, fmt.Errorf("marker %q: %w", marker, err)
+		return false, fmt.Errorf("marker %q: %w", clip(marker), err)
 	}
 	p := &markerParser{toks: toks, env: env}
 	v, err := p.or()
 	if err == nil && p.pos != len(p.toks) {
-		err = fmt.Errorf("unexpected %q", p.toks[p.pos].text)
+		err = fmt.Errorf("unexpected %q", clip(p.toks[p.pos].text))
 	}
 	if err != nil {
-		return false, fmt.Errorf("marker %q: %w", marker, err)
+		return false, fmt.Errorf("marker %q: %w", clip(marker), err)
 	}
 	return v, nil
+}
+
+// clip shortens text quoted in an error: a status message has no room for
+// a hostile wheel's megabytes.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }
 
 type markerToken struct {
 	kind string // "str", "var", "op", "(", ")", "and", "or"
 	text string
 }
+
+// maxMarkerDepth bounds parenthesis nesting in a marker. The parser
+// recurses once per level; real markers nest one or two deep, and a hostile
+// Requires-Dist line could otherwise nest millions deep and overflow the
+// stack, which Go cannot recover from.
+const maxMarkerDepth = 32
 
 var markerOps = []string{"===", "==", "!=", "<=", ">=", "~=", "<", ">"}
 
@@ -108,7 +124,7 @@ func tokenizeMarker(s string) ([]markerToken, error) {
 				}
 			}
 			if op == "" {
-				return nil, fmt.Errorf("bad operator at %q", s[i:])
+				return nil, fmt.Errorf("bad operator at %q", clip(s[i:]))
 			}
 			toks = append(toks, markerToken{kind: "op", text: op})
 			i += len(op)
@@ -144,9 +160,10 @@ func tokenizeMarker(s string) ([]markerToken, error) {
 }
 
 type markerParser struct {
-	toks []markerToken
-	pos  int
-	env  map[string]string
+	toks  []markerToken
+	pos   int
+	depth int
+	env   map[string]string
 }
 
 func (p *markerParser) peek(kind string) bool {
@@ -178,6 +195,10 @@ func (p *markerParser) and() (bool, error) {
 func (p *markerParser) atom() (bool, error) {
 	if p.peek("(") {
 		p.pos++
+		if p.depth++; p.depth > maxMarkerDepth {
+			return false, fmt.Errorf("parentheses nested more than %d deep", maxMarkerDepth)
+		}
+		defer func() { p.depth-- }()
 		v, err := p.or()
 		if err != nil {
 			return false, err
@@ -223,7 +244,7 @@ func (p *markerParser) value() (string, error) {
 		}
 		v, ok := p.env[name]
 		if !ok {
-			return "", fmt.Errorf("unknown marker variable %q", t.text)
+			return "", fmt.Errorf("unknown marker variable %q", clip(t.text))
 		}
 		return v, nil
 	}
@@ -248,5 +269,5 @@ func compareMarker(lhs, op, rhs string) (bool, error) {
 	case "!=":
 		return lhs != rhs, nil
 	}
-	return false, fmt.Errorf("cannot compare %q %s %q", lhs, op, rhs)
+	return false, fmt.Errorf("cannot compare %q %s %q", clip(lhs), op, clip(rhs))
 }

@@ -37,7 +37,7 @@ var versionRE = regexp.MustCompile(`^v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
 func parseVersion(s string) (pyVersion, error) {
 	m := versionRE.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
-		return pyVersion{}, fmt.Errorf("invalid PEP 440 version %q", s)
+		return pyVersion{}, fmt.Errorf("invalid PEP 440 version %q", clip(s))
 	}
 	var v pyVersion
 	var err error
@@ -76,7 +76,7 @@ func parseVersion(s string) (pyVersion, error) {
 		v.local = strings.FieldsFunc(m[10], func(r rune) bool { return r == '-' || r == '_' || r == '.' })
 	}
 	if err != nil {
-		return pyVersion{}, fmt.Errorf("invalid PEP 440 version %q: %w", s, err)
+		return pyVersion{}, fmt.Errorf("invalid PEP 440 version %q: %w", clip(s), err)
 	}
 	return v, nil
 }
@@ -226,7 +226,7 @@ func specifierContains(spec, version string) (bool, error) {
 		clause = strings.TrimSpace(clause)
 		m := specRE.FindStringSubmatch(clause)
 		if m == nil {
-			return false, fmt.Errorf("invalid version specifier %q", clause)
+			return false, fmt.Errorf("invalid version specifier %q", clip(clause))
 		}
 		ok, err := clauseContains(m[1], m[2], version)
 		if err != nil || !ok {
@@ -245,7 +245,7 @@ func validateSpecifier(spec string) error {
 		clause = strings.TrimSpace(clause)
 		m := specRE.FindStringSubmatch(clause)
 		if m == nil {
-			return fmt.Errorf("invalid version specifier %q", clause)
+			return fmt.Errorf("invalid version specifier %q", clip(clause))
 		}
 		want := m[2]
 		switch m[1] {
@@ -255,7 +255,7 @@ func validateSpecifier(spec string) error {
 			want = strings.TrimSuffix(want, ".*")
 		}
 		if _, err := parseVersion(want); err != nil {
-			return fmt.Errorf("invalid version specifier %q: %w", clause, err)
+			return fmt.Errorf("invalid version specifier %q: %w", clip(clause), err)
 		}
 	}
 	return nil
@@ -297,7 +297,7 @@ func clauseContains(op, want, have string) (bool, error) {
 	switch op {
 	case "~=":
 		if len(s.release) < 2 {
-			return false, fmt.Errorf("invalid specifier ~=%s: needs at least two release segments", want)
+			return false, fmt.Errorf("invalid specifier ~=%s: needs at least two release segments", clip(want))
 		}
 		p := s.base()
 		p.release = p.release[:len(p.release)-1]
@@ -330,7 +330,7 @@ func clauseContains(op, want, have string) (bool, error) {
 		}
 		return true, nil
 	}
-	return false, fmt.Errorf("unknown operator %q", op)
+	return false, fmt.Errorf("unknown operator %q", clip(op))
 }
 
 // prefixMatch implements "==X.Y.*": the epoch must match and the candidate's

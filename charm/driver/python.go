@@ -121,14 +121,16 @@ type Unmet struct {
 	Reason      string // set when the requirement could not be evaluated
 }
 
+// String is clipped: a hostile wheel's Requires-Dist can be megabytes, and
+// this ends in a status.
 func (u Unmet) String() string {
 	switch {
 	case u.Reason != "":
-		return fmt.Sprintf("%s: %s", u.Requirement, u.Reason)
+		return fmt.Sprintf("%s: %s", clip(u.Requirement), u.Reason) // Reason is a parser error, clipped already
 	case u.Found == "":
-		return fmt.Sprintf("%s%s (not installed)", u.Name, u.Spec)
+		return fmt.Sprintf("%s%s (not installed)", clip(u.Name), clip(u.Spec))
 	}
-	return fmt.Sprintf("%s%s (found %s)", u.Name, u.Spec, u.Found)
+	return fmt.Sprintf("%s%s (found %s)", clip(u.Name), clip(u.Spec), clip(u.Found))
 }
 
 const requirementsScript = `
@@ -188,6 +190,108 @@ except ImportError:
     pass
 print(json.dumps(out))
 `
+
+// Shadow is a top-level name a wheel ships that Magnum's Python already
+// imports from elsewhere.
+type Shadow struct {
+	Name  string
+	Where string   // where Python finds it now
+	Dists []string // the installed distributions that provide it, if known
+}
+
+func (s Shadow) String() string {
+	if len(s.Dists) > 0 {
+		return fmt.Sprintf("%s (from %s, %s)", s.Name, strings.Join(s.Dists, ", "), s.Where)
+	}
+	return fmt.Sprintf("%s (%s)", s.Name, s.Where)
+}
+
+// shadowScript finds each top-level name as `import name` would, with the
+// hidden directories (the charm's own install root) off sys.path, and the
+// distributions that provide it. find_spec of a top-level name runs no
+// module code; names are identifiers only (checked before), so no parent
+// package is imported either.
+const shadowScript = `
+import json, os, sys, importlib.util
+from importlib import metadata
+req = json.load(sys.stdin)
+hide = [h.rstrip("/") for h in req["hide"]]
+def hidden(p):
+    a = os.path.abspath(p) if p else p
+    return any(a == h or a.startswith(h + "/") for h in hide)
+sys.path[:] = [p for p in sys.path if not hidden(p)]
+importlib.invalidate_caches()
+def providers():
+    try:
+        return metadata.packages_distributions()
+    except AttributeError:
+        # Python < 3.10: the same from top_level.txt and RECORD.
+        pd = {}
+        for d in metadata.distributions():
+            names = set((d.read_text("top_level.txt") or "").split())
+            for f in d.files or []:
+                parts = f.parts
+                if len(parts) > 1 or parts[0].endswith(".py"):
+                    names.add(parts[0].split(".")[0])
+            for n in names:
+                pd.setdefault(n, []).append(d.metadata["Name"])
+        return pd
+pd = providers()
+out = {}
+for name in req["names"]:
+    spec = None
+    if name in sys.builtin_module_names:
+        out[name] = {"where": "built-in", "dists": []}
+        continue
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception as e:
+        out[name] = {"where": "%s: %s" % (type(e).__name__, e), "dists": pd.get(name, [])}
+        continue
+    if spec is None:
+        continue
+    where = spec.origin if spec.origin not in (None, "namespace") else ", ".join(spec.submodule_search_locations or [])
+    if where and where.endswith("/__init__.py"):
+        where = where[:-len("/__init__.py")]
+    out[name] = {"where": where or "?", "dists": pd.get(name, [])}
+print(json.dumps({"found": out}))
+`
+
+// Shadowed asks Magnum's interpreter (as interp.User with interp.Env, the
+// install root hidden as for CheckRequirements) which of the top-level
+// names an artifact ships (name -> distribution, see Artifact.TopLevel) it
+// already imports from elsewhere: the stdlib, magnum, oslo.*,
+// keystoneauth1, any package of the distro's. The driver's directory comes
+// before the distro's on sys.path, so a wheel shipping such a name would
+// replace that module for every OpenStack service on the unit; the answer
+// comes from the interpreter itself, not a list, because only it knows
+// what it provides. A name provided only by the same distribution (an
+// apt-installed copy of the driver) is no shadow: it is the same code.
+func Shadowed(ctx context.Context, interp *Interpreter, names map[string]string) ([]Shadow, error) {
+	in := map[string]any{"names": sortedKeys(names), "hide": append([]string{}, interp.Hide...)}
+	var out struct {
+		Found map[string]struct {
+			Where string   `json:"where"`
+			Dists []string `json:"dists"`
+		} `json:"found"`
+	}
+	if err := runPython(ctx, interp.Python, interp.User, interp.Env, shadowScript, nil, in, &out); err != nil {
+		return nil, fmt.Errorf("check the driver's top-level names: %w", err)
+	}
+	var shadows []Shadow
+	for _, name := range sortedKeys(out.Found) {
+		f := out.Found[name]
+		same := len(f.Dists) > 0
+		for _, d := range f.Dists {
+			same = same && normalizeName(d) == names[name]
+		}
+		if same {
+			continue
+		}
+		shadows = append(shadows, Shadow{Name: name, Where: f.Where, Dists: f.Dists})
+	}
+	return shadows, nil
+}
 
 // forceGoSpecifiers makes CheckRequirements ignore `packaging`, so tests
 // exercise the Go fallback on hosts that have it.

@@ -39,7 +39,7 @@ class Driver(object):
     provides = [{"server_type": "vm", "os": "ubuntu", "coe": "kubernetes"}]
 `
 
-func (w testWheel) build(t *testing.T) []byte {
+func (w testWheel) build(t testing.TB) []byte {
 	t.Helper()
 	if w.name == "" {
 		w.name = "magnum-capi-helm"

@@ -12,7 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/canonical/pebble/internals/osutil"
@@ -59,30 +62,56 @@ type Stat struct {
 	Link string `json:",omitempty"`
 }
 
-// Read observes a path. A missing path is not an error.
+// betweenLstatAndRead lets a test change the disk at the worst moment.
+var betweenLstatAndRead func()
+
+// Read observes a path. A missing path is not an error. A regular file's
+// content, mode and owner all come from the one file it opened (without
+// following a link): a path swapped between the Lstat and the read is
+// observed again, never reported as one file's mode with another's content.
 func Read(path string) (Stat, error) {
+	for range 3 {
+		st, swapped, err := readOnce(path)
+		if !swapped {
+			return st, err
+		}
+	}
+	return Stat{}, fmt.Errorf("observe %s: it keeps changing", path)
+}
+
+func readOnce(path string) (st Stat, swapped bool, err error) {
 	fi, err := os.Lstat(path)
+	if betweenLstatAndRead != nil {
+		betweenLstatAndRead()
+	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return Stat{}, nil
+		return Stat{}, false, nil
 	}
 	if err != nil {
-		return Stat{}, err
+		return Stat{}, false, err
 	}
-	st := Stat{Exists: true, IsDir: fi.IsDir(), Mode: fi.Mode().Perm()}
+	if fi.Mode().IsRegular() {
+		data, opened, err := readRegular(path, MaxManagedFile, false)
+		switch {
+		case opened != nil && !os.SameFile(fi, opened),
+			errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ELOOP), errors.Is(err, ErrNotRegular):
+			return Stat{}, true, nil
+		case err != nil:
+			return Stat{}, false, err
+		}
+		fi = opened
+		st.Content = data
+	}
+	st.Exists, st.IsDir, st.Mode = true, fi.IsDir(), fi.Mode().Perm()
 	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.UID, st.GID = int(s.Uid), int(s.Gid)
 	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
+	if fi.Mode()&fs.ModeSymlink != 0 {
 		if st.Link, err = os.Readlink(path); err != nil {
-			return st, err
-		}
-	case fi.Mode().IsRegular():
-		if st.Content, err = os.ReadFile(path); err != nil {
-			return st, err
+			return st, false, err
 		}
 	}
-	return st, nil
+	return st, false, nil
 }
 
 // Same reports whether two observations of a path agree in everything
@@ -300,4 +329,32 @@ func owner(uid, gid int) string {
 		return x.Name, nil
 	})
 	return u + ":" + g
+}
+
+// tempNameRE matches the temporary files the charm's writes leave when a hook
+// is killed mid-write: pebble's AtomicWriteFile writes
+// "<file>.<12 random>~" beside its target (internals/osutil/io.go,
+// NewAtomicFile), the random part drawn from canonical/x-go's
+// randutil.RandomString alphabet (randutil/rand.go, letters: no vowels);
+// symlink writes "<link>.magnum-capi-graft.tmp".
+var tempNameRE = regexp.MustCompile(`^\.(?:[BCDFGHJKLMNPQRSTVWXYbcdfghjklmnpqrstvwxy0-9]{12}~|magnum-capi-graft\.tmp)$`)
+
+// StaleTemps lists the leftovers of interrupted writes to path. A hook holds
+// the machine lock while it writes, so any found by the next hook are stale.
+func StaleTemps(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e.Name(), base); ok && tempNameRE.MatchString(rest) && !e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
 }

@@ -96,6 +96,11 @@ var (
 	// ErrSecretAccess: the secret exists but was not granted to the
 	// application ("ERROR permission denied").
 	ErrSecretAccess = errors.New("secret not accessible")
+	// ErrSecretURIInvalid: secret-get refused the URI itself ("ERROR secret
+	// URI "<uri>" not valid", exit 2). Juju accepts any secret:... string
+	// as a secret option's value (juju/charm config.go secretC checks the
+	// scheme only), so a mistyped URI reaches the charm this way.
+	ErrSecretURIInvalid = errors.New("not a valid secret URI")
 	// ErrBadActionKey: an action-set key breaks Juju's key rule.
 	ErrBadActionKey = errors.New("invalid action-set key")
 )

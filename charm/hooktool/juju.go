@@ -12,11 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
 // Juju implements Tools by running Juju's hook tools through a Runner. It
 // holds no state of its own: every call is one tool run, so the charm always
-// sees what the unit agent says now.
+// sees what the unit agent says now. Every text it hands Juju (status, log,
+// action results, failure message) has the credentials of any URL in it
+// redacted (package redact): the last line of defence, not the first.
 type Juju struct {
 	r Runner
 }
@@ -66,6 +70,8 @@ func (j *Juju) SecretGet(ctx context.Context, id string, mode SecretGetMode) (ma
 		if errors.As(err, &ee) {
 			msg := ee.Message()
 			switch {
+			case ee.Code == 2 && strings.HasPrefix(msg, "secret URI ") && strings.HasSuffix(msg, " not valid"):
+				return nil, fmt.Errorf("cannot read secret %s: %w: %w", id, ErrSecretURIInvalid, err)
 			case strings.Contains(msg, "permission denied"), strings.Contains(msg, "not granted"):
 				return nil, fmt.Errorf("cannot read secret %s: %w: %w", id, ErrSecretAccess, err)
 			case strings.Contains(msg, "not found"):
@@ -86,7 +92,7 @@ func (j *Juju) SecretGet(ctx context.Context, id string, mode SecretGetMode) (ma
 // previous status, but a missing argument would read as "no message" only
 // by accident of Juju's current parser.
 func (j *Juju) StatusSet(ctx context.Context, status Status, message string) error {
-	if _, err := j.r.Run(ctx, []string{"status-set", string(status), message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"status-set", string(status), redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot set status %s: %w", status, err)
 	}
 	return nil
@@ -103,7 +109,7 @@ func (j *Juju) ApplicationVersionSet(ctx context.Context, version string) error 
 // Log implements Tools. The "--" keeps a message that starts with a dash
 // from being read as a flag.
 func (j *Juju) Log(ctx context.Context, level Level, message string) error {
-	if _, err := j.r.Run(ctx, []string{"juju-log", "-l", string(level), "--", message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"juju-log", "-l", string(level), "--", redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot write to the Juju log: %w", err)
 	}
 	return nil
@@ -148,6 +154,12 @@ var reservedActionKeys = map[string]bool{
 	"stdout": true, "stdout-encoding": true, "stderr": true, "stderr-encoding": true,
 }
 
+// ValidActionKey reports whether action-set accepts k as one segment of a
+// result key.
+func ValidActionKey(k string) bool {
+	return actionKeyRule.MatchString(k) && !reservedActionKeys[k]
+}
+
 // ActionSet implements Tools. Keys are checked here, before anything runs,
 // because action-set rejects the whole call on one bad key: checking first
 // turns a programming error into ErrBadActionKey instead of a lost result.
@@ -186,7 +198,7 @@ func FlattenActionResults(results map[string]any) ([]string, error) {
 	sort.Strings(keys)
 	pairs := make([]string, 0, len(keys))
 	for _, k := range keys {
-		pairs = append(pairs, k+"="+flat[k])
+		pairs = append(pairs, k+"="+redact.Text(flat[k]))
 	}
 	return pairs, nil
 }
@@ -253,7 +265,7 @@ func formatActionValue(v any) (string, error) {
 
 // ActionFail implements Tools.
 func (j *Juju) ActionFail(ctx context.Context, message string) error {
-	if _, err := j.r.Run(ctx, []string{"action-fail", message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"action-fail", redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot fail action: %w", err)
 	}
 	return nil
@@ -261,7 +273,7 @@ func (j *Juju) ActionFail(ctx context.Context, message string) error {
 
 // ActionLog implements Tools.
 func (j *Juju) ActionLog(ctx context.Context, message string) error {
-	if _, err := j.r.Run(ctx, []string{"action-log", message}); err != nil {
+	if _, err := j.r.Run(ctx, []string{"action-log", redact.Text(message)}); err != nil {
 		return fmt.Errorf("cannot log action progress: %w", err)
 	}
 	return nil
@@ -326,6 +338,37 @@ const DefaultTimeout = 2 * time.Minute
 // from the controller (and the controller from Charmhub) on first use.
 const ResourceGetTimeout = 30 * time.Minute
 
+// MaxToolOutput bounds what the charm reads of a hook tool's output. The
+// largest is secret-get's, and Juju refuses secret content over 1 MB
+// (core/secrets/createsecret.go, maxContentSizeBytes).
+const MaxToolOutput = 16 << 20
+
+// limitedBuffer keeps at most max bytes and remembers that there was more.
+// Passing max kills the tool (overflow), which would otherwise block on a
+// pipe nobody reads until its deadline.
+type limitedBuffer struct {
+	// buf is a field, not embedded: an embedded bytes.Buffer's ReadFrom
+	// would let io.Copy bypass Write and its limit.
+	buf      bytes.Buffer
+	max      int
+	over     bool
+	overflow func()
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.buf.Len()+len(p) > b.max {
+		if !b.over {
+			b.over = true
+			b.overflow()
+		}
+		return 0, errors.New("too much output")
+	}
+	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) Bytes() []byte  { return b.buf.Bytes() }
+func (b *limitedBuffer) String() string { return b.buf.String() }
+
 // ExecRunner is the real Runner: it runs the tool from PATH (Juju puts its
 // tools directory first on a hook's PATH) with no stdin and the hook's own
 // environment.
@@ -349,14 +392,17 @@ func (r ExecRunner) Run(ctx context.Context, argv []string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	var stdout, stderr bytes.Buffer
+	stdout, stderr := &limitedBuffer{max: MaxToolOutput, overflow: cancel}, &limitedBuffer{max: MaxToolOutput, overflow: cancel}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	// A tool that forks a child holding our pipes must not keep us waiting
 	// after the tool itself is gone.
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
+	if stdout.over || stderr.over {
+		return nil, fmt.Errorf("%s: printed more than %d MiB", argv[0], MaxToolOutput>>20)
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: no answer within %s: %w", argv[0], timeout, ctxErr)

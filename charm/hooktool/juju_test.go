@@ -17,11 +17,15 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
 
-// binDir holds the fakejuju binary and its tool symlinks, built once for the
-// tests that go through ExecRunner and real processes.
+// binDir holds links to this test binary under every tool name the fake
+// provides: run by such a name, the binary is that tool (fakejuju.Main), so
+// the tests that go through ExecRunner run real processes found on PATH.
 var binDir string
 
 func TestMain(m *testing.M) {
+	if _, ok := fakejuju.ToolUsage(filepath.Base(os.Args[0])); ok {
+		os.Exit(fakejuju.Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	}
 	os.Exit(runTests(m))
 }
 
@@ -32,15 +36,16 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "fakejuju")
-	build := exec.Command("go", "build", "-o", bin, "github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju/cmd/fakejuju")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building fakejuju: %v\n%s", err, out)
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if out, err := exec.Command(bin, "install-tools", dir).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "installing tools: %v\n%s", err, out)
-		return 1
+	for _, name := range fakejuju.ToolNames() {
+		if err := os.Symlink(self, filepath.Join(dir, name)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	binDir = dir
 	return m.Run()
@@ -156,9 +161,12 @@ func TestSecretGetErrors(t *testing.T) {
 	assert.ErrorIs(t, err, hooktool.ErrSecretNotFound)
 	assert.Contains(t, err.Error(), fmt.Sprintf("secret %q not found", missing))
 
-	_, err = f.juju.SecretGet(ctx, "not-a-secret-uri", hooktool.SecretCurrent)
+	// Juju's config takes any secret:... (juju/charm checks the scheme
+	// only); secret-get is where a wrong one is found out.
+	_, err = f.juju.SecretGet(ctx, "secret:capi-kubeconfig", hooktool.SecretCurrent)
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.Code)
+	assert.ErrorIs(t, err, hooktool.ErrSecretURIInvalid)
 	assert.NotErrorIs(t, err, hooktool.ErrSecretNotFound)
 }
 
@@ -332,7 +340,7 @@ func TestActionSetBadKeyRejectedBeforeRunning(t *testing.T) {
 	var ee *hooktool.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.Code)
-	assert.Equal(t, `key "Bad_Key" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods`, ee.Message())
+	assert.Equal(t, `key "Bad_Key" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric and hyphens`, ee.Message())
 	assert.Empty(t, f.load(t).ActionResults)
 }
 
@@ -371,8 +379,9 @@ func TestResourceGet(t *testing.T) {
 	assert.Contains(t, err.Error(), "resource#magnum-capi-graft/missing not found")
 }
 
-// TestExecRunner runs the real ExecRunner against the fakejuju binary: the
-// exact path a deployed charm takes, down to PATH lookup and exit codes.
+// TestExecRunner runs the real ExecRunner against the fake's tools as
+// processes: the path a deployed charm takes, down to PATH lookup and exit
+// codes. (testbed/juju runs the same ExecRunner against Juju's own jujuc.)
 func TestExecRunner(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, func(st *fakejuju.State) { st.Resources["helm"] = "" })
@@ -437,4 +446,14 @@ func TestExitErrorText(t *testing.T) {
 	assert.Equal(t, "a b", (&hooktool.ExitError{Tool: "x", Code: 1, Stderr: " a\n b\n"}).Message())
 	var target *hooktool.ExitError
 	assert.True(t, errors.As(fmt.Errorf("wrapped: %w", e), &target))
+}
+
+// TestExecRunnerBoundsOutput: a hook tool (or something posing as one on
+// PATH) that prints without end is stopped at MaxToolOutput.
+func TestExecRunnerBoundsOutput(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret-get"), []byte("#!/bin/sh\nexec yes\n"), 0o755))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	_, err := hooktool.ExecRunner{}.Run(context.Background(), []string{"secret-get", "x"})
+	assert.EqualError(t, err, "secret-get: printed more than 16 MiB")
 }

@@ -6,15 +6,17 @@
 package investigate
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -35,14 +37,20 @@ type Service struct {
 	// file (openstack, magnum-conductor) and variable (daemon-args), in
 	// the lower-case, hyphenated form action results allow.
 	DefaultKeys map[string]map[string]string `json:"default-keys,omitempty"`
-	MainPID     uint32                       `json:"main-pid"`
-	Cmdline     string                       `json:"cmdline"`
-	Enabled     string                       `json:"enabled"`
-	Masked      bool                         `json:"masked"`
-	Active      string                       `json:"active"`
-	ConfD       string                       `json:"conf-d"`
-	PATH        string                       `json:"path"`
-	Helm        string                       `json:"helm"`
+	// DefaultUnkeyed lists, by file, the assignments that have no key
+	// of their own in DefaultKeys, as written: an append (NAME+=...), a
+	// name that does not map to an action-set key (_TMP), a name that
+	// differs from an earlier one only in case. action-set refuses the
+	// whole call on one bad key, so they are listed, never keyed.
+	DefaultUnkeyed map[string][]string `json:"default-unkeyed,omitempty"`
+	MainPID        uint32              `json:"main-pid"`
+	Cmdline        string              `json:"cmdline"`
+	Enabled        string              `json:"enabled"`
+	Masked         bool                `json:"masked"`
+	Active         string              `json:"active"`
+	ConfD          string              `json:"conf-d"`
+	PATH           string              `json:"path"`
+	Helm           string              `json:"helm"`
 }
 
 // Report is the whole investigation.
@@ -89,7 +97,7 @@ func Run(ctx context.Context, sd *systemd.Manager) (*Report, error) {
 			s.FinalCommand, _ = command.Output(ctx, command.Cmd{Argv: []string{svc.InitScript, "show-args"}, Timeout: 10 * time.Second})
 		}
 		for _, p := range []string{"/etc/default/openstack", wiring.DefaultFilePath(svc.Name)} {
-			keys := shellKeys(p)
+			keys, unkeyed := shellKeys(p)
 			if keys == nil {
 				continue
 			}
@@ -98,6 +106,12 @@ func Run(ctx context.Context, sd *systemd.Manager) (*Report, error) {
 				s.DefaultFile = wiring.DefaultFilePath(svc.Name)
 			}
 			s.DefaultKeys[filepath.Base(p)] = keys
+			if len(unkeyed) > 0 {
+				if s.DefaultUnkeyed == nil {
+					s.DefaultUnkeyed = map[string][]string{}
+				}
+				s.DefaultUnkeyed[filepath.Base(p)] = unkeyed
+			}
 		}
 		s.ConfD = confDReading(svc.Cmdline)
 		rep.Services[svc.Name] = s
@@ -150,27 +164,46 @@ func confDReading(cmdline []string) string {
 	}
 }
 
+// assignment is a shell variable assignment, with export or bash's +=.
+var assignment = regexp.MustCompile(`^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)(\+?)=(.*)$`)
+
 // shellKeys returns the variables a sourced shell file assigns (nil if the
-// file does not exist). Values are reported as written.
-func shellKeys(path string) map[string]string {
-	f, err := os.Open(path)
+// file cannot be read), keyed by name in the lower-case, hyphenated form
+// action results allow, values as written (the last assignment wins, as in
+// the shell). An assignment with no such key of its own is returned in
+// unkeyed as written: see Service.DefaultUnkeyed.
+func shellKeys(path string) (keys map[string]string, unkeyed []string) {
+	data, err := files.ReadFile(path, files.MaxTextFile)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	defer f.Close()
-	keys := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		line = strings.TrimPrefix(line, "export ")
+	keys, unkeyed = parseShellKeys(data)
+	return keys, unkeyed
+}
+
+// parseShellKeys is shellKeys on a file's content.
+func parseShellKeys(data []byte) (keys map[string]string, unkeyed []string) {
+	keys = map[string]string{}
+	owner := map[string]string{} // key -> the variable name that has it
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.ContainsAny(k, " \t$") {
-			keys[strings.ReplaceAll(strings.ToLower(k), "_", "-")] = v
+		m := assignment.FindStringSubmatch(line)
+		if m == nil {
+			continue
 		}
+		name, appends, value := m[1], m[2] != "", m[3]
+		key := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		if o, taken := owner[key]; appends || !hooktool.ValidActionKey(key) || (taken && o != name) {
+			unkeyed = append(unkeyed, line)
+			continue
+		}
+		owner[key] = name
+		keys[key] = value
 	}
-	return keys
+	return keys, unkeyed
 }
 
 func findOnPath(prog, path string) string {

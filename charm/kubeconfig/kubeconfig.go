@@ -16,14 +16,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 // Keys of the Juju secret's content that may hold the kubeconfig.
@@ -217,12 +219,14 @@ const (
 // go on to use credentials that were found wanting.
 func Validate(data []byte, driverVersion string, now time.Time, opts ValidateOptions) (*Kubeconfig, Report) {
 	var r Report
-	fileExists := opts.FileExists
-	if fileExists == nil {
-		fileExists = func(path string) bool {
-			_, err := os.Stat(path)
-			return err == nil
+	caProblem := func(path string) string {
+		if opts.FileExists != nil {
+			if !opts.FileExists(path) {
+				return "kubeconfig: certificate-authority file does not exist on the unit"
+			}
+			return ""
 		}
+		return caFileProblem(path)
 	}
 
 	cfg, problem := parse(data)
@@ -247,7 +251,7 @@ func Validate(data []byte, driverVersion string, now time.Time, opts ValidateOpt
 		r.pass(checkServer, "https://"+kc.Address())
 	}
 
-	checkAuthority(&r, kc, cluster, fileExists)
+	checkAuthority(&r, kc, cluster, caProblem)
 	if checkUser(&r, kc, user, driverVersion) {
 		checkClientCertificate(&r, kc, user, now)
 	}
@@ -365,7 +369,7 @@ func checkServerURL(server string) (*url.URL, string) {
 	return u, ""
 }
 
-func checkAuthority(r *Report, kc *Kubeconfig, cluster *rawCluster, fileExists func(string) bool) {
+func checkAuthority(r *Report, kc *Kubeconfig, cluster *rawCluster, caFileProblem func(string) string) {
 	if cluster.InsecureSkipTLSVerify {
 		// The driver never reads it and verifies the server anyway.
 		r.warn("kubeconfig: insecure-skip-tls-verify is ignored by the driver")
@@ -385,8 +389,8 @@ func checkAuthority(r *Report, kc *Kubeconfig, cluster *rawCluster, fileExists f
 		kc.caPEM = der
 		r.pass(checkCA, fmt.Sprintf("certificate-authority-data holds %d certificate(s)", n))
 	case cluster.CertificateAuthority != "":
-		if !fileExists(cluster.CertificateAuthority) {
-			r.fail(checkCA, "kubeconfig: certificate-authority file does not exist on the unit")
+		if problem := caFileProblem(cluster.CertificateAuthority); problem != "" {
+			r.fail(checkCA, problem)
 			return
 		}
 		kc.CAFile = cluster.CertificateAuthority
@@ -592,4 +596,40 @@ func hasPrivateKey(data []byte) bool {
 			return true
 		}
 	}
+}
+
+// maxCAFile bounds a certificate-authority file read from the unit: a
+// bundle of every public CA is about 200 KiB.
+const maxCAFile = 1 << 20
+
+// caFileProblem checks the certificate-authority file a kubeconfig names
+// on the unit: it must be a regular file (a FIFO would block the hook that
+// reads it, /dev/zero would never end). Preflight reads it, through
+// files.ReadFile, which checks the same again on the file it opens.
+func caFileProblem(path string) string {
+	// Even a stat is done by the bounded reader: on a hung filesystem a
+	// plain os.Stat would never return.
+	_, problem := readCAFile(path)
+	return problem
+}
+
+const (
+	problemCANotRegular = "kubeconfig: certificate-authority is not a regular file on the unit"
+	problemCATooLarge   = "kubeconfig: certificate-authority file is larger than 1 MiB"
+)
+
+// readCAFile reads the certificate-authority file for preflight.
+func readCAFile(path string) ([]byte, string) {
+	data, err := files.ReadFile(path, maxCAFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "kubeconfig: certificate-authority file does not exist on the unit"
+	case errors.Is(err, files.ErrNotRegular):
+		return nil, problemCANotRegular
+	case errors.Is(err, files.ErrTooLarge):
+		return nil, problemCATooLarge
+	case err != nil:
+		return nil, "kubeconfig: cannot read the certificate-authority file on the unit"
+	}
+	return data, ""
 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -44,8 +43,6 @@ type Options struct {
 	// APIVersions overrides the group/version of driver resources, keyed as
 	// the driver's [capi_helm] api_resources option is (see RequiredAPIs).
 	APIVersions map[string]string
-	// ReadFile reads the certificate-authority file; nil reads the real one.
-	ReadFile func(path string) ([]byte, error)
 }
 
 // Check names Preflight reports, besides one "api-<group>" per API group.
@@ -158,13 +155,9 @@ func newPreflighter(kc *Kubeconfig, opts Options, perRequest, total time.Duratio
 
 	caPEM := kc.caPEM
 	if caPEM == nil && kc.CAFile != "" {
-		readFile := opts.ReadFile
-		if readFile == nil {
-			readFile = os.ReadFile
-		}
-		data, err := readFile(kc.CAFile)
-		if err != nil {
-			return nil, "kubeconfig: cannot read the certificate-authority file on the unit"
+		data, problem := readCAFile(kc.CAFile)
+		if problem != "" {
+			return nil, problem
 		}
 		caPEM = data
 	}

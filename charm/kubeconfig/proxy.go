@@ -133,3 +133,34 @@ func (p *proxy) forRequest(req *http.Request) (*url.URL, error) {
 	}
 	return p.url, nil
 }
+
+// ModelProxy is an http.Transport Proxy function for the model's proxy
+// settings, as Juju hands them to a charm (JUJU_CHARM_HTTP_PROXY,
+// JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY), with the rules above: http
+// requests go through httpProxy, https ones through httpsProxy, none
+// through a proxy the process's own environment names. Its error never
+// quotes a proxy URL.
+func ModelProxy(httpProxy, httpsProxy, noProxy string) (func(*http.Request) (*url.URL, error), error) {
+	forHTTP, err := newProxy(httpProxy, noProxy)
+	if err != nil {
+		return nil, errors.New("JUJU_CHARM_HTTP_PROXY is not a valid proxy URL")
+	}
+	forHTTPS, err := newProxy(httpsProxy, noProxy)
+	if err != nil {
+		return nil, errors.New("JUJU_CHARM_HTTPS_PROXY is not a valid proxy URL")
+	}
+	return func(req *http.Request) (*url.URL, error) {
+		p, port := forHTTPS, "443"
+		if req.URL.Scheme == "http" {
+			p, port = forHTTP, "80"
+		}
+		hostport := req.URL.Host
+		if req.URL.Port() == "" {
+			hostport = net.JoinHostPort(req.URL.Hostname(), port)
+		}
+		if !p.use(hostport) {
+			return nil, nil
+		}
+		return p.url, nil
+	}, nil
+}

@@ -47,6 +47,9 @@ type Change struct {
 	// UnitFile marks systemd unit files and drop-ins: a daemon-reload must
 	// follow before any restart.
 	UnitFile bool
+	// Scratch marks a Remove of a leftover of the charm's own interrupted
+	// write: nothing to remember for removal, nothing to put back.
+	Scratch bool `json:",omitempty"`
 }
 
 func (c Change) String() string {

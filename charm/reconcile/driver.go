@@ -19,6 +19,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -199,7 +200,7 @@ type driverRecord struct {
 }
 
 func (r *Reconciler) loadDriverRecord() *driverRecord {
-	b, err := os.ReadFile(filepath.Join(r.StateDir, driverRecordFile))
+	b, err := files.ReadFile(filepath.Join(r.StateDir, driverRecordFile), files.MaxTextFile)
 	if err != nil {
 		return nil
 	}
@@ -361,7 +362,7 @@ func (r *Reconciler) resolveDriver(ctx context.Context, unit *unitshape.Unit, s 
 		}
 	}
 	if s.Source == SourceIndex {
-		r.logf("driver: fetch %s %s from %s", driver.DistName, dc.Version, dc.IndexURL)
+		r.logf("driver: fetch %s %s from %s", driver.DistName, dc.Version, redact.String(dc.IndexURL))
 		client, err := indexHTTPClient()
 		if err != nil {
 			return block("%v", err)
@@ -422,6 +423,18 @@ func (r *Reconciler) resolveDriver(ctx context.Context, unit *unitshape.Unit, s 
 		}
 		return block("%s %s needs %s, which Magnum's Python does not have; the charm installs no dependencies: install them from the distro or attach a wheelhouse with them",
 			a.Name, a.Version, strings.Join(names, ", "))
+	}
+	shadows, err := driver.Shadowed(ctx, interp, a.TopLevel())
+	if err != nil {
+		return err
+	}
+	if len(shadows) > 0 {
+		var names []string
+		for _, sh := range shadows {
+			names = append(names, sh.String())
+		}
+		return block("%s: %s %s ships top-level %s, which Magnum's Python already has: installing it would shadow that for every service on the unit",
+			from, a.Name, a.Version, strings.Join(names, "; "))
 	}
 	s.artifact = a
 	s.sha256 = a.SHA256
@@ -553,7 +566,9 @@ func aptEnv() []string {
 func apt(ctx context.Context, argv ...string) error {
 	_, err := command.Run(ctx, command.Cmd{Argv: argv, Env: aptEnv(), Timeout: 15 * time.Minute})
 	if err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+		// A private archive's URL carries credentials, in the argv and
+		// in what apt prints about it.
+		return errors.New(redact.Text(fmt.Sprintf("%s: %v", strings.Join(argv, " "), err)))
 	}
 	return nil
 }
@@ -567,7 +582,7 @@ func (r *Reconciler) stageDriver(ctx context.Context, s *DriverState) error {
 	}
 	if s.Source == SourceApt {
 		if s.aptSource {
-			r.logf("driver: add-apt-repository %s", s.Config.AptSource)
+			r.logf("driver: add-apt-repository %s", redact.Text(s.Config.AptSource))
 			if err := apt(ctx, "add-apt-repository", "-y", s.Config.AptSource); err != nil {
 				return block("driver-apt-source: %v", err)
 			}

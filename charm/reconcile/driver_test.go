@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -112,6 +113,27 @@ func TestHelmFromResource(t *testing.T) {
 	assert.ErrorContains(t, err, "no linux-amd64/helm")
 	_, err = helmFromResource([]byte("PK\x03\x04 a zip"))
 	assert.ErrorContains(t, err, "neither a helm release tarball")
+}
+
+// TestHelmFromResourceRefusesOversize: a binary over the limit is refused by
+// name, never cut to the limit and installed.
+func TestHelmFromResourceRefusesOversize(t *testing.T) {
+	old := maxHelmSize
+	maxHelmSize = 1 << 10
+	t.Cleanup(func() { maxHelmSize = old })
+	big := append([]byte("\x7fELF\x02\x01\x01"), bytes.Repeat([]byte{0}, 2<<10)...)
+	_, err := helmFromResource(tarball(t, map[string][]byte{"linux-amd64/helm": big}))
+	assert.EqualError(t, err, "linux-amd64/helm in the tarball is larger than 1 KiB")
+
+	// What comes before helm is unpacked only to be skipped: bounded too.
+	_, err = helmFromResource(tarball(t, map[string][]byte{"linux-amd64/LICENSE": make([]byte, maxHelmTarExtra+(2<<10))}))
+	assert.EqualError(t, err, "read tarball: too large: unpacks to more than 16385 KiB")
+	many := map[string][]byte{}
+	for i := range maxHelmTarMembers + 1 {
+		many[fmt.Sprintf("a/%03d", i)] = nil
+	}
+	_, err = helmFromResource(tarball(t, many))
+	assert.EqualError(t, err, "the tarball holds more than 64 files before linux-amd64/helm")
 }
 
 func TestParseDpkgSearch(t *testing.T) {

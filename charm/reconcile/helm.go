@@ -39,8 +39,19 @@ const (
 
 	helmRecordFile = "helm.json"
 	helmPending    = "helm.pending"
-	maxHelmSize    = 256 << 20
 )
+
+// A helm release tarball holds helm, LICENSE and README.md; what else it may
+// hold is bounded in count and in bytes unpacked.
+const (
+	maxHelmTarMembers = 64
+	maxHelmTarExtra   = 16 << 20
+)
+
+// maxHelmSize bounds the helm resource and the binary in it (helm 3 is
+// about 55 MiB). A variable so a test can show a larger binary is refused
+// without making one.
+var maxHelmSize int64 = 256 << 20
 
 // HelmMode says whose helm the services run.
 type HelmMode string
@@ -93,7 +104,7 @@ type helmRecord struct {
 }
 
 func (r *Reconciler) loadHelmRecord() *helmRecord {
-	b, err := os.ReadFile(filepath.Join(r.StateDir, helmRecordFile))
+	b, err := files.ReadFile(filepath.Join(r.StateDir, helmRecordFile), files.MaxTextFile)
 	if err != nil {
 		return nil
 	}
@@ -214,7 +225,7 @@ func (r *Reconciler) desireHelm(ctx context.Context, unit *unitshape.Unit, d *De
 	}
 	sum := sha256.Sum256(bin)
 	h.Mode, h.Path, h.sha256, h.prove = HelmResource, HelmBinary, hex.EncodeToString(sum[:]), true
-	if cur, err := os.ReadFile(HelmBinary); err != nil || !bytes.Equal(cur, bin) {
+	if cur, err := files.ReadFile(HelmBinary, maxHelmSize); err != nil || !bytes.Equal(cur, bin) {
 		h.binary = bin
 	}
 	d.Links = append(d.Links, files.Symlink{Path: HelmLink, Target: HelmBinary})
@@ -222,19 +233,19 @@ func (r *Reconciler) desireHelm(ctx context.Context, unit *unitshape.Unit, d *De
 }
 
 func readLimited(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
+	data, err := files.ReadFile(p, limit)
+	if errors.Is(err, files.ErrTooLarge) {
+		return nil, fmt.Errorf("larger than %s", sizeText(limit))
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
+	return data, err
+}
+
+// sizeText says a size in MiB or KiB.
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d MiB", limit>>20)
-	}
-	return data, nil
+	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 // helmFromResource takes the helm binary from the official release tarball
@@ -250,8 +261,11 @@ func helmFromResource(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := tar.NewReader(zr)
+	// Members before helm are decompressed to be skipped: the whole
+	// stream is bounded, not only the binary.
+	tr := tar.NewReader(files.Capped(zr, maxHelmSize+maxHelmTarExtra))
 	var names []string
+	n := 0
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -260,12 +274,18 @@ func helmFromResource(data []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read tarball: %w", err)
 		}
+		if n++; n > maxHelmTarMembers {
+			return nil, fmt.Errorf("the tarball holds more than %d files before linux-amd64/helm", maxHelmTarMembers)
+		}
 		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
 		names = append(names, name)
 		if hdr.Typeflag != tar.TypeReg || path.Base(name) != "helm" || strings.Count(name, "/") > 1 {
 			continue
 		}
-		bin, err := io.ReadAll(io.LimitReader(tr, maxHelmSize+1))
+		if hdr.Size > maxHelmSize {
+			return nil, fmt.Errorf("%s in the tarball is larger than %s", name, sizeText(maxHelmSize))
+		}
+		bin, err := io.ReadAll(tr)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/canonical/pebble/internals/osutil"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
 // The index source fetches exactly one file, the driver's pure wheel for
@@ -122,7 +123,7 @@ func modelProxy(httpsProxy, noProxy string) (func(*http.Request) (*url.URL, erro
 
 func httpsRedirectsOnly(req *http.Request, via []*http.Request) error {
 	if req.URL.Scheme != "https" {
-		return fmt.Errorf("refusing a redirect to %s: not https", req.URL.Redacted())
+		return fmt.Errorf("refusing a redirect to %s: not https", redact.URL(req.URL))
 	}
 	if len(via) >= 10 {
 		return errors.New("too many redirects")
@@ -194,16 +195,16 @@ func fetchIndexWheel(ctx context.Context, client *http.Client, indexURL, version
 	}
 	if pick == nil {
 		if len(others) > 0 {
-			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", project.Redacted(), driver.DistName, version, strings.Join(others, ", "))
+			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", redact.URL(project), driver.DistName, version, strings.Join(others, ", "))
 		}
-		return "", fmt.Errorf("%s lists no %s %s", project.Redacted(), driver.DistName, version)
+		return "", fmt.Errorf("%s lists no %s %s", redact.URL(project), driver.DistName, version)
 	}
 	if len(pick.SHA256) != 64 {
-		return "", fmt.Errorf("%s gives no sha256 for %s: refusing an unverifiable download", project.Redacted(), pick.Filename)
+		return "", fmt.Errorf("%s gives no sha256 for %s: refusing an unverifiable download", redact.URL(project), pick.Filename)
 	}
 	u, err := project.Parse(pick.URL)
 	if err != nil || u.Scheme != "https" {
-		return "", fmt.Errorf("%s: the link to %s is not https", project.Redacted(), pick.Filename)
+		return "", fmt.Errorf("%s: the link to %s is not https", redact.URL(project), pick.Filename)
 	}
 	u.Fragment = ""
 	data, err := get(ctx, client, u, "", maxWheelSize)
@@ -271,7 +272,7 @@ func listIndex(ctx context.Context, client *http.Client, project *url.URL) ([]in
 			} `json:"files"`
 		}
 		if err := json.Unmarshal(data, &page); err != nil {
-			return nil, fmt.Errorf("%s: %w", project.Redacted(), err)
+			return nil, fmt.Errorf("%s: %w", redact.URL(project), err)
 		}
 		var out []indexFile
 		for _, f := range page.Files {
@@ -329,18 +330,18 @@ func getTyped(ctx context.Context, client *http.Client, u *url.URL, accept strin
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", u.Redacted(), unwrapURLError(err))
+		return nil, fmt.Errorf("fetch %s: %w", redact.URL(u), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %s", u.Redacted(), resp.Status)
+		return nil, fmt.Errorf("fetch %s: %s", redact.URL(u), resp.Status)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("fetch %s: %w", redact.URL(u), err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("fetch %s: larger than %d MiB", u.Redacted(), limit>>20)
+		return nil, fmt.Errorf("fetch %s: larger than %d MiB", redact.URL(u), limit>>20)
 	}
 	*ctype = resp.Header.Get("Content-Type")
 	return data, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 )
 
@@ -35,7 +36,7 @@ func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kube
 	path := filepath.Join(r.StateDir, preflightFile)
 	if !fresh {
 		var memo preflightMemo
-		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &memo) == nil &&
+		if b, err := files.ReadFile(path, files.MaxTextFile); err == nil && json.Unmarshal(b, &memo) == nil &&
 			memo.Key == key && time.Since(memo.At) < PreflightInterval {
 			return memo.Report
 		}

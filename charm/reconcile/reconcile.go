@@ -342,7 +342,7 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 // wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
 // is magnum.conf's.
 func checkOverrides(svc string, ours []byte) error {
-	magnumConf, err := os.ReadFile(wiring.MagnumConf)
+	magnumConf, err := files.ReadFile(wiring.MagnumConf, files.MaxTextFile)
 	if err != nil {
 		return nil // No magnum.conf: nothing overrides.
 	}
@@ -372,6 +372,24 @@ func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 		}
 		if c != nil {
 			p.Add(*c)
+		}
+	}
+	// Leftovers of a write a killed hook never finished: removed, with
+	// no restart (no service reads them) and no footprint entry.
+	var written []string
+	for _, f := range d.Files {
+		written = append(written, f.Path)
+	}
+	for _, l := range d.Links {
+		written = append(written, l.Path)
+	}
+	for _, path := range written {
+		stale, err := files.StaleTemps(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range stale {
+			p.Add(plan.Change{Kind: plan.Remove, Path: s, Why: "left by an interrupted write", Scratch: true})
 		}
 	}
 	for _, f := range d.Absent {
@@ -459,6 +477,12 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 	var undos []undo
 	for _, c := range p.Changes {
 		r.logf("%s", c.String())
+		if c.Scratch {
+			if err := files.Apply(c); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := fp.Remember(c.Path); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 )
@@ -40,6 +41,9 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 	// picked up by whichever hook runs first.
 	content, err := r.Juju.SecretGet(ctx, id, hooktool.SecretRefresh)
 	switch {
+	case errors.Is(err, hooktool.ErrSecretURIInvalid):
+		return nil, nil, "", block("kubeconfig %q is not a secret URI Juju knows: juju config %s kubeconfig=<the URI juju add-secret printed, or juju secrets shows>",
+			id, app)
 	case errors.Is(err, hooktool.ErrSecretNotFound), errors.Is(err, hooktool.ErrSecretAccess):
 		return nil, nil, "", block("kubeconfig secret %s is not readable: juju grant-secret %s %s (and check the URI in juju config %s kubeconfig)",
 			id, id, app, app)
@@ -63,7 +67,7 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 const failureFile = "failed"
 
 func (r *Reconciler) failedBefore(hash string) (string, bool) {
-	b, err := os.ReadFile(filepath.Join(r.StateDir, failureFile))
+	b, err := files.ReadFile(filepath.Join(r.StateDir, failureFile), files.MaxTextFile)
 	if err != nil {
 		return "", false
 	}

@@ -8,12 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
 // requestTimeout bounds one HTTP request. gophercloud's endpoint discovery
@@ -47,18 +51,11 @@ func connect(ctx context.Context, creds Credentials, pacing Pacing, say func(str
 
 	provider, err := openstack.NewClient(creds.AuthURL)
 	if err != nil {
-		return nil, fmt.Errorf("identity endpoint %q: %w", creds.AuthURL, err)
+		return nil, errors.New(redact.Text(fmt.Sprintf("identity endpoint %q: %v", creds.AuthURL, err)))
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if creds.CACert != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM([]byte(creds.CACert)) {
-			return nil, errors.New("cacert: no PEM certificate found in it")
-		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	transport, err := newTransport(creds)
+	if err != nil {
+		return nil, err
 	}
 	provider.HTTPClient = http.Client{Transport: transport, Timeout: requestTimeout}
 	provider.UserAgent.Prepend("magnum-capi-graft-smoketest")
@@ -78,7 +75,7 @@ func connect(ctx context.Context, creds Credentials, pacing Pacing, say func(str
 		AllowReauth: true,
 	}
 	who := fmt.Sprintf("user %q (domain %q) in project %q (domain %q) at %s",
-		creds.Username, creds.UserDomainName, creds.ProjectName, creds.ProjectDomainName, creds.AuthURL)
+		creds.Username, creds.UserDomainName, creds.ProjectName, creds.ProjectDomainName, redact.String(creds.AuthURL))
 	// AuthenticateV3 goes straight to <auth-url base>/v3, without the version
 	// discovery Authenticate does, which could also settle on v2.0.
 	if err := openstack.AuthenticateV3(ctx, provider, &opts, gophercloud.EndpointOpts{}); err != nil {
@@ -101,6 +98,34 @@ func connect(ctx context.Context, creds Credentials, pacing Pacing, say func(str
 		eo:       gophercloud.EndpointOpts{Region: creds.RegionName, Availability: availability},
 		creds:    creds,
 	}, nil
+}
+
+// newTransport is the smoke test's HTTP transport: the cloud's CA when the
+// credentials bring one, and the model's proxy. Juju hands a charm the
+// model's juju-http(s)-proxy and juju-no-proxy as JUJU_CHARM_HTTP_PROXY,
+// JUJU_CHARM_HTTPS_PROXY and JUJU_CHARM_NO_PROXY; the standard variables a
+// process may carry are not the model's word (http.DefaultTransport's
+// ProxyFromEnvironment would read them). The rules are the preflight's
+// (kubeconfig.ModelProxy).
+func newTransport(creds Credentials) (*http.Transport, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	proxy, err := kubeconfig.ModelProxy(os.Getenv("JUJU_CHARM_HTTP_PROXY"), os.Getenv("JUJU_CHARM_HTTPS_PROXY"),
+		os.Getenv("JUJU_CHARM_NO_PROXY"))
+	if err != nil {
+		return nil, err
+	}
+	transport.Proxy = proxy
+	if creds.CACert != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(creds.CACert)) {
+			return nil, errors.New("cacert: no PEM certificate found in it")
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return transport, nil
 }
 
 // retryTransient is the provider's RetryFunc. Returning nil makes gophercloud

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
 // Credentials are what the smoke test authenticates with: a Keystone v3 user
@@ -29,6 +31,11 @@ type Credentials struct {
 	// CACert is PEM text of the CA that signed the cloud's certificates. It
 	// is text, not a path, because it travels in the same secret.
 	CACert string
+	// AllowPlainHTTP ("true" or "false") lets an http:// auth-url through.
+	// Over plain http the password and every token cross the network in
+	// clear, so the operator who wrote the credentials must say so, in
+	// the same secret as the auth-url it is about.
+	AllowPlainHTTP string
 }
 
 // secretKeys maps each key of the credentials secret to its field, and says
@@ -51,6 +58,7 @@ var secretKeys = []struct {
 	{"region-name", false, func(c *Credentials) *string { return &c.RegionName }},
 	{"interface", false, func(c *Credentials) *string { return &c.Interface }},
 	{"cacert", false, func(c *Credentials) *string { return &c.CACert }},
+	{"allow-plain-http", false, func(c *Credentials) *string { return &c.AllowPlainHTTP }},
 }
 
 // CredentialsFromSecret reads the content of the credentials secret. Unknown
@@ -96,7 +104,15 @@ func CredentialsFromSecret(content map[string]string) (Credentials, error) {
 func (c Credentials) Validate() error {
 	u, err := url.Parse(c.AuthURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("auth-url %q is not an http(s) URL", c.AuthURL)
+		return fmt.Errorf("auth-url %q is not an http(s) URL", redact.String(c.AuthURL))
+	}
+	switch c.AllowPlainHTTP {
+	case "", "false", "true":
+	default:
+		return fmt.Errorf(`allow-plain-http must be "true" or "false"`)
+	}
+	if u.Scheme == "http" && c.AllowPlainHTTP != "true" {
+		return fmt.Errorf("auth-url %s is plain http, which would send the password in clear: use https, or add allow-plain-http=true to the credentials secret", redact.URL(u))
 	}
 	for _, f := range []struct{ key, value string }{
 		{"username", c.Username},
@@ -132,7 +148,7 @@ func (c Credentials) availability() (gophercloud.Availability, error) {
 // String keeps the password out of any log line that prints credentials
 // with %v or %+v.
 func (c Credentials) String() string {
-	return fmt.Sprintf("%s as %s@%s in project %s@%s", c.AuthURL, c.Username, c.UserDomainName, c.ProjectName, c.ProjectDomainName)
+	return fmt.Sprintf("%s as %s@%s in project %s@%s", redact.String(c.AuthURL), c.Username, c.UserDomainName, c.ProjectName, c.ProjectDomainName)
 }
 
 // GoString does the same for %#v.

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
 // Phases of a run, in the order they happen.
@@ -128,7 +130,7 @@ func run(ctx context.Context, creds Credentials, params Params, say func(string,
 	var r resolved
 	var m *magnumOps
 	err := res.timed(PhasePrecheck, func() error {
-		say("authenticating to %s as %s", creds.AuthURL, creds.Username)
+		say("authenticating to %s as %s", redact.String(creds.AuthURL), creds.Username)
 		c, err := connect(ctx, creds, p.Pacing, say)
 		if err != nil {
 			return err

@@ -9,7 +9,27 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakecloud"
 )
+
+// newFakeCloud serves the contract server (testbed/fakecloud) for one test.
+func newFakeCloud(t *testing.T) *fakecloud.Cloud {
+	t.Helper()
+	f, err := fakecloud.Start(fakecloud.Options{})
+	require.NoError(t, err)
+	t.Cleanup(f.Close)
+	return f
+}
+
+// credsFor are credentials the fake accepts, trusting its CA, read from the
+// credentials secret an operator would make for it.
+func credsFor(t *testing.T, f *fakecloud.Cloud) Credentials {
+	t.Helper()
+	c, err := CredentialsFromSecret(f.Connection().SecretContent(f.CACertPEM()))
+	require.NoError(t, err)
+	return c
+}
 
 // fastPacing keeps every test well under a second.
 var fastPacing = Pacing{
@@ -54,7 +74,7 @@ func TestRunSucceedsAndCleansUp(t *testing.T) {
 	f := newFakeCloud(t)
 	var rec recorder
 
-	res, err := Run(context.Background(), f.creds(), testParams(), rec.progress)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), rec.progress)
 
 	require.NoError(t, err)
 	assert.Equal(t, statusCreateComplete, res.Status)
@@ -68,20 +88,20 @@ func TestRunSucceedsAndCleansUp(t *testing.T) {
 	assert.NotEmpty(t, res.TemplateUUID)
 
 	// The template is the runbook's, with the pre-check's resolved values.
-	require.Len(t, f.bodies["/magnum/v1/clustertemplates"], 1)
-	tpl := f.bodies["/magnum/v1/clustertemplates"][0]
+	require.Len(t, f.Bodies("/magnum/v1/clustertemplates"), 1)
+	tpl := f.Bodies("/magnum/v1/clustertemplates")[0]
 	assert.Equal(t, res.TemplateName, tpl["name"])
 	assert.Equal(t, "kubernetes", tpl["coe"])
-	assert.Equal(t, fakeImageID, tpl["image_id"])
+	assert.Equal(t, fakecloud.ImageID, tpl["image_id"])
 	assert.Equal(t, "capi-mgmt-key", tpl["keypair_id"])
-	assert.Equal(t, fakeNetworkID, tpl["external_network_id"])
+	assert.Equal(t, fakecloud.ExternalNetworkID, tpl["external_network_id"])
 	assert.Equal(t, "m1.medium", tpl["master_flavor_id"])
 	assert.Equal(t, "m1.medium", tpl["flavor_id"], "flavors go to Magnum by name")
 	assert.Equal(t, "calico", tpl["network_driver"])
 	assert.Equal(t, map[string]any{"kube_tag": "v1.32.2", "boot_volume_size": "20"}, tpl["labels"])
 
-	require.Len(t, f.bodies["/magnum/v1/clusters"], 1)
-	cl := f.bodies["/magnum/v1/clusters"][0]
+	require.Len(t, f.Bodies("/magnum/v1/clusters"), 1)
+	cl := f.Bodies("/magnum/v1/clusters")[0]
 	assert.Equal(t, res.ClusterName, cl["name"])
 	assert.Equal(t, res.TemplateUUID, cl["cluster_template_id"])
 	assert.EqualValues(t, 1, cl["master_count"])
@@ -90,17 +110,17 @@ func TestRunSucceedsAndCleansUp(t *testing.T) {
 	assert.EqualValues(t, 1, cl["create_timeout"], "create_timeout is Timeout rounded up to minutes")
 
 	// Every Magnum request asked for the API the openstack CLI uses.
-	require.NotEmpty(t, f.apiVersions)
-	for _, v := range f.apiVersions {
+	require.NotEmpty(t, f.APIVersions())
+	for _, v := range f.APIVersions() {
 		assert.Equal(t, "container-infra latest", v)
 	}
 
 	// Both are gone, the cluster first (the fake refuses the template
 	// otherwise), and only after the cluster's GET said 404.
-	assert.Empty(t, f.clusterNames())
-	assert.Empty(t, f.templateNames())
-	assert.Len(t, f.requests("DELETE", "/magnum/v1/clusters/"), 1)
-	assert.Len(t, f.requests("DELETE", "/magnum/v1/clustertemplates/"), 1)
+	assert.Empty(t, f.ClusterNames())
+	assert.Empty(t, f.TemplateNames())
+	assert.Len(t, f.Requests("DELETE", "/magnum/v1/clusters/"), 1)
+	assert.Len(t, f.Requests("DELETE", "/magnum/v1/clustertemplates/"), 1)
 
 	assert.Contains(t, rec.text(), "cluster "+res.ClusterName+": CREATE_IN_PROGRESS after")
 	assert.Contains(t, rec.text(), "cluster "+res.ClusterName+": CREATE_COMPLETE after")
@@ -109,9 +129,11 @@ func TestRunSucceedsAndCleansUp(t *testing.T) {
 
 func TestRunCreateFailedReportsReasonAndCleansUp(t *testing.T) {
 	f := newFakeCloud(t)
-	f.finish, f.finishReason = "CREATE_FAILED", "helm upgrade failed: timed out waiting for the condition"
+	f.Update(func(b *fakecloud.Behaviour) {
+		b.Finish, b.FinishReason = fakecloud.CreateFailed, "helm upgrade failed: timed out waiting for the condition"
+	})
 
-	res, err := Run(context.Background(), f.creds(), testParams(), nil)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), nil)
 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ended in CREATE_FAILED (helm upgrade failed: timed out waiting for the condition)")
@@ -119,29 +141,29 @@ func TestRunCreateFailedReportsReasonAndCleansUp(t *testing.T) {
 	assert.Equal(t, "helm upgrade failed: timed out waiting for the condition", res.StatusReason)
 	assert.Equal(t, PhaseWait, res.FailedPhase)
 	assert.Equal(t, allPhases, phases(res))
-	assert.Empty(t, f.clusterNames())
-	assert.Empty(t, f.templateNames())
+	assert.Empty(t, f.ClusterNames())
+	assert.Empty(t, f.TemplateNames())
 }
 
 func TestRunTimeoutCleansUp(t *testing.T) {
 	f := newFakeCloud(t)
-	f.pollsToFinish = 1 << 30
+	f.Update(func(b *fakecloud.Behaviour) { b.PollsToFinish = 1 << 30 })
 	p := testParams()
 	p.Timeout = 100 * time.Millisecond
 
-	res, err := Run(context.Background(), f.creds(), p, nil)
+	res, err := Run(context.Background(), credsFor(t, f), p, nil)
 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "did not reach CREATE_COMPLETE within 100ms (last seen CREATE_IN_PROGRESS)")
 	assert.Equal(t, PhaseWait, res.FailedPhase)
 	assert.Equal(t, statusCreateInProgress, res.Status)
-	assert.Empty(t, f.clusterNames())
-	assert.Empty(t, f.templateNames())
+	assert.Empty(t, f.ClusterNames())
+	assert.Empty(t, f.TemplateNames())
 }
 
 func TestRunCancelledStillCleansUp(t *testing.T) {
 	f := newFakeCloud(t)
-	f.pollsToFinish = 1 << 30
+	f.Update(func(b *fakecloud.Behaviour) { b.PollsToFinish = 1 << 30 })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	progress := func(line string) {
@@ -150,129 +172,131 @@ func TestRunCancelledStillCleansUp(t *testing.T) {
 		}
 	}
 
-	res, err := Run(ctx, f.creds(), testParams(), progress)
+	res, err := Run(ctx, credsFor(t, f), testParams(), progress)
 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "interrupted")
 	assert.Equal(t, PhaseWait, res.FailedPhase)
-	assert.Len(t, f.requests("DELETE", "/magnum/v1/clusters/"), 1)
-	assert.Empty(t, f.clusterNames())
-	assert.Empty(t, f.templateNames())
+	assert.Len(t, f.Requests("DELETE", "/magnum/v1/clusters/"), 1)
+	assert.Empty(t, f.ClusterNames())
+	assert.Empty(t, f.TemplateNames())
 }
 
 func TestRunRetriesTransientErrors(t *testing.T) {
 	f := newFakeCloud(t)
-	faults := []*fault{
-		f.inject(&fault{method: "POST", path: "/identity/v3/auth/tokens", code: http.StatusInternalServerError, count: 1}),
-		f.inject(&fault{method: "POST", path: "/magnum/v1/clustertemplates", code: http.StatusServiceUnavailable, count: 2}),
-		f.inject(&fault{method: "GET", path: "/magnum/v1/clusters/", code: http.StatusBadGateway, count: 1}),
-		f.inject(&fault{method: "DELETE", path: "/magnum/v1/clusters/", code: http.StatusConflict, count: 1}),
+	faults := []*fakecloud.InjectedFault{
+		f.Inject(fakecloud.Fault{Method: "POST", Path: "/identity/v3/auth/tokens", Code: http.StatusInternalServerError, Count: 1}),
+		f.Inject(fakecloud.Fault{Method: "POST", Path: "/magnum/v1/clustertemplates", Code: http.StatusServiceUnavailable, Count: 2}),
+		f.Inject(fakecloud.Fault{Method: "GET", Path: "/magnum/v1/clusters/", Code: http.StatusBadGateway, Count: 1}),
+		f.Inject(fakecloud.Fault{Method: "DELETE", Path: "/magnum/v1/clusters/", Code: http.StatusConflict, Count: 1}),
 	}
 	var rec recorder
 
-	res, err := Run(context.Background(), f.creds(), testParams(), rec.progress)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), rec.progress)
 
 	require.NoError(t, err)
 	assert.Equal(t, statusCreateComplete, res.Status)
 	for _, flt := range faults {
-		assert.Equal(t, flt.count, flt.served, "%s %s", flt.method, flt.path)
+		assert.Equal(t, flt.Count, flt.Served(), "%s %s", flt.Method, flt.Path)
 	}
 	// The failed attempts created nothing, so one template was made, and
 	// every attempt of the DELETE was needed to get rid of the cluster.
-	assert.Len(t, f.requests("POST", "/magnum/v1/clustertemplates"), 3)
-	assert.Len(t, f.requests("DELETE", "/magnum/v1/clusters/"), 2)
-	assert.Empty(t, f.clusterNames())
-	assert.Empty(t, f.templateNames())
+	assert.Len(t, f.Requests("POST", "/magnum/v1/clustertemplates"), 3)
+	assert.Len(t, f.Requests("DELETE", "/magnum/v1/clusters/"), 2)
+	assert.Empty(t, f.ClusterNames())
+	assert.Empty(t, f.TemplateNames())
 	assert.Contains(t, rec.text(), "answered HTTP 503; retrying")
 	assert.Contains(t, rec.text(), "answered HTTP 409; retrying")
 }
 
 func TestRunRetriesAreBoundedAndStillCleanUp(t *testing.T) {
 	f := newFakeCloud(t)
-	f.inject(&fault{method: "POST", path: "/magnum/v1/clusters", code: http.StatusServiceUnavailable, count: 1000})
+	f.Inject(fakecloud.Fault{Method: "POST", Path: "/magnum/v1/clusters", Code: http.StatusServiceUnavailable, Count: 1000})
 
-	res, err := Run(context.Background(), f.creds(), testParams(), nil)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), nil)
 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "create cluster")
 	assert.Contains(t, err.Error(), "gave up after 4 attempts")
 	assert.Equal(t, PhaseCreateCluster, res.FailedPhase)
 	assert.Empty(t, res.ClusterName, "no cluster was created")
-	assert.Len(t, f.requests("POST", "/magnum/v1/clusters"), fastPacing.RetryAttempts+1)
-	assert.Empty(t, f.templateNames(), "the template is deleted although the cluster never came")
+	assert.Len(t, f.Requests("POST", "/magnum/v1/clusters"), fastPacing.RetryAttempts+1)
+	assert.Empty(t, f.TemplateNames(), "the template is deleted although the cluster never came")
 }
 
 func TestRunRemovesDuplicateOfRetriedCreate(t *testing.T) {
 	f := newFakeCloud(t)
 	// The first template POST is carried out but its answer lost; the
 	// retry then makes a second template of the same name.
-	f.inject(&fault{method: "POST", path: "/magnum/v1/clustertemplates", code: http.StatusGatewayTimeout, count: 1, after: true})
+	f.Inject(fakecloud.Fault{Method: "POST", Path: "/magnum/v1/clustertemplates", Code: http.StatusGatewayTimeout, Count: 1, After: true})
 
-	res, err := Run(context.Background(), f.creds(), testParams(), nil)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), nil)
 
 	require.NoError(t, err)
 	assert.Equal(t, statusCreateComplete, res.Status)
-	assert.Len(t, f.requests("DELETE", "/magnum/v1/clustertemplates/"), 2)
-	assert.Empty(t, f.templateNames())
+	assert.Len(t, f.Requests("DELETE", "/magnum/v1/clustertemplates/"), 2)
+	assert.Empty(t, f.TemplateNames())
 }
 
 func TestRunPrecheckFailuresCreateNothing(t *testing.T) {
 	tests := []struct {
 		name   string
-		setup  func(*fakeCloud, *Credentials, *Params)
+		setup  func(*fakecloud.Cloud, *Credentials, *Params)
 		expect []string
 	}{{
 		name: "image without driver properties",
-		setup: func(f *fakeCloud, _ *Credentials, _ *Params) {
-			f.images[0] = imageJSON(fakeImageID, "noble-amd64", nil)
+		setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
+			f.SetImageProperties(nil)
 		},
 		expect: []string{`image "noble-amd64"`, "property os_distro is missing", "property kube_version is missing"},
 	}, {
 		name: "image with another distro",
-		setup: func(f *fakeCloud, _ *Credentials, _ *Params) {
-			f.images[0] = imageJSON(fakeImageID, "noble-amd64", map[string]any{"os_distro": "fedora-coreos", "kube_version": "v1.32.2"})
+		setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
+			f.SetImageProperties(map[string]any{"os_distro": "fedora-coreos", "kube_version": "v1.32.2"})
 		},
 		expect: []string{`os_distro is "fedora-coreos"`},
 	}, {
 		name:   "image missing",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.Image = "jammy-amd64" },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Image = "jammy-amd64" },
 		expect: []string{`image "jammy-amd64": not found by name or ID`},
 	}, {
 		name:   "flavor too small",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.Flavor = "m1.small" },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Flavor = "m1.small" },
 		expect: []string{`flavor "m1.small": too small: 1 vCPUs, the driver needs at least 2`},
 	}, {
 		name:   "master flavor missing",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.MasterFlavor = "m9.huge" },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.MasterFlavor = "m9.huge" },
 		expect: []string{`master flavor "m9.huge": not found by name or ID`},
 	}, {
 		name:   "raised minimums",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.MinFlavorRAMMB = 8192 },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.MinFlavorRAMMB = 8192 },
 		expect: []string{`master flavor "m1.medium": too small: 4096 MB RAM, the driver needs at least 8192 MB`},
 	}, {
 		name:   "network not external",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.ExternalNetwork = "int-net" },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.ExternalNetwork = "int-net" },
 		expect: []string{`external network "int-net": exists but is not external`},
 	}, {
 		name:   "network missing",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.ExternalNetwork = "public" },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.ExternalNetwork = "public" },
 		expect: []string{`external network "public": not found by name or ID`},
 	}, {
 		name:   "keypair missing",
-		setup:  func(_ *fakeCloud, _ *Credentials, p *Params) { p.Keypair = "someone-elses-key" },
+		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Keypair = "someone-elses-key" },
 		expect: []string{`keypair "someone-elses-key": not found for user "smoke-user"`},
 	}, {
-		name:   "no load balancer",
-		setup:  func(f *fakeCloud, _ *Credentials, _ *Params) { f.withoutLB = true },
+		name: "no load balancer",
+		setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
+			f.Update(func(b *fakecloud.Behaviour) { b.NoLoadBalancer = true })
+		},
 		expect: []string{"load-balancer (Octavia): no public (region RegionOne) endpoint"},
 	}, {
 		name:   "no endpoints in the region",
-		setup:  func(_ *fakeCloud, c *Credentials, _ *Params) { c.RegionName = "RegionTwo" },
+		setup:  func(_ *fakecloud.Cloud, c *Credentials, _ *Params) { c.RegionName = "RegionTwo" },
 		expect: []string{"container-infra (Magnum): no usable", "image (Glance): no usable", "load-balancer (Octavia)"},
 	}, {
 		name: "every problem at once",
-		setup: func(f *fakeCloud, _ *Credentials, p *Params) {
-			f.images[0] = imageJSON(fakeImageID, "noble-amd64", map[string]any{"os_distro": "ubuntu"})
+		setup: func(f *fakecloud.Cloud, _ *Credentials, p *Params) {
+			f.SetImageProperties(map[string]any{"os_distro": "ubuntu"})
 			p.Flavor, p.Keypair, p.ExternalNetwork = "m1.tiny", "nope", "int-net"
 		},
 		expect: []string{"kube_version is missing", `flavor "m1.tiny": too small: 512 MB RAM`, `keypair "nope"`, `"int-net": exists but is not external`},
@@ -280,7 +304,7 @@ func TestRunPrecheckFailuresCreateNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeCloud(t)
-			creds, p := f.creds(), testParams()
+			creds, p := credsFor(t, f), testParams()
 			tt.setup(f, &creds, &p)
 
 			res, err := Run(context.Background(), creds, p, nil)
@@ -290,7 +314,7 @@ func TestRunPrecheckFailuresCreateNothing(t *testing.T) {
 			for _, e := range tt.expect {
 				assert.Contains(t, err.Error(), e)
 			}
-			assert.Empty(t, f.writes(), "a failed pre-check must not change the cloud")
+			assert.Empty(t, f.Writes(), "a failed pre-check must not change the cloud")
 			assert.Equal(t, PhasePrecheck, res.FailedPhase)
 			assert.Equal(t, []string{PhasePrecheck}, phases(res))
 		})
@@ -299,19 +323,19 @@ func TestRunPrecheckFailuresCreateNothing(t *testing.T) {
 
 func TestRunRemovesLeftoversBeforeCreating(t *testing.T) {
 	f := newFakeCloud(t)
-	oldTpl := f.seedTemplate("capi-graft-smoke-t0a1b2-9f3c-tpl")
-	f.seedCluster("capi-graft-smoke-t0a1b2-9f3c", oldTpl, "CREATE_FAILED", "Timed out")
-	f.seedCluster("capi-graft-smoke-t0a1a0-1d2e", oldTpl, statusDeleteInProgress, "")
-	f.seedCluster("capi-graft-smoke-t0a0zz-77aa", oldTpl, statusDeleteFailed, "Octavia said no")
-	prodTpl := f.seedTemplate("prod-k8s")
-	f.seedCluster("prod", prodTpl, statusCreateComplete, "")
+	oldTpl := f.SeedTemplate("capi-graft-smoke-t0a1b2-9f3c-tpl")
+	f.SeedCluster("capi-graft-smoke-t0a1b2-9f3c", oldTpl, "CREATE_FAILED", "Timed out")
+	f.SeedCluster("capi-graft-smoke-t0a1a0-1d2e", oldTpl, statusDeleteInProgress, "")
+	f.SeedCluster("capi-graft-smoke-t0a0zz-77aa", oldTpl, statusDeleteFailed, "Octavia said no")
+	prodTpl := f.SeedTemplate("prod-k8s")
+	f.SeedCluster("prod", prodTpl, statusCreateComplete, "")
 	// The API takes a moment to hand each delete to the conductor, so the
 	// cluster that had failed to delete before still looks DELETE_FAILED
 	// right after the new DELETE.
-	f.deleteLag = 1
-	f.seedTemplate("capi-graft-smokey") // shares the prefix but not the dash
+	f.Update(func(b *fakecloud.Behaviour) { b.DeleteLag = 1 })
+	f.SeedTemplate("capi-graft-smokey") // shares the prefix but not the dash
 
-	res, err := Run(context.Background(), f.creds(), testParams(), nil)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), nil)
 
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{
@@ -320,48 +344,51 @@ func TestRunRemovesLeftoversBeforeCreating(t *testing.T) {
 		"cluster capi-graft-smoke-t0a0zz-77aa",
 		"cluster template capi-graft-smoke-t0a1b2-9f3c-tpl",
 	}, res.LeftoversRemoved)
-	assert.Equal(t, []string{"prod"}, f.clusterNames())
-	assert.Equal(t, []string{"prod-k8s", "capi-graft-smokey"}, f.templateNames())
+	assert.Equal(t, []string{"prod"}, f.ClusterNames())
+	assert.Equal(t, []string{"prod-k8s", "capi-graft-smokey"}, f.TemplateNames())
 	// The cluster already being deleted is waited for, not deleted again;
 	// and everything old is gone before anything new is made.
-	firstCreate := f.indexOf("POST /magnum/")
+	firstCreate := f.IndexOf("POST /magnum/")
 	require.Positive(t, firstCreate)
 	deletes := 0
-	for i, l := range f.log {
+	for i, l := range f.Log() {
 		if strings.HasPrefix(l, "DELETE ") && i < firstCreate {
 			deletes++
 		}
 	}
 	assert.Equal(t, 3, deletes, "two leftover clusters and one leftover template")
-	assert.Greater(t, firstCreate, f.indexOf("DELETE /magnum/v1/clustertemplates/"))
+	assert.Greater(t, firstCreate, f.IndexOf("DELETE /magnum/v1/clustertemplates/"))
 }
 
 func TestRunWrongCredentials(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		setup  func(*fakeCloud, *Credentials)
+		setup  func(*fakecloud.Cloud, *Credentials)
 		expect string
 	}{{
 		name:   "wrong password",
-		setup:  func(_ *fakeCloud, c *Credentials) { c.Password = "Tr0ub4dor&3-wrong" },
+		setup:  func(_ *fakecloud.Cloud, c *Credentials) { c.Password = "Tr0ub4dor&3-wrong" },
 		expect: "Keystone rejected the credentials (HTTP 401)",
 	}, {
-		name:   "wrong password, server echoes the request",
-		setup:  func(f *fakeCloud, c *Credentials) { c.Password = "Tr0ub4dor&3-wrong"; f.echoAuth = true },
+		name: "wrong password, server echoes the request",
+		setup: func(f *fakecloud.Cloud, c *Credentials) {
+			c.Password = "Tr0ub4dor&3-wrong"
+			f.Update(func(b *fakecloud.Behaviour) { b.EchoAuth = true })
+		},
 		expect: "Keystone rejected the credentials (HTTP 401)",
 	}, {
 		// The password holds characters JSON escapes, so the echo does not
 		// hold it verbatim.
 		name: "other error, server echoes the request",
-		setup: func(f *fakeCloud, c *Credentials) {
+		setup: func(f *fakecloud.Cloud, c *Credentials) {
 			c.Password = `pa"ss&<word>`
-			f.authStatus, f.echoAuth = http.StatusBadRequest, true
+			f.Update(func(b *fakecloud.Behaviour) { b.AuthStatus, b.EchoAuth = http.StatusBadRequest, true })
 		},
 		expect: `HTTP 400: could not process request: {"auth":{"identity":{"methods":["password"],"password":{"user":{"domain":{"name":"admin_domain"},"name":"smoke-user","password":"[redacted]"}}}`,
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeCloud(t)
-			creds := f.creds()
+			creds := credsFor(t, f)
 			tt.setup(f, &creds)
 			var rec recorder
 
@@ -374,7 +401,7 @@ func TestRunWrongCredentials(t *testing.T) {
 			assert.NotContains(t, rec.text(), creds.Password)
 			assert.NotContains(t, err.Error(), "pa\\\"ss", "nor its JSON spelling")
 			assert.Equal(t, PhasePrecheck, res.FailedPhase)
-			assert.Empty(t, f.writes())
+			assert.Empty(t, f.Writes())
 		})
 	}
 }
@@ -384,26 +411,26 @@ func TestRunKeep(t *testing.T) {
 	p := testParams()
 	p.Keep = true
 
-	res, err := Run(context.Background(), f.creds(), p, nil)
+	res, err := Run(context.Background(), credsFor(t, f), p, nil)
 
 	require.NoError(t, err)
 	assert.True(t, res.Kept)
-	assert.Equal(t, []string{res.ClusterName}, f.clusterNames())
-	assert.Equal(t, []string{res.TemplateName}, f.templateNames())
-	assert.Empty(t, f.requests("DELETE", "/"))
+	assert.Equal(t, []string{res.ClusterName}, f.ClusterNames())
+	assert.Equal(t, []string{res.TemplateName}, f.TemplateNames())
+	assert.Empty(t, f.Requests("DELETE", "/"))
 	assert.Equal(t, allPhases[:5], phases(res))
 }
 
 func TestRunNeedsTheCACert(t *testing.T) {
 	f := newFakeCloud(t)
-	creds := f.creds()
+	creds := credsFor(t, f)
 	creds.CACert = ""
 
 	_, err := Run(context.Background(), creds, testParams(), nil)
 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
-	assert.Empty(t, f.log, "no request got past TLS")
+	assert.Empty(t, f.Log(), "no request got past TLS")
 }
 
 func TestRunRefusesBadInputWithoutContactingTheCloud(t *testing.T) {
@@ -411,23 +438,23 @@ func TestRunRefusesBadInputWithoutContactingTheCloud(t *testing.T) {
 	p := testParams()
 	p.Image = ""
 
-	res, err := Run(context.Background(), f.creds(), p, nil)
+	res, err := Run(context.Background(), credsFor(t, f), p, nil)
 	require.ErrorContains(t, err, "image is not set")
 	assert.Equal(t, PhasePrecheck, res.FailedPhase)
 
-	creds := f.creds()
+	creds := credsFor(t, f)
 	creds.CACert = "not a certificate"
 	_, err = Run(context.Background(), creds, testParams(), nil)
 	require.ErrorContains(t, err, "cacert: no PEM certificate found")
 
-	assert.Empty(t, f.log)
+	assert.Empty(t, f.Log())
 }
 
 func TestRunReportsAFailedCleanUp(t *testing.T) {
 	f := newFakeCloud(t)
-	f.deleteFails = "Failed to delete load balancer"
+	f.Update(func(b *fakecloud.Behaviour) { b.DeleteFails = "Failed to delete load balancer" })
 
-	res, err := Run(context.Background(), f.creds(), testParams(), nil)
+	res, err := Run(context.Background(), credsFor(t, f), testParams(), nil)
 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "delete cluster "+res.ClusterName+": DELETE_FAILED (Failed to delete load balancer)")
@@ -436,5 +463,5 @@ func TestRunReportsAFailedCleanUp(t *testing.T) {
 	// clean-up as what failed.
 	assert.Equal(t, statusCreateComplete, res.Status)
 	assert.Equal(t, PhaseDelete, res.FailedPhase)
-	assert.Equal(t, []string{res.TemplateName}, f.templateNames(), "the template is not deleted under a cluster")
+	assert.Equal(t, []string{res.TemplateName}, f.TemplateNames(), "the template is not deleted under a cluster")
 }

@@ -19,6 +19,7 @@ import (
 	godbus "github.com/godbus/dbus/v5"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 // Unit is what the charm reads of one service unit. It is read in a single
@@ -278,7 +279,7 @@ func hasChildren(pid uint32) bool {
 	p := strconv.FormatUint(uint64(pid), 10)
 	tasks, _ := os.ReadDir("/proc/" + p + "/task")
 	for _, t := range tasks {
-		b, err := os.ReadFile("/proc/" + p + "/task/" + t.Name() + "/children")
+		b, err := files.ReadFile("/proc/"+p+"/task/"+t.Name()+"/children", files.MaxTextFile)
 		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
 			return true
 		}
@@ -291,7 +292,7 @@ func Cmdline(pid uint32) ([]string, error) {
 	if pid == 0 {
 		return nil, errors.New("no main process")
 	}
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/cmdline")
+	b, err := files.ReadFile("/proc/"+strconv.FormatUint(uint64(pid), 10)+"/cmdline", files.MaxTextFile)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +305,7 @@ func Cmdline(pid uint32) ([]string, error) {
 
 // Environ returns the live environment of a process as a map.
 func Environ(pid uint32) (map[string]string, error) {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/environ")
+	b, err := files.ReadFile("/proc/"+strconv.FormatUint(uint64(pid), 10)+"/environ", files.MaxTextFile)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@
 package unitshape
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
 
@@ -177,7 +177,7 @@ func Classify(root Root, svc *Service) {
 
 func classifyInitScript(root Root, svc *Service, script string) {
 	svc.InitScript = script
-	text, err := os.ReadFile(root.path(script))
+	text, err := files.ReadFile(root.path(script), files.MaxTextFile)
 	if err != nil {
 		svc.Shape, svc.Why = Unknown, fmt.Sprintf("%s runs %s, which cannot be read: %v", svc.Name, script, err)
 		return
@@ -202,7 +202,7 @@ func classifyInitScript(root Root, svc *Service, script string) {
 }
 
 func scriptPATH(root Root, script string) string {
-	text, err := os.ReadFile(root.path(script))
+	text, err := files.ReadFile(root.path(script), files.MaxTextFile)
 	if err != nil {
 		return ""
 	}
@@ -217,9 +217,8 @@ func scriptPATH(root Root, script string) string {
 // points, and Magnum's version from its package metadata.
 func observePython(root Root, u *Unit) {
 	u.Python = "/usr/bin/python3"
-	if f, err := os.Open(root.path("/usr/bin/magnum-conductor")); err == nil {
-		line, _ := bufio.NewReader(f).ReadString('\n')
-		f.Close()
+	if text, err := files.ReadFile(root.path("/usr/bin/magnum-conductor"), files.MaxTextFile); err == nil {
+		line, _, _ := strings.Cut(string(text), "\n")
 		if strings.HasPrefix(line, "#!") {
 			if fields := strings.Fields(strings.TrimPrefix(line, "#!")); len(fields) > 0 {
 				u.Python = fields[0]
@@ -283,12 +282,11 @@ func OriginalExecStart(svc *Service) (string, error) {
 	}
 	var exec string
 	for _, p := range paths {
-		f, err := os.Open(p)
+		text, err := files.ReadFile(p, files.MaxTextFile)
 		if err != nil {
 			return "", fmt.Errorf("read %s: %w", p, err)
 		}
-		opts, err := unit.DeserializeOptions(f)
-		f.Close()
+		opts, err := unit.DeserializeOptions(bytes.NewReader(text))
 		if err != nil {
 			return "", fmt.Errorf("parse %s: %w", p, err)
 		}

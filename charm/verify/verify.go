@@ -8,13 +8,13 @@ package verify
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -65,7 +65,7 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 	}
 	driverChecks(ctx, unit, out.Desired, add)
 
-	conf, confErr := os.ReadFile(reconcile.ConfFile)
+	conf, confErr := files.ReadFile(reconcile.ConfFile, files.MaxTextFile)
 	keys, _ := confprobe.Keys(conf)
 	for i, svc := range unit.Services {
 		name := svc.Name
@@ -110,24 +110,41 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 	return checks, nil
 }
 
-// watcherCheck: the watcher runs, starts at boot, and has not stopped
-// re-grafting after failures.
+// watcherCheck: the watcher runs, starts at boot, has not stopped
+// re-grafting after failures, and its triggers reach the charm's hook: a
+// re-graft juju-exec refuses or cannot deliver never runs, whatever the
+// watcher's health otherwise.
 func watcherCheck(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager, add func(string, bool, string, ...any)) error {
 	u, err := sd.Unit(ctx, watcher.ServiceName)
 	if err != nil {
 		return err
 	}
 	f, ferr := watcher.LoadFailures(filepath.Join(r.StateDir, watcher.FailuresFile))
+	t, terr := watcher.LoadTrigger(filepath.Join(r.StateDir, watcher.TriggerFile))
 	switch {
 	case !u.Running() || u.UnitFileState != "enabled":
 		add("watcher", false, "%s is %s/%s and %s: nothing re-grafts when Magnum changes until the regraft action", watcher.ServiceName, u.ActiveState, u.SubState, orNone(u.UnitFileState, "not installed"))
 	case ferr != nil:
 		add("watcher", false, "%v", ferr)
+	case terr != nil:
+		add("watcher", false, "%v", terr)
 	case f.Stopped():
 		add("watcher", false, "re-grafts stopped after %d failures in a row since %s, last: %s; fix the cause, then run the regraft action",
 			f.Count, f.Since.Format(time.RFC3339), f.Reason)
+	case t.Failed > 0:
+		add("watcher", false, "the watcher's last %d re-graft triggers failed before the charm's hook could run its re-graft (last at %s): %s; it retries with backoff",
+			t.Failed, t.Started.UTC().Format(time.RFC3339), t.Reason)
 	default:
-		add("watcher", true, "%s running (main PID %d), enabled; failed re-grafts in a row: %d", watcher.ServiceName, u.MainPID, f.Count)
+		msg := fmt.Sprintf("%s running (main PID %d), enabled; failed re-grafts in a row: %d", watcher.ServiceName, u.MainPID, f.Count)
+		switch t.Outcome {
+		case "":
+			msg += "; no re-graft triggered yet"
+		case watcher.TriggerWaiting:
+			msg += "; a re-graft is " + t.Reason
+		default:
+			msg += fmt.Sprintf("; last trigger %s at %s", t.Outcome, t.Started.UTC().Format(time.RFC3339))
+		}
+		add("watcher", true, "%s", msg)
 	}
 	return nil
 }

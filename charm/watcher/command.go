@@ -20,10 +20,11 @@ var jujuUnitRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*/[0-9]+$`)
 // ParseFlags turns the arguments after `watch` into a Config:
 //
 //	--unit U --watch-list P [--debounce 2s] [--min-interval 30s]
-//	[--juju-exec PATH] [--trigger-timeout 10m]
+//	[--juju-exec PATH] [--trigger-timeout 24h]
 //
-// Usage errors are printed to stderr; --help returns pflag.ErrHelp.
-func ParseFlags(args []string, stderr io.Writer) (Config, error) {
+// Usage errors are printed to stderr; --help prints the usage to stdout and
+// returns pflag.ErrHelp.
+func ParseFlags(args []string, stdout, stderr io.Writer) (Config, error) {
 	var cfg Config
 	fs := pflag.NewFlagSet("magnum-capi-graft watch", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -32,12 +33,14 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Debounce, "debounce", DefaultDebounce, "quiet time after the last change before a re-graft")
 	fs.DurationVar(&cfg.MinInterval, "min-interval", DefaultMinInterval, "least time between two re-grafts")
 	fs.StringVar(&cfg.JujuExec, "juju-exec", "", "juju-exec binary (default: PATH, then "+DefaultJujuExec+")")
-	fs.DurationVar(&cfg.TriggerTimeout, "trigger-timeout", DefaultTriggerTimeout, "time limit for one re-graft, machine lock wait included")
+	fs.DurationVar(&cfg.TriggerTimeout, "trigger-timeout", DefaultTriggerTimeout, "time limit for one re-graft, its wait for the unit agent included")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: magnum-capi-graft watch --unit UNIT --watch-list PATH [flags]\n\n"+
+		fmt.Fprintf(stdout, "Usage: magnum-capi-graft watch --unit UNIT --watch-list PATH [flags]\n\n"+
 			"Watch the graft's files, Magnum's services and packages, and run the charm's\n"+
 			"update-status hook through juju-exec when they change.\n\n")
+		fs.SetOutput(stdout)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -67,8 +70,8 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 // after "watch". It runs until SIGTERM or SIGINT and returns the exit code:
 // 0 when stopped, 1 when the watcher failed (systemd restarts it), 2 on
 // usage errors.
-func Command(args []string, stderr io.Writer) int {
-	cfg, err := ParseFlags(args, stderr)
+func Command(args []string, stdout, stderr io.Writer) int {
+	cfg, err := ParseFlags(args, stdout, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0
 	}

@@ -13,7 +13,7 @@ import (
 func TestParseFlags(t *testing.T) {
 	var stderr bytes.Buffer
 	cfg, err := ParseFlags([]string{"--unit", "magnum-capi-graft/0", "--watch-list", "/var/lib/magnum-capi-graft/watch.json",
-		"--debounce", "5s", "--juju-exec", "/snap/bin/juju-exec"}, &stderr)
+		"--debounce", "5s", "--juju-exec", "/snap/bin/juju-exec"}, &bytes.Buffer{}, &stderr)
 	require.NoError(t, err)
 	assert.Equal(t, "magnum-capi-graft/0", cfg.Unit)
 	assert.Equal(t, "/var/lib/magnum-capi-graft/watch.json", cfg.WatchList)
@@ -37,17 +37,23 @@ func TestParseFlagsErrors(t *testing.T) {
 		"relative juju":  {"--unit", "a/0", "--watch-list", "/w.json", "--juju-exec", "juju-exec"},
 	} {
 		var stderr bytes.Buffer
-		_, err := ParseFlags(args, &stderr)
+		var stdout bytes.Buffer
+		_, err := ParseFlags(args, &stdout, &stderr)
 		assert.Error(t, err, name)
 		assert.NotEmpty(t, stderr.String(), name)
-		assert.Equal(t, 2, Command(args, &bytes.Buffer{}), name)
+		assert.Empty(t, stdout.String(), name)
+		assert.Equal(t, 2, Command(args, &bytes.Buffer{}, &bytes.Buffer{}), name)
 	}
 }
 
+// Help asked for goes to stdout, as Go tools print it.
 func TestCommandHelp(t *testing.T) {
-	var stderr bytes.Buffer
-	_, err := ParseFlags([]string{"--help"}, &stderr)
+	var stdout, stderr bytes.Buffer
+	_, err := ParseFlags([]string{"--help"}, &stdout, &stderr)
 	assert.ErrorIs(t, err, pflag.ErrHelp)
-	assert.Equal(t, 0, Command([]string{"--help"}, &stderr))
-	assert.Contains(t, stderr.String(), "--watch-list")
+	stdout.Reset()
+	assert.Equal(t, 0, Command([]string{"--help"}, &stdout, &stderr))
+	assert.Contains(t, stdout.String(), "Usage: magnum-capi-graft watch")
+	assert.Contains(t, stdout.String(), "--watch-list")
+	assert.Empty(t, stderr.String())
 }

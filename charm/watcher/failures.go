@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/canonical/pebble/internals/osutil"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 // FailuresFile is the record of the watcher's re-grafts that failed in a
@@ -51,7 +53,7 @@ func FailuresPath(watchList string) string {
 // LoadFailures reads the record; a missing record is no failures.
 func LoadFailures(path string) (Failures, error) {
 	var f Failures
-	data, err := os.ReadFile(path)
+	data, err := files.ReadFile(path, files.MaxTextFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil
 	}

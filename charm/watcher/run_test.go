@@ -306,3 +306,83 @@ func TestRunPackages(t *testing.T) {
 		"package python3-magnum 2 (install ok unpacked) -> 2 (install ok installed)",
 	}, h.nextTrigger(t))
 }
+
+// A trigger that fails before the hook can record why (juju-exec refused
+// it, say) is retried without a new event, and the watcher's record says
+// so for verify; a success clears it.
+func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "99-capi.conf")
+	refusal := "juju-exec: exit status 2: ERROR option provided but not defined: --from-watcher"
+	var calls atomic.Int32
+	// The third trigger (the second retry) waits until the test has read
+	// the record the second failure left.
+	proceed := make(chan struct{})
+	h := startRunIn(t, dir, WatchList{Paths: []string{conf}}, func(c *Config) {
+		inner := c.Trigger
+		c.Trigger = func(ctx context.Context, reasons []string) error {
+			n := calls.Add(1)
+			if n == 3 {
+				<-proceed
+			}
+			_ = inner(ctx, reasons)
+			if n <= 2 {
+				return errors.New(refusal)
+			}
+			return nil
+		}
+	})
+	writeFile(t, conf, "a")
+	want := []string{"path " + conf}
+	assert.Equal(t, want, h.nextTrigger(t))
+	assert.Equal(t, want, h.nextTrigger(t), "retried with the same reasons, no new event")
+	h.waitLog(t, "(2 in a row)")
+	rec, err := LoadTrigger(filepath.Join(dir, TriggerFile))
+	require.NoError(t, err)
+	assert.Equal(t, TriggerFailed, rec.Outcome)
+	assert.Equal(t, 2, rec.Failed)
+	assert.Equal(t, refusal, rec.Reason)
+
+	close(proceed)
+	assert.Equal(t, want, h.nextTrigger(t), "retried again")
+	h.waitLog(t, "re-graft succeeded")
+	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
+	require.NoError(t, err)
+	assert.Equal(t, TriggerRecord{Outcome: TriggerOK, Started: rec.Started, Ended: rec.Ended}, rec)
+	select {
+	case r := <-h.triggers:
+		t.Fatalf("a fourth re-graft after the success: %v", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// A trigger queued behind a long operation of the unit agent is waiting,
+// not failed: the watcher says so and keeps waiting for it.
+func TestRunWaitsForABusyUnitAgent(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "99-capi.conf")
+	release := make(chan struct{})
+	h := startRunIn(t, dir, WatchList{Paths: []string{conf}}, func(c *Config) {
+		c.BusyAfter = 10 * time.Millisecond
+		inner := c.Trigger
+		c.Trigger = func(ctx context.Context, reasons []string) error {
+			err := inner(ctx, reasons)
+			<-release
+			return err
+		}
+	})
+	writeFile(t, conf, "a")
+	h.nextTrigger(t)
+	h.waitLog(t, "waiting for the unit agent")
+	rec, err := LoadTrigger(filepath.Join(dir, TriggerFile))
+	require.NoError(t, err)
+	assert.Equal(t, TriggerWaiting, rec.Outcome)
+	assert.Contains(t, rec.Reason, "waiting for the unit agent since ")
+
+	close(release)
+	h.waitLog(t, "re-graft succeeded")
+	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
+	require.NoError(t, err)
+	assert.Equal(t, TriggerOK, rec.Outcome)
+	assert.Equal(t, 0, rec.Failed)
+}

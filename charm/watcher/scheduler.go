@@ -26,11 +26,19 @@ import (
 //     dpkg's next write of its status ends the hold and is itself an event.
 //   - A re-graft is due once events have been quiet for debounce (so a
 //     package upgrade that restarts services several times gives one
-//     re-graft) and no sooner than minInterval after the previous re-graft
+//     re-graft), or maxWait after the first of them if they never go
+//     quiet (one event a second from a crash-looping service or a tool
+//     that daemon-reloads often would otherwise hold every re-graft back
+//     for as long as it lasts), and no sooner than minInterval after the
+//     previous re-graft
 //     ended (so events inside that window give exactly one re-graft when it
 //     ends). Each failure in a row doubles that interval, up to
 //     maxBackoff times: juju-exec failing (the unit agent down) must not be
 //     retried at the rate of the changes that keep coming.
+//   - A trigger that failed without the charm's hook recording why (juju-exec
+//     refused or could not reach the unit agent, or the hook crashed) is
+//     retried with its reasons after the interval (Retry): the change it
+//     was for is still unrepaired, and no new event may ever come.
 //   - The interval is only owed after a re-graft that changed something
 //     (it had an echo) or failed. A re-graft that found the unit converged
 //     wrote nothing and restarted nothing, so it cannot feed a loop; without
@@ -39,16 +47,19 @@ import (
 //     drift by up to 30 s.
 type scheduler struct {
 	debounce    time.Duration
+	maxWait     time.Duration
 	minInterval time.Duration
 	echoGrace   time.Duration
 
-	pending   map[string]struct{}
-	lastEvent time.Time
-	lastDone  time.Time
-	running   bool
-	held      bool
-	stopped   bool
-	failures  int
+	pending map[string]struct{}
+	// firstEvent is the first pending event's time, lastEvent the last's.
+	firstEvent time.Time
+	lastEvent  time.Time
+	lastDone   time.Time
+	running    bool
+	held       bool
+	stopped    bool
+	failures   int
 	// echoed: events were dropped as the echo of the last re-graft.
 	echoed bool
 }
@@ -57,9 +68,14 @@ type scheduler struct {
 // at most 8 minutes, about the update-status period).
 const maxBackoff = 16
 
+// maxWaitDebounces is maxWait in debounces: events that never go quiet
+// still give a re-graft 5 debounces (10 s by default) after the first.
+const maxWaitDebounces = 5
+
 func newScheduler(debounce, minInterval, echoGrace time.Duration) *scheduler {
 	return &scheduler{
 		debounce:    debounce,
+		maxWait:     maxWaitDebounces * debounce,
 		minInterval: minInterval,
 		echoGrace:   echoGrace,
 		pending:     make(map[string]struct{}),
@@ -76,6 +92,9 @@ func (s *scheduler) Event(now time.Time, reason string) bool {
 		s.echoed = true
 		return false
 	}
+	if len(s.pending) == 0 {
+		s.firstEvent = now
+	}
 	s.pending[reason] = struct{}{}
 	s.lastEvent = now
 	return true
@@ -88,6 +107,9 @@ func (s *scheduler) Next() (at time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	at = s.lastEvent.Add(s.debounce)
+	if limit := s.firstEvent.Add(s.maxWait); limit.Before(at) {
+		at = limit
+	}
 	if !s.lastDone.IsZero() && (s.echoed || s.failures > 0) {
 		if limit := s.lastDone.Add(s.interval()); limit.After(at) {
 			at = limit
@@ -125,6 +147,24 @@ func (s *scheduler) Done(now time.Time, err error) {
 	}
 	// Nothing can be pending (events were dropped while running).
 	clear(s.pending)
+}
+
+// Retry puts the reasons of a trigger that failed before the hook could
+// say why back in the queue, to run again after the interval its failure
+// owes (Done must have counted it). Events that came meanwhile were
+// dropped as the running re-graft's echo; the retry covers them too, as
+// every re-graft reconciles the whole unit.
+func (s *scheduler) Retry(now time.Time, reasons []string) {
+	if s.stopped || len(reasons) == 0 {
+		return
+	}
+	if len(s.pending) == 0 {
+		s.firstEvent = now
+	}
+	for _, r := range reasons {
+		s.pending[r] = struct{}{}
+	}
+	s.lastEvent = now
 }
 
 // interval is the least time between two re-grafts after the failures so

@@ -214,3 +214,51 @@ func TestSchedulerHoldKeepsEvents(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, []string{"package python3-magnum a -> b", "package python3-magnum b -> c"}, s.Start(due))
 }
+
+// TestSchedulerTrickleCannotStarve: an event every second never leaves the
+// debounce's 2 s of quiet, yet a re-graft starts maxWait after the first.
+func TestSchedulerTrickleCannotStarve(t *testing.T) {
+	s := testScheduler()
+	var started time.Duration = -1
+	for now := time.Duration(0); now <= 30*time.Second; now += 100 * time.Millisecond {
+		if now%time.Second == 0 && started < 0 {
+			s.Event(at(now), "unit magnum-conductor.service state changed")
+		}
+		if s.Start(at(now)) != nil {
+			started = now
+			break
+		}
+	}
+	assert.Equal(t, 10*time.Second, started, "5 debounces after the first event")
+
+	// A quiet burst still waits only for the debounce.
+	s = testScheduler()
+	s.Event(at(0), "a")
+	s.Event(at(time.Second), "b")
+	due, ok := s.Next()
+	require.True(t, ok)
+	assert.Equal(t, at(3*time.Second), due)
+}
+
+// TestSchedulerRetriesAFailedTrigger: a trigger that failed before the
+// hook ran keeps its reasons and runs again after the doubled interval,
+// without any new event.
+func TestSchedulerRetriesAFailedTrigger(t *testing.T) {
+	s := testScheduler()
+	s.Event(at(0), "path /etc/default/magnum-api")
+	reasons := s.Start(at(2 * time.Second))
+	require.Equal(t, []string{"path /etc/default/magnum-api"}, reasons)
+	s.Done(at(3*time.Second), errors.New("juju-exec: exit status 2: ERROR option provided but not defined: --from-watcher"))
+	s.Retry(at(3*time.Second), reasons)
+	due, ok := s.Next()
+	require.True(t, ok, "the reasons are pending again")
+	assert.Equal(t, at(63*time.Second), due, "after the interval one failure owes (2 x 30 s)")
+	assert.Equal(t, reasons, s.Start(due))
+
+	// Stopped by the charm's record: nothing is retried.
+	s.Done(at(64*time.Second), errors.New("again"))
+	s.Stop(true)
+	s.Retry(at(64*time.Second), reasons)
+	_, ok = s.Next()
+	assert.False(t, ok)
+}

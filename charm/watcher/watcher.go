@@ -21,10 +21,18 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultDebounce       = 2 * time.Second
-	DefaultMinInterval    = 30 * time.Second
-	DefaultTriggerTimeout = 10 * time.Minute
-	DefaultEchoGrace      = time.Second
+	DefaultDebounce    = 2 * time.Second
+	DefaultMinInterval = 30 * time.Second
+	// DefaultTriggerTimeout is far longer than any operation of the unit
+	// agent: juju-exec queues behind whatever the agent runs (a smoke-test
+	// action may take an hour), and killing it would not unqueue the
+	// command (the agent runs it anyway), so the watcher waits; a day
+	// catches only a wedged agent.
+	DefaultTriggerTimeout = 24 * time.Hour
+	// DefaultBusyAfter is how long a trigger may take before the watcher
+	// says (log, TriggerFile) that it waits for the unit agent.
+	DefaultBusyAfter = 30 * time.Second
+	DefaultEchoGrace = time.Second
 	// DefaultJujuExec is where the machine agent installs juju-exec, used
 	// when it is not on PATH (systemd gives services a short PATH).
 	DefaultJujuExec = "/usr/bin/juju-exec"
@@ -60,8 +68,10 @@ type Config struct {
 	// start of the next.
 	MinInterval time.Duration
 	// TriggerTimeout bounds one re-graft, including juju-exec's wait for the
-	// machine lock.
+	// unit agent's other operations and the machine lock.
 	TriggerTimeout time.Duration
+	// BusyAfter is when a trigger still running is reported as waiting.
+	BusyAfter time.Duration
 	// EchoGrace is how long after a re-graft events are still taken as its
 	// echo: D-Bus signals sent just before the hook exited may arrive just
 	// after.
@@ -90,6 +100,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.Debounce, DefaultDebounce)
 	setDefault(&c.MinInterval, DefaultMinInterval)
 	setDefault(&c.TriggerTimeout, DefaultTriggerTimeout)
+	setDefault(&c.BusyAfter, DefaultBusyAfter)
 	setDefault(&c.EchoGrace, DefaultEchoGrace)
 	if c.DpkgStatus == "" {
 		c.DpkgStatus = DefaultDpkgStatus
@@ -167,6 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log:      log.New(cfg.Stderr, "", 0),
 		sched:    newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace),
 		failures: FailuresPath(cfg.WatchList),
+		trigger:  TriggerPath(cfg.WatchList),
 	}
 	return w.run(ctx)
 }
@@ -177,6 +189,10 @@ type watcher struct {
 	sched *scheduler
 	// failures is the charm's record of failed re-grafts (FailuresFile).
 	failures string
+	// trigger is the watcher's own record of its triggers (TriggerFile),
+	// and record what it holds now.
+	trigger string
+	record  TriggerRecord
 
 	list  WatchList
 	ino   *inotify
@@ -210,9 +226,16 @@ func (w *watcher) run(ctx context.Context) error {
 	w.log.Printf("watching %d paths, %d units and %d packages from %s",
 		len(w.list.Paths), len(w.list.Units), len(w.list.Packages), w.cfg.WatchList)
 	w.readFailures()
+	if w.record, err = LoadTrigger(w.trigger); err != nil {
+		w.log.Printf("%v", err)
+	}
 
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// busy fires when a trigger has run for BusyAfter.
+	busy := time.NewTimer(time.Hour)
+	busy.Stop()
+	var before Failures // the charm's record when the trigger started
 	// tidy gives the heap back to the kernel once things are quiet again
 	// (tidyDelay after the last activity). Only activity arms it: it is not
 	// a polling loop.
@@ -273,24 +296,71 @@ func (w *watcher) run(ctx context.Context) error {
 				continue
 			}
 			started = now
+			before, _ = LoadFailures(w.failures)
 			done = make(chan error, 1)
 			go func(done chan<- error, reasons []string) { done <- w.cfg.Trigger(ctx, reasons) }(done, reasons)
+			busy.Reset(w.cfg.BusyAfter)
+
+		case <-busy.C:
+			if done == nil {
+				continue
+			}
+			w.saveRecord(TriggerRecord{Outcome: TriggerWaiting, Started: started, Failed: w.record.Failed,
+				Reason: "waiting for the unit agent since " + started.UTC().Format(time.RFC3339)})
+			w.log.Printf("re-graft not finished after %s: waiting for the unit agent, which runs one operation at a time (an action such as smoke-test may hold it)", w.cfg.BusyAfter)
 
 		case err := <-done:
 			done = nil
+			busy.Stop()
 			now := time.Now()
 			w.sched.Done(now, err)
 			took := now.Sub(started).Round(100 * time.Millisecond)
+			w.triggerEnded(now, started, before, reasons, err)
 			if err == nil {
 				w.log.Printf("re-graft succeeded in %s; changed: %s", took, summary(reasons))
 			} else {
 				w.log.Printf("re-graft failed in %s (%d in a row); changed: %s: %v",
 					took, w.sched.Failures(), summary(reasons), err)
 			}
-			// The hook has just written or removed the record: inotify says
-			// so in order with every other change (the next re-graft is a
-			// minute away after a failure), so it is not read here.
+			// The hook has just written or removed the charm's record:
+			// inotify says so in order with every other change (the next
+			// re-graft is a minute away after a failure), so it is not
+			// acted on here.
 		}
+	}
+}
+
+// triggerEnded records how a trigger ended. A failure the hook recorded in
+// the charm's record (it ran and ended blocked) is the charm's to handle;
+// any other failure never reached the hook or the hook could not say why,
+// so the change it was for is still unrepaired: it is retried after the
+// backoff, and counted for verify.
+func (w *watcher) triggerEnded(now, started time.Time, before Failures, reasons []string, err error) {
+	r := TriggerRecord{Outcome: TriggerOK, Started: started, Ended: now}
+	switch {
+	case err == nil:
+	case w.hookRecorded(before):
+		r.Outcome, r.Reason = TriggerBlocked, "the hook ended blocked (see "+FailuresFile+")"
+	default:
+		r.Outcome, r.Reason, r.Failed = TriggerFailed, clip(err.Error()), w.record.Failed+1
+		w.sched.Retry(now, reasons)
+	}
+	w.saveRecord(r)
+}
+
+// hookRecorded reports whether the charm's record of failures changed
+// since before: the hook ran and recorded its blocked ending.
+func (w *watcher) hookRecorded(before Failures) bool {
+	after, err := LoadFailures(w.failures)
+	return err == nil && after.Count > 0 && (after.Count != before.Count || !after.Since.Equal(before.Since) || after.Reason != before.Reason)
+}
+
+// saveRecord keeps r as the trigger record; a failure to write it is
+// logged, as the record only informs.
+func (w *watcher) saveRecord(r TriggerRecord) {
+	w.record = r
+	if err := saveTrigger(w.trigger, r); err != nil {
+		w.log.Printf("cannot save the trigger record: %v", err)
 	}
 }
 

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 // WatchList is what the watcher keeps an eye on. The charm's reconcile writes
@@ -82,7 +83,7 @@ func (l WatchList) Equal(o WatchList) bool {
 // Load reads and validates a watch list the charm wrote (Encode). A missing file is
 // an error that wraps fs.ErrNotExist.
 func Load(path string) (WatchList, error) {
-	data, err := os.ReadFile(path)
+	data, err := files.ReadFile(path, files.MaxTextFile)
 	if err != nil {
 		return WatchList{}, fmt.Errorf("read watch list: %w", err)
 	}

@@ -115,7 +115,7 @@ func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (
 	w.Method = method
 
 	defPath := DefaultFilePath(svc.Name)
-	current, err := os.ReadFile(defPath)
+	current, err := files.ReadFile(defPath, files.MaxTextFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return w, fmt.Errorf("read %s: %w", defPath, err)
 	}

@@ -6,11 +6,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/hooks"
 )
@@ -35,10 +38,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dispatchPath := os.Getenv("JUJU_DISPATCH_PATH")
 	if dispatchPath != "" || filepath.Base(filepath.Dir(args[0])) == "hooks" {
 		return dispatch(ctx, dispatchPath, args, stderr)
-	}
-	if len(args) > 1 && args[1] == "watch" {
-		// The watcher service parses its own flags.
-		return watcher.Command(args[2:], stderr)
 	}
 	return cli(ctx, args, stdout, stderr)
 }
@@ -62,68 +61,115 @@ func dispatch(ctx context.Context, dispatchPath string, args []string, stderr io
 		return 1
 	}
 	if err := runtime().Run(ctx, ev); err != nil {
-		fmt.Fprintf(stderr, "magnum-capi-graft: %s: %v\n", ev, err)
+		// Juju copies a hook's stderr into its log.
+		fmt.Fprintln(stderr, redact.Text(fmt.Sprintf("magnum-capi-graft: %s: %v", ev, err)))
 		return 1
 	}
 	return 0
 }
 
-const usage = `magnum-capi-graft: the magnum-capi-graft charm's hook binary.
+// A subcommand of the operator's CLI.
+type subcommand struct {
+	name, args, summary, doc string
+	run                      func(ctx context.Context, stdout, stderr io.Writer) int
+}
 
-Juju runs it through dispatch for every hook and action. On a unit, with the
-hook tools of juju exec:
+func subcommands() []subcommand {
+	return []subcommand{
+		{name: "plan", summary: "print the plan a reconcile would apply now, and change nothing",
+			doc: `Computes the desired state from the charm's config and secrets, observes the
+unit, and prints the plan a hook would apply, then the status it would set.
+Nothing on the unit changes. It needs Juju's hook tools, so run it in the
+unit's hook context:
 
   juju exec --unit magnum-capi-graft/0 -- \
       /var/lib/juju/agents/unit-magnum-capi-graft-0/charm/bin/magnum-capi-graft plan
+`, run: plan},
+		{name: "watch", args: "--unit UNIT --watch-list PATH [flags]", summary: "the watcher service the charm installs (re-grafts on drift)"},
+		{name: "version", summary: "print the version", doc: "Prints the charm binary's version.\n",
+			run: func(_ context.Context, stdout, _ io.Writer) int {
+				fmt.Fprintln(stdout, "magnum-capi-graft", version)
+				return 0
+			}},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `magnum-capi-graft: the magnum-capi-graft charm's hook binary.
+
+Juju runs it through dispatch for every hook and action. Operators run it on a
+unit, in the unit's hook context (juju exec).
+
+Usage: magnum-capi-graft <command> [--help]
 
 Commands:
-  plan        print the plan a reconcile would apply now, and change nothing
-  watch       the watcher service the charm installs (re-grafts on drift)
-  version     print the version
-
-Flags:
-`
-
-func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("magnum-capi-graft", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
+`)
+	for _, c := range subcommands() {
+		fmt.Fprintf(w, "  %-10s  %s\n", c.name, c.summary)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if err == pflag.ErrHelp {
+	fmt.Fprint(w, "\n\"magnum-capi-graft help <command>\" shows a command's help.\n")
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }
+
+// cli is the operator's side. Help asked for goes to stdout and exits 0;
+// a usage error prints the usage to stderr and exits 2, as Go tools do.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 {
+		usage(stderr)
+		return 2
+	}
+	name, rest := args[1], args[2:]
+	if isHelp(name) {
+		if len(rest) == 0 {
+			usage(stdout)
 			return 0
 		}
-		return 2
+		name, rest = rest[0], []string{"--help"}
 	}
-	if *showVersion {
-		fmt.Fprintln(stdout, "magnum-capi-graft", version)
-		return 0
-	}
-	switch fs.Arg(0) {
-	case "version":
-		fmt.Fprintln(stdout, "magnum-capi-graft", version)
-		return 0
-	case "plan":
-		if os.Getenv("JUJU_UNIT_NAME") == "" {
-			fmt.Fprintln(stderr, "magnum-capi-graft plan needs Juju's hook tools: run it with juju exec --unit <unit> -- ...")
+	for _, c := range subcommands() {
+		if c.name != name {
+			continue
+		}
+		if c.run == nil {
+			// watch parses its own flags, help included.
+			return watcher.Command(rest, stdout, stderr)
+		}
+		fs := pflag.NewFlagSet("magnum-capi-graft "+c.name, pflag.ContinueOnError)
+		fs.SetOutput(stderr)
+		line := strings.TrimSpace("magnum-capi-graft " + c.name + " " + c.args)
+		fs.Usage = func() {
+			fmt.Fprintf(stdout, "Usage: %s\n\n%s", line, c.doc)
+		}
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, pflag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintf(stderr, "magnum-capi-graft %s: %v\nUsage: %s\n", c.name, err, line)
 			return 2
 		}
-		rt := runtime()
-		r := &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir}
-		defer r.Close()
-		out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
-		fmt.Fprint(stdout, out.Plan.String())
-		fmt.Fprintf(stdout, "status after: %s: %s\n", out.Status, out.Message)
-		return 0
-	case "":
-		fs.Usage()
-		return 2
-	default:
-		fmt.Fprintf(stderr, "magnum-capi-graft: unknown command %q\n", fs.Arg(0))
-		fs.Usage()
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "magnum-capi-graft %s: unexpected argument %q\n", c.name, fs.Arg(0))
+			return 2
+		}
+		return c.run(ctx, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "magnum-capi-graft: unknown command %q\n\n", name)
+	usage(stderr)
+	return 2
+}
+
+func plan(ctx context.Context, stdout, stderr io.Writer) int {
+	if os.Getenv("JUJU_UNIT_NAME") == "" {
+		fmt.Fprintln(stderr, "magnum-capi-graft plan needs Juju's hook tools: run it with juju exec --unit <unit> -- ...")
 		return 2
 	}
+	rt := runtime()
+	r := &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir}
+	defer r.Close()
+	out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	fmt.Fprint(stdout, out.Plan.String())
+	fmt.Fprintf(stdout, "status after: %s: %s\n", out.Status, out.Message)
+	return 0
 }

@@ -66,14 +66,14 @@ func (fs flagSet) parse(argv []string) (*parsed, error) {
 		// gnuflag reads "-abc" as three one-letter flags; none of the tools
 		// faked here has flags worth combining, so it is refused.
 		if !known || (dashes == "-" && len(given) > 1) {
-			return nil, usagef("flag provided but not defined: %s%s", dashes, given)
+			return nil, usagef("option provided but not defined: %s%s", dashes, given)
 		}
 		if !takesValue {
 			b := true
 			if hasValue {
 				var err error
 				if b, err = strconv.ParseBool(value); err != nil {
-					return nil, usagef("invalid value %q for flag %s%s: %v", value, dashes, given, err)
+					return nil, usagef("invalid value %q for option %s%s: %v", value, dashes, given, err)
 				}
 			}
 			p.bools[name] = b
@@ -81,7 +81,7 @@ func (fs flagSet) parse(argv []string) (*parsed, error) {
 		}
 		if !hasValue {
 			if i+1 >= len(argv) {
-				return nil, usagef("flag needs an argument: %s%s", dashes, given)
+				return nil, usagef("option needs an argument: %s%s", dashes, given)
 			}
 			i++
 			value = argv[i]
@@ -120,7 +120,7 @@ func format(p *parsed, def string, allowed ...string) (string, error) {
 			return f, nil
 		}
 	}
-	return "", usagef("invalid value %q for flag --format: unknown format %q", f, f)
+	return "", usagef("invalid value %q for option --format: unknown format %q", f, f)
 }
 
 // writeValue prints v the way juju/cmd's formatters do.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 )
@@ -48,6 +49,12 @@ func (r *Runner) Run(ctx context.Context, argv []string) ([]byte, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	code := Main(argv, bytes.NewReader(nil), &stdout, &stderr, env)
+	if strings.Contains(stderr.String(), ErrSecretLeak.Error()) {
+		// Loud on purpose: the charm may ignore a tool's error (a log
+		// line that fails is not worth failing a hook for), and a leak
+		// must fail whichever test caused it.
+		panic(strings.TrimSpace(stderr.String()))
+	}
 	if code != 0 {
 		return stdout.Bytes(), &hooktool.ExitError{Tool: argv[0], Code: code, Stderr: stderr.String()}
 	}

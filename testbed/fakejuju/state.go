@@ -9,6 +9,7 @@ package fakejuju
 
 import (
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,8 +40,16 @@ type State struct {
 	// name that is absent was never attached; an empty path is Charmhub's
 	// 0-byte placeholder, which the fake materialises as an empty file.
 	Resources map[string]string `json:"resources"`
+	// ModelConfig holds the model's settings hooks see, by Juju's model
+	// config keys: juju-http-proxy, juju-https-proxy, juju-no-proxy (the
+	// JUJU_CHARM_*_PROXY variables) and the legacy http-proxy, https-proxy,
+	// no-proxy (http_proxy and friends).
+	ModelConfig map[string]string `json:"model-config"`
 	// Action is the action being (or last) run, nil outside actions.
 	Action *Action `json:"action,omitempty"`
+	// ActionsRun counts the actions queued so far: Juju's action ids are
+	// numbers.
+	ActionsRun int `json:"actions-run"`
 
 	// Outputs.
 	Status             StatusEntry       `json:"status"`
@@ -52,6 +61,13 @@ type State struct {
 	ActionFailed       bool              `json:"action-failed"`
 	ActionMessage      string            `json:"action-message"`
 	ActionLogs         []string          `json:"action-logs"`
+
+	// Sensitive lists strings a test declares secret, beyond those the
+	// fake finds itself (see secretMaterial): no output may hold them.
+	Sensitive []string `json:"sensitive,omitempty"`
+	// Leaks records every output the fake refused because it held secret
+	// material: where, and whose, never the secret.
+	Leaks []string `json:"leaks,omitempty"`
 }
 
 // Secret is one secret the unit may read.
@@ -110,24 +126,40 @@ func NewState(unit string) *State {
 		Secrets:   map[string]*Secret{},
 		Resources: map[string]string{},
 		Status:    StatusEntry{Status: "unknown"},
+		// Juju's model config defaults for the proxy keys.
+		ModelConfig: map[string]string{
+			"juju-no-proxy": "127.0.0.1,localhost,::1",
+			"no-proxy":      "127.0.0.1,localhost,::1",
+		},
 	}
 }
 
-// secretIDRule is the shape of a Juju secret ID: a 20-character xid in
-// lowercase base32hex.
+// secretIDRule is the shape of a Juju secret ID: an xid, 12 bytes in
+// lowercase base32hex (github.com/rs/xid, as juju/juju core/secrets
+// NewURI makes them and ParseURI checks them).
 var secretIDRule = regexp.MustCompile(`^[0-9a-v]{20}$`)
+
+// xidEncoding is xid's alphabet: base32hex, lowercase, no padding.
+var xidEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
 // NewSecretID returns a fresh secret ID shaped like Juju's.
 func NewSecretID() string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuv"
-	b := make([]byte, 20)
+	b := make([]byte, 12)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("fakejuju: crypto/rand: %v", err))
 	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	return xidEncoding.EncodeToString(b)
+}
+
+// validXID is xid's own check (rs/xid decode): 20 characters of its
+// alphabet that decode to 12 bytes and encode back the same, which only
+// '0' or 'g' as the last character do (its 4 low bits are padding).
+func validXID(id string) bool {
+	if !secretIDRule.MatchString(id) {
+		return false
 	}
-	return string(b)
+	b, err := xidEncoding.DecodeString(id)
+	return err == nil && len(b) == 12 && xidEncoding.EncodeToString(b) == id
 }
 
 // ParseSecretURI returns the bare ID of a secret given as "secret:<id>",
@@ -143,7 +175,7 @@ func ParseSecretURI(s string) (string, bool) {
 	} else if rest, ok := strings.CutPrefix(s, "secret:"); ok {
 		id = rest
 	}
-	if !secretIDRule.MatchString(id) {
+	if !validXID(id) {
 		return "", false
 	}
 	return id, true
@@ -349,8 +381,20 @@ func Update(path string, fn func(*State) error) error {
 	if err != nil {
 		return err
 	}
+	before, err := read(path)
+	if err != nil {
+		return err
+	}
 	if err := fn(st); err != nil {
 		return err
+	}
+	if leaks := newLeaks(before, st); len(leaks) > 0 {
+		// Record the leak, not the output that leaked (see leak.go).
+		before.Leaks = append(before.Leaks, leaks...)
+		if err := write(path, before); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s", ErrSecretLeak, strings.Join(leaks, "; "))
 	}
 	return write(path, st)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -62,9 +61,15 @@ var toolUsage = map[string]string{
 	"resource-get":            "<resource name>",
 }
 
-// ToolNames lists the hook tools the fake provides, plus juju-exec.
+// ToolUsage returns a tool's usage line, and whether the fake provides it.
+func ToolUsage(name string) (string, bool) {
+	u, ok := toolUsage[name]
+	return u, ok
+}
+
+// ToolNames lists the hook tools the fake provides.
 func ToolNames() []string {
-	names := []string{"juju-exec"}
+	var names []string
 	for n := range tools {
 		names = append(names, n)
 	}
@@ -99,12 +104,6 @@ func runTool(c *toolCtx, args []string) int {
 func (c *toolCtx) load() (*State, error) { return Load(c.statePath) }
 
 func (c *toolCtx) update(fn func(*State) error) error { return Update(c.statePath, fn) }
-
-// inAction tells whether this invocation runs inside the state's action: the
-// fake uniter gives each action process JUJU_ACTION_UUID, and hooks get none.
-func (c *toolCtx) inAction(st *State) bool {
-	return st.Action != nil && c.env("JUJU_ACTION_UUID") == st.Action.UUID
-}
 
 func configGet(c *toolCtx, argv []string) error {
 	fs := withFormat(map[string]bool{"a": false, "all": false})
@@ -178,35 +177,13 @@ func secretGet(c *toolCtx, argv []string) error {
 		}
 	}
 	var content map[string]string
-	err = c.update(func(st *State) error {
+	err = c.update(func(st *State) (err error) {
 		if id == "" {
 			// The fake keeps no consumer labels.
 			return fmt.Errorf("consumer label %q not found", label)
 		}
-		sec := st.Secrets[id]
-		if sec == nil || len(sec.Revisions) == 0 {
-			return fmt.Errorf("secret %q not found", "secret:"+id)
-		}
-		if !sec.Granted {
-			return errors.New("permission denied")
-		}
-		// As the secretsmanager facade does: a first read or --refresh
-		// starts tracking the latest revision; --peek reads the latest
-		// once; otherwise the tracked revision is read.
-		latest := sec.latest()
-		rev := sec.Tracked
-		if sec.Tracked == 0 || refresh {
-			sec.Tracked = latest
-			rev = latest
-		}
-		if peek {
-			rev = latest
-		}
-		var ok bool
-		if content, ok = sec.revision(rev); !ok {
-			return fmt.Errorf("secret %q not found", "secret:"+id)
-		}
-		return nil
+		content, err = st.ReadSecret(id, refresh, peek)
+		return err
 	})
 	if err != nil {
 		return err
@@ -214,7 +191,7 @@ func secretGet(c *toolCtx, argv []string) error {
 	if key != "" {
 		v, ok := content[key]
 		if !ok {
-			return fmt.Errorf("secret key %q not found", key)
+			return fmt.Errorf("secret key value %q not found", key)
 		}
 		return writeValue(c.stdout, f, v)
 	}
@@ -249,16 +226,7 @@ func statusSet(c *toolCtx, argv []string) error {
 		}
 	}
 	return c.update(func(st *State) error {
-		if p.bools["application"] {
-			if !st.Leader {
-				return errors.New("this unit is not the leader")
-			}
-			st.ApplicationStatus = &entry
-			return nil
-		}
-		st.Status = entry
-		st.StatusHistory = append(st.StatusHistory, entry)
-		return nil
+		return st.SetStatus(entry, p.bools["application"])
 	})
 }
 
@@ -280,12 +248,8 @@ func statusGet(c *toolCtx, argv []string) error {
 	}
 	entry := st.Status
 	if p.bools["application"] {
-		if !st.Leader {
-			return errors.New("finding application status: this unit is not the leader")
-		}
-		entry = StatusEntry{Status: "unknown"}
-		if st.ApplicationStatus != nil {
-			entry = *st.ApplicationStatus
+		if entry, err = st.AppStatus(); err != nil {
+			return fmt.Errorf("finding application status: %w", err)
 		}
 	}
 	if !p.bools["include-data"] {
@@ -335,8 +299,7 @@ func jujuLog(c *toolCtx, argv []string) error {
 	if p.values["format"] != "" {
 		fmt.Fprintf(c.stderr, "--format flag deprecated for command %q", c.name)
 	}
-	entries := []LogEntry{}
-	level := "INFO"
+	level, warning := "INFO", ""
 	if p.bools["debug"] {
 		level = "DEBUG"
 	} else if l, ok := p.values["l"]; ok && l != "" {
@@ -344,12 +307,14 @@ func jujuLog(c *toolCtx, argv []string) error {
 			level = known
 		} else {
 			// Juju logs a warning and carries on at INFO.
-			entries = append(entries, LogEntry{Level: "WARNING", Message: fmt.Sprintf("Specified log level of %q is not valid", l)})
+			warning = fmt.Sprintf("Specified log level of %q is not valid", l)
 		}
 	}
-	entries = append(entries, LogEntry{Level: level, Message: strings.Join(p.args, " ")})
 	return c.update(func(st *State) error {
-		st.Logs = append(st.Logs, entries...)
+		if warning != "" {
+			st.AddLog("WARNING", warning)
+		}
+		st.AddLog(level, strings.Join(p.args, " "))
 		return nil
 	})
 }
@@ -393,10 +358,11 @@ func actionGet(c *toolCtx, argv []string) error {
 	if err != nil {
 		return err
 	}
-	if !c.inAction(st) {
-		return errors.New(notInAction)
+	action, err := st.RunningAction(c.env("JUJU_ACTION_UUID"))
+	if err != nil {
+		return err
 	}
-	params := st.Action.Params
+	params := action.Params
 	if params == nil {
 		params = map[string]any{}
 	}
@@ -433,7 +399,7 @@ func actionSet(c *toolCtx, argv []string) error {
 		}
 		for _, seg := range strings.Split(key, ".") {
 			if !actionKeyRule.MatchString(seg) {
-				return usagef("key %q must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods", seg)
+				return usagef("key %q must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric and hyphens", seg)
 			}
 			for _, r := range reservedActionKeys {
 				if seg == r {
@@ -444,14 +410,11 @@ func actionSet(c *toolCtx, argv []string) error {
 		results[key] = value
 	}
 	return c.update(func(st *State) error {
-		if !c.inAction(st) {
-			return errors.New(notInAction)
-		}
-		if st.ActionResults == nil {
-			st.ActionResults = map[string]string{}
+		if _, err := st.RunningAction(c.env("JUJU_ACTION_UUID")); err != nil {
+			return err
 		}
 		for k, v := range results {
-			st.ActionResults[k] = v
+			st.SetActionResult(k, v)
 		}
 		return nil
 	})
@@ -470,11 +433,10 @@ func actionFail(c *toolCtx, argv []string) error {
 		}
 	}
 	return c.update(func(st *State) error {
-		if !c.inAction(st) {
-			return errors.New(notInAction)
+		if _, err := st.RunningAction(c.env("JUJU_ACTION_UUID")); err != nil {
+			return err
 		}
-		st.ActionFailed = true
-		st.ActionMessage = msg
+		st.FailAction(msg)
 		return nil
 	})
 }
@@ -488,10 +450,10 @@ func actionLog(c *toolCtx, argv []string) error {
 		return usagef("no message specified")
 	}
 	return c.update(func(st *State) error {
-		if !c.inAction(st) {
-			return errors.New(notInAction)
+		if _, err := st.RunningAction(c.env("JUJU_ACTION_UUID")); err != nil {
+			return err
 		}
-		st.ActionLogs = append(st.ActionLogs, strings.Join(p.args, " "))
+		st.LogAction(strings.Join(p.args, " "))
 		return nil
 	})
 }
@@ -508,28 +470,14 @@ func resourceGet(c *toolCtx, argv []string) error {
 		return err
 	}
 	name := p.args[0]
-	st, err := c.load()
+	var path string
+	err = c.update(func(st *State) (err error) {
+		resources := filepath.Join(filepath.Dir(c.statePath), "resources")
+		path, err = st.DownloadResource(resources, name, ResourceFilename(c.env("JUJU_CHARM_DIR"), name))
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	path, ok := st.Resources[name]
-	if !ok {
-		app, _, _ := strings.Cut(st.Unit, "/")
-		return fmt.Errorf("could not download resource: HTTP request failed: Get https://10.0.0.10:17070/model/%s/units/unit-%s/resources/%s: resource#%s/%s not found",
-			st.ModelUUID, strings.ReplaceAll(st.Unit, "/", "-"), name, app, name)
-	}
-	if path == "" {
-		// Charmhub's placeholder: Juju hands the unit a 0-byte file in its
-		// resource cache, <agent dir>/resources/<name>/.
-		path = filepath.Join(filepath.Dir(c.statePath), "resources", name, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("could not download resource: %w", err)
-		}
-		if err := os.WriteFile(path, nil, 0o644); err != nil {
-			return fmt.Errorf("could not download resource: %w", err)
-		}
-	} else if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("could not download resource: %w", err)
 	}
 	// Juju prints the path with no newline.
 	_, err = io.WriteString(c.stdout, path)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -32,48 +33,6 @@ func newState(t *testing.T, setup ...func(*fakejuju.State)) (string, map[string]
 	}
 	require.NoError(t, fakejuju.Create(path, st))
 	return path, map[string]string{"FAKEJUJU_STATE": path}
-}
-
-func TestToolErrorsMatchJuju(t *testing.T) {
-	var secret string
-	_, env := newState(t, func(st *fakejuju.State) {
-		st.Leader = false
-		secret = st.AddSecret(map[string]string{"k": "v"})
-	})
-	for _, tc := range []struct {
-		argv   []string
-		code   int
-		stderr string
-	}{
-		{[]string{"status-set"}, 2, "ERROR invalid args, require <status> [message]\n"},
-		{[]string{"status-set", "bogus", "x"}, 2, "ERROR invalid status \"bogus\", expected one of [maintenance blocked waiting active]\n"},
-		{[]string{"status-set", "active", "a", "b"}, 2, "ERROR unrecognized args: [\"b\"]\n"},
-		{[]string{"status-set", "--application", "active", "x"}, 1, "ERROR this unit is not the leader\n"},
-		{[]string{"action-set", "foo"}, 2, "ERROR argument \"foo\" must be of the form key...=value\n"},
-		{[]string{"action-set", "ok.Bad=1"}, 2, "ERROR key \"Bad\" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods\n"},
-		{[]string{"action-set", "stderr=1"}, 2, "ERROR cannot set reserved action key \"stderr\"\n"},
-		{[]string{"action-set", "ok=1"}, 1, "ERROR not running an action\n"},
-		{[]string{"action-get"}, 1, "ERROR not running an action\n"},
-		{[]string{"action-fail"}, 1, "ERROR not running an action\n"},
-		{[]string{"action-log"}, 2, "ERROR no message specified\n"},
-		{[]string{"action-log", "x"}, 1, "ERROR not running an action\n"},
-		{[]string{"resource-get"}, 2, "ERROR missing required resource name\n"},
-		{[]string{"resource-get", "a", "b"}, 2, "ERROR unrecognized args: [\"b\"]\n"},
-		{[]string{"secret-get"}, 2, "ERROR require either a secret URI or label\n"},
-		{[]string{"secret-get", "bogus"}, 2, "ERROR secret URI \"bogus\" not valid\n"},
-		{[]string{"secret-get", secret, "--peek", "--refresh"}, 2, "ERROR specify one of --peek or --refresh but not both\n"},
-		{[]string{"secret-get", secret}, 1, "ERROR permission denied\n"},
-		{[]string{"config-get", "--all", "key"}, 2, "ERROR cannot use argument --all together with key \"key\"\n"},
-		{[]string{"is-leader", "--bogus"}, 2, "ERROR flag provided but not defined: --bogus\n"},
-		{[]string{"is-leader", "--format=xml"}, 2, "ERROR invalid value \"xml\" for flag --format: unknown format \"xml\"\n"},
-		{[]string{"juju-log"}, 2, "ERROR no message specified\n"},
-		{[]string{"application-version-set"}, 2, "ERROR no version specified\n"},
-	} {
-		stdout, stderr, code := run(env, tc.argv...)
-		assert.Equal(t, tc.code, code, "%v", tc.argv)
-		assert.Equal(t, tc.stderr, stderr, "%v", tc.argv)
-		assert.Empty(t, stdout, "%v", tc.argv)
-	}
 }
 
 func TestToolOutputFormats(t *testing.T) {
@@ -128,12 +87,35 @@ func TestToolOutputFormats(t *testing.T) {
 	assert.Contains(t, stdout, "Usage: action-set")
 }
 
+// TestResourceGetPrintsBarePath: resource-get prints, with no newline, the
+// path Juju's uniter downloads to: <agent dir>/resources/<filename the
+// charm's metadata.yaml declares>, or the resource's name without one.
 func TestResourceGetPrintsBarePath(t *testing.T) {
-	path, env := newState(t, func(st *fakejuju.State) { st.Resources["helm"] = "" })
+	charmDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(charmDir, "metadata.yaml"),
+		[]byte("resources:\n  driver:\n    type: file\n    filename: magnum-capi-helm.whl\n"), 0o644))
+	upload := filepath.Join(t.TempDir(), "magnum_capi_helm-1.2.0-py3-none-any.whl")
+	require.NoError(t, os.WriteFile(upload, []byte("wheel"), 0o644))
+	path, env := newState(t, func(st *fakejuju.State) {
+		st.Resources["helm"] = ""
+		st.Resources["driver"] = upload
+	})
+	env["JUJU_CHARM_DIR"] = charmDir
+	resources := filepath.Join(filepath.Dir(path), "resources")
+
 	stdout, _, code := run(env, "resource-get", "helm")
 	require.Equal(t, 0, code)
-	assert.Equal(t, filepath.Join(filepath.Dir(path), "resources", "helm", "helm"), stdout)
-	assert.FileExists(t, stdout)
+	assert.Equal(t, filepath.Join(resources, "helm"), stdout)
+	data, err := os.ReadFile(stdout)
+	require.NoError(t, err)
+	assert.Empty(t, data, "Charmhub's placeholder is a 0-byte file")
+
+	stdout, _, code = run(env, "resource-get", "driver")
+	require.Equal(t, 0, code)
+	assert.Equal(t, filepath.Join(resources, "magnum-capi-helm.whl"), stdout, "the declared filename, not the uploaded one")
+	data, err = os.ReadFile(stdout)
+	require.NoError(t, err)
+	assert.Equal(t, "wheel", string(data))
 }
 
 // TestConcurrentToolsLoseNoWrites runs many tools at once against one

@@ -8,16 +8,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/pki"
 )
 
 // Validity of what NewCredentials issues. The client certificate gets a
@@ -70,15 +70,15 @@ func NewCredentials(now time.Time) (*Credentials, error) {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
-	caCertPEM, caKeyPEM, err := issue(caTmpl, nil, caKey, caKey)
+	caCertPEM, caKeyPEM, err := pki.Issue(caTmpl, nil, caKey, caKey)
 	if err != nil {
 		return nil, err
 	}
-	caCert, err := parseCertificate(caCertPEM)
+	caCert, err := pki.ParseCertificate(caCertPEM)
 	if err != nil {
 		return nil, err
 	}
-	serverCertPEM, serverKeyPEM, err := issue(&x509.Certificate{
+	serverCertPEM, serverKeyPEM, err := pki.Issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		NotBefore:   now.Add(-time.Hour),
 		NotAfter:    now.Add(serverValidity),
@@ -90,7 +90,7 @@ func NewCredentials(now time.Time) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	clientCertPEM, clientKeyPEM, err := issue(&x509.Certificate{
+	clientCertPEM, clientKeyPEM, err := pki.Issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: ClientCommonName, Organization: []string{ClientOrganization}},
 		NotBefore:   now.Add(-time.Hour),
 		NotAfter:    now.Add(clientValidity),
@@ -113,42 +113,6 @@ func NewCredentials(now time.Time) (*Credentials, error) {
 		ClientKeyPEM:  clientKeyPEM,
 		Token:         "fakek8s." + base64.RawURLEncoding.EncodeToString(token),
 	}, nil
-}
-
-// issue signs tmpl with parent and signer (self-signed when parent is nil),
-// for key, or for a new key when key is nil.
-func issue(tmpl, parent *x509.Certificate, signer, key *ecdsa.PrivateKey) (certPEM, keyPEM []byte, err error) {
-	if key == nil {
-		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-			return nil, nil, err
-		}
-	}
-	if parent == nil {
-		parent = tmpl
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl.SerialNumber = serial
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-func parseCertificate(certPEM []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(certPEM)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, errors.New("no PEM certificate")
-	}
-	return x509.ParseCertificate(block.Bytes)
 }
 
 // parsed is Credentials in the forms the server uses.

@@ -170,6 +170,9 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		{"unknown driver version", []any{"driver-version", "9.9.9"}, "driver-version"},
 		{"unset kubeconfig", []any{"kubeconfig", nil}, "kubeconfig is not set"},
 		{"kubeconfig secret that does not exist", []any{"kubeconfig", "secret:d5ibqdnmp25c7793pr3g"}, "is not readable: juju grant-secret"},
+		// Juju takes any secret:... as the option's value; secret-get refuses it.
+		{"kubeconfig that is no secret URI", []any{"kubeconfig", "secret:capi-kubeconfig"}, `kubeconfig "secret:capi-kubeconfig" is not a secret URI Juju knows`},
+		{"kubeconfig set to nothing", []any{"kubeconfig", ""}, "kubeconfig is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u.t = t

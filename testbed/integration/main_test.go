@@ -55,6 +55,12 @@ func boot(t *testing.T, release string, k8sArgs ...string) *unit {
 	box, err := testbed.BootUnit(ctx, name, release, artifacts, k8sArgs...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
+		// The fake Juju refused, and recorded, any output that held a
+		// secret it knows (testbed/fakejuju/leak.go): every test in a box
+		// is a leak test.
+		if st, err := box.State(); assert.NoError(t, err) {
+			assert.Empty(t, st.Leaks, "outputs that held secret material")
+		}
 		if t.Failed() {
 			out, _ := box.MustRun(ctx, "journalctl", "-n", "40", "--no-pager", "-u", "magnum-api", "-u", "magnum-conductor")
 			t.Logf("journal of the failed box:\n%s", out)

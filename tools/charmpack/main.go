@@ -10,7 +10,8 @@ import (
 func main() {
 	var in Inputs
 	var out string
-	pflag.StringVar(&in.Charmcraft, "charmcraft", "charmcraft.yaml", "charmcraft.yaml to read")
+	pflag.StringVar(&in.ProjectDir, "project", ".", "the directory of charmcraft.yaml and metadata.yaml")
+	pflag.StringVar(&in.Platform, "platform", "", "the platform of charmcraft.yaml to pack for, as charmcraft pack --platform takes it")
 	pflag.StringVar(&in.Binary, "binary", "", "the static hook binary")
 	pflag.StringVar(&in.Dispatch, "dispatch", "dispatch", "the dispatch script")
 	pflag.StringSliceVar(&in.Extra, "extra", []string{"README.md", "LICENSE"}, "more files for the charm's top level")

@@ -1,8 +1,12 @@
-// Package main is charmpack: it builds the deployable .charm from
-// charmcraft.yaml without charmcraft, for machines (CI, the test bed) that
-// have none. A .charm is a zip: Juju reads metadata.yaml, config.yaml,
-// actions.yaml and manifest.yaml (it refuses a charm without bases), and runs
-// dispatch, which must be executable inside the zip.
+// Package main is charmpack: it builds the deployable .charm for one platform
+// of charmcraft.yaml without charmcraft, for machines (CI, the test bed) that
+// have none, with the files `charmcraft pack` (charmcraft 3) would put there:
+// metadata.yaml copied from the project, config.yaml and actions.yaml from
+// charmcraft.yaml, manifest.yaml with that platform's base. It refuses a
+// project charmcraft 3 would refuse (project.go). A .charm is a zip: Juju
+// reads metadata.yaml, config.yaml, actions.yaml and manifest.yaml (it refuses
+// a charm without bases), and runs dispatch, which must be executable inside
+// the zip.
 package main
 
 import (
@@ -11,129 +15,93 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Charmcraft is the part of charmcraft.yaml the packer reads.
-type Charmcraft struct {
-	Name        string         `yaml:"name"`
-	Title       string         `yaml:"title"`
-	Summary     string         `yaml:"summary"`
-	Description string         `yaml:"description"`
-	Subordinate bool           `yaml:"subordinate"`
-	Platforms   map[string]any `yaml:"platforms"`
-	Requires    map[string]any `yaml:"requires"`
-	Resources   map[string]any `yaml:"resources"`
-	Config      map[string]any `yaml:"config"`
-	Actions     map[string]any `yaml:"actions"`
-}
-
-// Inputs are the files the packer puts into the charm.
+// Inputs are what the packer puts into the charm.
 type Inputs struct {
-	Charmcraft string // path of charmcraft.yaml
+	ProjectDir string // holds charmcraft.yaml and metadata.yaml
+	Platform   string // a platform of charmcraft.yaml; "" when it has one only
 	Binary     string // the static hook binary
 	Dispatch   string
 	Extra      []string // README.md, LICENSE
 }
 
-// Load reads charmcraft.yaml.
-func Load(path string) (*Charmcraft, error) {
-	b, err := os.ReadFile(path)
+// packed is a fixed time: it keeps the artifact reproducible, and stands for
+// charmcraft's start time in the manifest.
+var packed = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Manifest renders manifest.yaml as charmcraft/services/package.py
+// PackageService.get_manifest writes it (models/manifest.py Manifest). The
+// analysis attributes are those charmcraft's linters (linters.py Language
+// and Framework) find in this charm: dispatch runs no Python entrypoint, so
+// both are unknown.
+func Manifest(bases []Base) map[string]any {
+	return map[string]any{
+		"charmcraft-version":    "3.x (magnum-capi-graft charmpack)",
+		"charmcraft-started-at": packed.Format(time.RFC3339),
+		"bases":                 bases,
+		"analysis": map[string]any{"attributes": []map[string]string{
+			{"name": "language", "result": "unknown"},
+			{"name": "framework", "result": "unknown"},
+		}},
+	}
+}
+
+// choosePlatform picks the platform to pack: the one asked for, or the only one.
+func (p *Project) choosePlatform(asked string) (string, error) {
+	plan, err := p.BuildPlan()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	var cc Charmcraft
-	if err := yaml.Unmarshal(b, &cc); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	if cc.Name == "" {
-		return nil, fmt.Errorf("%s: no name", path)
-	}
-	return &cc, nil
-}
-
-// Metadata renders metadata.yaml.
-func (cc *Charmcraft) Metadata() map[string]any {
-	m := map[string]any{
-		"name":         cc.Name,
-		"display-name": cc.Title,
-		"summary":      cc.Summary,
-		"description":  cc.Description,
-		"subordinate":  cc.Subordinate,
-	}
-	if cc.Requires != nil {
-		m["requires"] = cc.Requires
-	}
-	if cc.Resources != nil {
-		m["resources"] = cc.Resources
-	}
-	return m
-}
-
-// Bases renders manifest.yaml's bases from charmcraft 3 platforms
-// ("ubuntu@24.04:amd64").
-func (cc *Charmcraft) Bases() ([]map[string]any, error) {
-	var keys []string
-	for k := range cc.Platforms {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var bases []map[string]any
-	for _, k := range keys {
-		var name, channel, arch string
-		if _, err := fmt.Sscanf(replaceSeps(k), "%s %s %s", &name, &channel, &arch); err != nil {
-			return nil, fmt.Errorf("platform %q is not base@channel:arch", k)
-		}
-		bases = append(bases, map[string]any{"name": name, "channel": channel, "architectures": []string{arch}})
-	}
-	if len(bases) == 0 {
-		return nil, fmt.Errorf("no platforms: Juju refuses a charm without bases")
-	}
-	return bases, nil
-}
-
-func replaceSeps(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c == '@' || c == ':' {
-			b[i] = ' '
+	var names []string
+	for _, b := range plan {
+		if !slices.Contains(names, b.Platform) {
+			names = append(names, b.Platform)
 		}
 	}
-	return string(b)
+	if asked != "" {
+		return asked, nil
+	}
+	if len(names) != 1 {
+		return "", fmt.Errorf("charmcraft.yaml has platforms %v: choose one with --platform", names)
+	}
+	return names[0], nil
 }
 
 // Pack writes the .charm zip to out.
 func Pack(in Inputs, out string) error {
-	cc, err := Load(in.Charmcraft)
+	p, err := LoadProject(in.ProjectDir)
 	if err != nil {
 		return err
 	}
-	bases, err := cc.Bases()
+	if err := p.Check(); err != nil {
+		return fmt.Errorf("charmcraft 3 would refuse this project:\n%w", err)
+	}
+	platform, err := p.choosePlatform(in.Platform)
 	if err != nil {
 		return err
 	}
-	docs := []struct {
-		name string
-		v    any
-	}{
-		{"metadata.yaml", cc.Metadata()},
-		{"config.yaml", cc.Config},
-		{"actions.yaml", cc.Actions},
-		{"manifest.yaml", map[string]any{
-			"charmcraft-version": "3.x (magnum-capi-graft charmpack)",
-			"bases":              bases,
-			"analysis":           map[string]any{"attributes": []map[string]string{{"name": "language", "result": "unknown"}, {"name": "framework", "result": "unknown"}}},
-		}},
+	bases, err := p.ManifestBases(platform)
+	if err != nil {
+		return err
 	}
+	files, err := p.CharmFiles()
+	if err != nil {
+		return err
+	}
+	manifest, err := yaml.Marshal(Manifest(bases))
+	if err != nil {
+		return fmt.Errorf("cannot render manifest.yaml: %w", err)
+	}
+	files["manifest.yaml"] = manifest
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	// A fixed time keeps the artifact reproducible.
-	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	add := func(name string, mode os.FileMode, data []byte) error {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: when}
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: packed}
 		h.SetMode(mode)
 		w, err := zw.CreateHeader(h)
 		if err != nil {
@@ -142,22 +110,18 @@ func Pack(in Inputs, out string) error {
 		_, err = w.Write(data)
 		return err
 	}
-	for _, d := range docs {
-		b, err := yaml.Marshal(d.v)
-		if err != nil {
-			return err
-		}
-		if err := add(d.name, 0o644, b); err != nil {
+	for _, name := range sortedKeys(files) {
+		if err := add(name, 0o644, files[name]); err != nil {
 			return err
 		}
 	}
 	dispatch, err := os.ReadFile(in.Dispatch)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot read dispatch: %w", err)
 	}
 	binary, err := os.ReadFile(in.Binary)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot read the hook binary: %w", err)
 	}
 	for _, f := range []struct {
 		name string
@@ -177,7 +141,7 @@ func Pack(in Inputs, out string) error {
 	for _, p := range in.Extra {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("cannot read %s: %w", p, err)
 		}
 		if err := add(filepath.Base(p), 0o644, b); err != nil {
 			return err

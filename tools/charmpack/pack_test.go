@@ -3,10 +3,12 @@ package main
 import (
 	"archive/zip"
 	"debug/elf"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,25 +16,50 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+var (
+	packOnce  sync.Once
+	packed24  string
+	packError error
+)
+
+// TestMain removes what builtCharm made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if packed24 != "" {
+		os.RemoveAll(filepath.Dir(packed24))
+	}
+	os.Exit(code)
+}
+
 // builtCharm returns the .charm under test: $CHARM when make built one, else
-// one packed here from a freshly built static binary.
+// one packed here (once) for ubuntu@24.04:amd64 from a freshly built static
+// binary.
 func builtCharm(t *testing.T) string {
 	if p := os.Getenv("CHARM"); p != "" {
 		return p
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "magnum-capi-graft")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/magnum-capi-graft")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
-	charm := filepath.Join(dir, "test.charm")
-	require.NoError(t, Pack(Inputs{
-		Charmcraft: "../../charmcraft.yaml", Binary: bin, Dispatch: "../../dispatch",
-		Extra: []string{"../../LICENSE"},
-	}, charm))
-	return charm
+	packOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "charmpack-test-")
+		if err != nil {
+			packError = err
+			return
+		}
+		bin := filepath.Join(dir, "magnum-capi-graft")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/magnum-capi-graft")
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			packError = fmt.Errorf("go build: %v: %s", err, out)
+			return
+		}
+		packed24 = filepath.Join(dir, "test.charm")
+		packError = Pack(Inputs{
+			ProjectDir: "../..", Platform: "ubuntu@24.04:amd64", Binary: bin, Dispatch: "../../dispatch",
+			Extra: []string{"../../README.md", "../../LICENSE"},
+		}, packed24)
+	})
+	require.NoError(t, packError)
+	return packed24
 }
 
 func readZip(t *testing.T, path string) map[string]*zip.File {
@@ -46,13 +73,18 @@ func readZip(t *testing.T, path string) map[string]*zip.File {
 	return files
 }
 
-func yamlOf(t *testing.T, f *zip.File) map[string]any {
+func bytesOf(t *testing.T, f *zip.File) []byte {
 	require.NotNil(t, f)
 	r, err := f.Open()
 	require.NoError(t, err)
 	defer r.Close()
 	b, err := io.ReadAll(r)
 	require.NoError(t, err)
+	return b
+}
+
+func yamlOf(t *testing.T, f *zip.File) map[string]any {
+	b := bytesOf(t, f)
 	var m map[string]any
 	require.NoError(t, yaml.Unmarshal(b, &m), f.Name)
 	return m
@@ -83,17 +115,25 @@ func TestCharmIsWhatJujuAccepts(t *testing.T) {
 	}
 	ef.Close()
 
-	manifest := yamlOf(t, files["manifest.yaml"])
-	bases, _ := manifest["bases"].([]any)
-	require.NotEmpty(t, bases, "Juju refuses a charm without bases")
-	var channels []string
-	for _, b := range bases {
-		m := b.(map[string]any)
-		assert.Equal(t, "ubuntu", m["name"])
-		assert.Equal(t, []any{"amd64"}, m["architectures"])
-		channels = append(channels, m["channel"].(string))
+	// Juju refuses a charm whose manifest has no bases (juju
+	// core/charm/computedbase.go ComputedBases, baseselector.go "charm does not
+	// define any bases"). charmcraft writes the one base of the platform it
+	// packed for (ManifestBases); so must charmpack.
+	var manifest struct {
+		Bases []Base `yaml:"bases"`
 	}
-	assert.ElementsMatch(t, []string{"22.04", "24.04"}, channels)
+	require.NoError(t, yaml.Unmarshal(bytesOf(t, files["manifest.yaml"]), &manifest))
+	require.Len(t, manifest.Bases, 1, "a charm packed for one platform runs on that platform's base")
+	assert.Equal(t, "ubuntu", manifest.Bases[0].Name)
+	assert.Equal(t, []string{"amd64"}, manifest.Bases[0].Architectures)
+	if os.Getenv("CHARM") == "" {
+		assert.Equal(t, Base{"ubuntu", "24.04", []string{"amd64"}}, manifest.Bases[0])
+	}
+	p, err := LoadProject("../..")
+	require.NoError(t, err)
+	want, err := p.ManifestBases("ubuntu@" + manifest.Bases[0].Channel + ":amd64")
+	require.NoError(t, err, "the charm's base is none of charmcraft.yaml's platforms")
+	assert.Equal(t, want, manifest.Bases)
 
 	meta := yamlOf(t, files["metadata.yaml"])
 	assert.Equal(t, "magnum-capi-graft", meta["name"])
@@ -142,18 +182,24 @@ func TestCharmIsWhatJujuAccepts(t *testing.T) {
 	}
 }
 
-// TestMetadataMatchesCharmcraft keeps the top-level metadata.yaml (the
-// design card's) from drifting from charmcraft.yaml, the source.
-func TestMetadataMatchesCharmcraft(t *testing.T) {
-	cc, err := Load("../../charmcraft.yaml")
+// TestCharmCarriesWhatCharmcraftWould holds the packed metadata.yaml,
+// config.yaml and actions.yaml to what charmcraft 3 writes: metadata.yaml
+// copied from the project as it is, config and actions dumped from
+// charmcraft.yaml (services/package.py PackageService.write_metadata).
+func TestCharmCarriesWhatCharmcraftWould(t *testing.T) {
+	files := readZip(t, builtCharm(t))
+	p, err := LoadProject("../..")
 	require.NoError(t, err)
-	b, err := os.ReadFile("../../metadata.yaml")
-	require.NoError(t, err)
-	var top map[string]any
-	require.NoError(t, yaml.Unmarshal(b, &top))
-	gen, err := yaml.Marshal(cc.Metadata())
-	require.NoError(t, err)
-	var want map[string]any
-	require.NoError(t, yaml.Unmarshal(gen, &want))
-	assert.Equal(t, want, top)
+
+	assert.Equal(t, string(p.MetadataFile), string(bytesOf(t, files["metadata.yaml"])), "metadata.yaml must be the project's, byte for byte")
+	for _, f := range []struct{ name, key string }{{"config.yaml", "config"}, {"actions.yaml", "actions"}} {
+		want, err := yaml.Marshal(p.Charmcraft[f.key])
+		require.NoError(t, err)
+		same, err := sameYAML(want, bytesOf(t, files[f.name]))
+		require.NoError(t, err, f.name)
+		assert.True(t, same, "the packed %s differs from charmcraft.yaml's %s", f.name, f.key)
+	}
+	for _, name := range []string{"README.md", "LICENSE"} {
+		assert.Contains(t, files, name, "the charm part installs %s; so does charmpack", name)
+	}
 }

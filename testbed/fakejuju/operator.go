@@ -1,18 +1,15 @@
 package fakejuju
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -28,6 +25,21 @@ type Paths struct {
 	State       string
 	MachineLock string
 }
+
+// OperationLock is the lock that lets one operation (hook, action,
+// juju-exec) run on the unit at a time.
+func (p Paths) OperationLock() string { return filepath.Join(p.AgentDir, "operation.lock") }
+
+// AgentSocket is the unit's hook tool socket (JUJU_AGENT_SOCKET_ADDRESS;
+// juju/juju internal/worker/uniter/paths.go: <agent dir>/agent.socket).
+func (p Paths) AgentSocket() string { return filepath.Join(p.AgentDir, "agent.socket") }
+
+// RunSocket is the unit's juju-exec socket (paths.go: <agent dir>/run.socket).
+func (p Paths) RunSocket() string { return filepath.Join(p.AgentDir, "run.socket") }
+
+// ResourcesDir is where the unit agent puts resources (paths.go:
+// <agent dir>/resources).
+func (p Paths) ResourcesDir() string { return filepath.Join(p.AgentDir, "resources") }
 
 // unitTag turns "app/0" into "unit-app-0", Juju's directory naming.
 func unitTag(unit string) string {
@@ -61,9 +73,12 @@ func resolvePaths(env func(string) string, p Paths) Paths {
 	return p
 }
 
-// Main runs the fake as the program named by argv[0]: a hook tool when
-// called through one of the symlinks install-tools makes, juju-exec, or
-// otherwise the fakejuju command with a subcommand. It returns the exit code.
+// Main runs the fake as the program named by argv[0]: one of the fake's
+// hook tools when called by a tool's name (the in-process Runner does), or
+// otherwise the fakejuju command with one of the operator's subcommands.
+// The unit agent's side (hooks, actions, juju-exec with Juju's own code)
+// is testbed/juju's fakejuju, which hands these subcommands to Main. It
+// returns the exit code.
 func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	if len(argv) == 0 {
 		fmt.Fprintln(stderr, "ERROR no command")
@@ -74,9 +89,6 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer, env func(str
 		c := &toolCtx{name: name, statePath: PathsFromEnv(env).State, env: env, stdout: stdout, stderr: stderr}
 		return runTool(c, argv[1:])
 	}
-	if name == "juju-exec" {
-		return report(stderr, jujuExec(argv[1:], stdin, stdout, stderr, env))
-	}
 	if len(argv) < 2 {
 		fmt.Fprint(stderr, mainUsage)
 		return 2
@@ -86,22 +98,16 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer, env func(str
 		c := &toolCtx{name: sub, statePath: PathsFromEnv(env).State, env: env, stdout: stdout, stderr: stderr}
 		return runTool(c, args)
 	}
-	a := &agent{stdin: stdin, stdout: stdout, stderr: stderr, env: env}
+	a := &agent{sub: sub, stdin: stdin, stdout: stdout, stderr: stderr, env: env}
 	switch sub {
-	case "juju-exec":
-		return report(stderr, jujuExec(args, stdin, stdout, stderr, env))
-	case "hook":
-		return a.hook(args)
-	case "action":
-		return a.action(args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return 0
 	}
 	cmds := map[string]func([]string) error{
-		"install-tools":   a.installTools,
 		"init":            a.init,
 		"config":          a.config,
+		"model-config":    a.modelConfig,
 		"add-secret":      a.addSecret,
 		"update-secret":   a.updateSecret,
 		"grant-secret":    a.grantSecret,
@@ -115,22 +121,15 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer, env func(str
 		fmt.Fprintf(stderr, "ERROR unrecognized command: fakejuju %s\n", sub)
 		return 2
 	}
-	a.sub = sub
 	return report(stderr, cmd(args))
 }
 
 const mainUsage = `Usage: fakejuju COMMAND [ARGS...]   (or run as a hook tool name)
 
-Agent side:
-  install-tools DIR [--target PATH]   symlink the hook tools and juju-exec into DIR
-  hook NAME [--env K=V ...]           run dispatch for hook NAME under the machine lock
-  action NAME [--params JSON] [--parallel]
-                                      run dispatch for action NAME, print its outcome
-  juju-exec UNIT COMMAND [ARGS...]    run COMMAND in hook context under the machine lock
-
-Model side (what an operator would do with the juju CLI):
+The operator's side (what an operator would do with the juju CLI):
   init [--principal U] [--model M] [--leader=BOOL] [--force]
   config K=V ... [--reset K ...]
+  model-config K=V ...                           juju-https-proxy, https-proxy, ...
   add-secret [--grant] K=V|K#file=PATH ...       prints secret:<id>
   update-secret URI K=V|K#file=PATH ...          prints the new revision
   grant-secret URI | revoke-secret URI
@@ -141,6 +140,8 @@ Model side (what an operator would do with the juju CLI):
 Every command takes --unit, --agent-dir, --tools-dir, --charm-dir and --state
 (defaults from FAKEJUJU_UNIT, FAKEJUJU_AGENT_DIR, FAKEJUJU_TOOLS_DIR,
 FAKEJUJU_CHARM_DIR, FAKEJUJU_STATE, then /var/lib/juju/{agents,tools}/unit-<app>-<n>).
+The unit agent's side (hook, action, agent, install-tools, and juju-exec)
+is the test bed's own fakejuju, built from testbed/juju with Juju's code.
 `
 
 // report prints an error as Juju's commands do and turns it into an exit
@@ -195,281 +196,6 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	}
 	if err != nil {
 		return usageError{err.Error()}
-	}
-	return nil
-}
-
-func (a *agent) installTools(args []string) error {
-	fs, _ := a.flags("install-tools")
-	target := fs.String("target", "", "file the links point to (default this program)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("install-tools needs exactly one directory")
-	}
-	dir := fs.Arg(0)
-	if *target == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("cannot find this program: %w", err)
-		}
-		if *target, err = filepath.EvalSymlinks(exe); err != nil {
-			return fmt.Errorf("cannot find this program: %w", err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot install tools: %w", err)
-	}
-	for _, name := range ToolNames() {
-		link := filepath.Join(dir, name)
-		if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("cannot install %s: %w", name, err)
-		}
-		if err := os.Symlink(*target, link); err != nil {
-			return fmt.Errorf("cannot install %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// hookEnv is the environment Juju's uniter gives a hook on a machine: no
-// inherited variables (jujud runs under systemd, with no HOME), the tools
-// directory first on PATH, and the JUJU_* context. FAKEJUJU_STATE tells the
-// tools where the state is. Callers add the hook- or action-specific
-// variables; extras ("K=V") override or extend the result.
-func hookEnv(p Paths, st *State, kind string, extras ...string) []string {
-	env := []string{
-		"PATH=" + p.ToolsDir + ":/usr/sbin:/usr/bin:/sbin:/bin",
-		"LANG=C.UTF-8",
-		"DEBIAN_FRONTEND=noninteractive",
-		"APT_LISTCHANGES_FRONTEND=none",
-		"CHARM_DIR=" + p.CharmDir,
-		"JUJU_CHARM_DIR=" + p.CharmDir,
-		"JUJU_CONTEXT_ID=" + p.Unit + "-" + kind + "-" + randomHex(8),
-		"JUJU_UNIT_NAME=" + p.Unit,
-		"JUJU_PRINCIPAL_UNIT=" + st.Principal,
-		"JUJU_MODEL_NAME=" + st.Model,
-		"JUJU_MODEL_UUID=" + st.ModelUUID,
-		"JUJU_VERSION=3.6.0",
-		"FAKEJUJU_STATE=" + p.State,
-	}
-	for _, kv := range extras {
-		k, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, old := range env {
-			if strings.HasPrefix(old, k+"=") {
-				env[i], replaced = kv, true
-			}
-		}
-		if !replaced {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("fakejuju: crypto/rand: %v", err))
-	}
-	return fmt.Sprintf("%x", b)
-}
-
-func newUUID() string {
-	h := randomHex(16)
-	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
-}
-
-// lookPath finds a command on the hook's PATH rather than on ours: the hook
-// must see exactly what a real hook would.
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	path := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	for _, dir := range filepath.SplitList(path) {
-		f := filepath.Join(dir, name)
-		if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
-}
-
-// runInContext runs argv in the charm directory with env, holding the
-// machine lock when lockPath is set, as the uniter does for hooks and
-// juju-exec. It returns the program's exit code.
-func runInContext(p Paths, argv, env []string, lockPath string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	if lockPath != "" {
-		release, err := flock(lockPath, syscall.LOCK_EX)
-		if err != nil {
-			return 0, fmt.Errorf("cannot acquire machine lock: %w", err)
-		}
-		defer release()
-	}
-	prog, err := lookPath(argv[0], env)
-	if err != nil {
-		return 0, err
-	}
-	cmd := exec.CommandContext(context.Background(), prog, argv[1:]...)
-	cmd.Dir = p.CharmDir
-	cmd.Env = env
-	cmd.Stdin = stdin
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if code := ee.ExitCode(); code > 0 {
-			return code, nil
-		}
-		return 1, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("cannot run %s: %w", argv[0], err)
-	}
-	return 0, nil
-}
-
-func (a *agent) hook(args []string) int {
-	fs, paths := a.flags("hook")
-	extras := fs.StringArray("env", nil, "extra hook environment variable K=V (repeatable)")
-	if err := parseFlags(fs, args); err != nil {
-		return report(a.stderr, err)
-	}
-	if fs.NArg() != 1 {
-		return report(a.stderr, usagef("hook needs exactly one hook name"))
-	}
-	name := fs.Arg(0)
-	p := paths()
-	st, err := Load(p.State)
-	if err != nil {
-		return report(a.stderr, err)
-	}
-	for _, kv := range *extras {
-		if !strings.Contains(kv, "=") {
-			return report(a.stderr, usagef("--env %q is not K=V", kv))
-		}
-	}
-	env := hookEnv(p, st, name, append([]string{"JUJU_DISPATCH_PATH=hooks/" + name, "JUJU_HOOK_NAME=" + name}, *extras...)...)
-	code, err := runInContext(p, []string{filepath.Join(p.CharmDir, "dispatch")}, env, p.MachineLock, nil, a.stdout, a.stderr)
-	if err != nil {
-		return report(a.stderr, err)
-	}
-	return code
-}
-
-// Outcome is what `fakejuju action` prints: the action's end state as
-// `juju run` would report it.
-type Outcome struct {
-	Status     string         `json:"status"`
-	Message    string         `json:"message"`
-	Results    map[string]any `json:"results"`
-	Logs       []string       `json:"logs"`
-	ReturnCode int            `json:"return-code"`
-}
-
-func (a *agent) action(args []string) int {
-	fs, paths := a.flags("action")
-	paramsJSON := fs.String("params", "{}", "action parameters as a JSON object")
-	parallel := fs.Bool("parallel", false, "do not take the machine lock (actions.yaml parallel: true)")
-	if err := parseFlags(fs, args); err != nil {
-		return report(a.stderr, err)
-	}
-	if fs.NArg() != 1 {
-		return report(a.stderr, usagef("action needs exactly one action name"))
-	}
-	name := fs.Arg(0)
-	var params map[string]any
-	if err := json.Unmarshal([]byte(*paramsJSON), &params); err != nil || params == nil {
-		return report(a.stderr, usagef("--params must be a JSON object"))
-	}
-	p := paths()
-	uuid := newUUID()
-	var st *State
-	err := Update(p.State, func(s *State) error {
-		s.Action = &Action{Name: name, UUID: uuid, Params: params}
-		s.ActionResults = map[string]string{}
-		s.ActionFailed = false
-		s.ActionMessage = ""
-		s.ActionLogs = nil
-		st = s
-		return nil
-	})
-	if err != nil {
-		return report(a.stderr, err)
-	}
-	env := hookEnv(p, st, name, "JUJU_DISPATCH_PATH=actions/"+name, "JUJU_ACTION_NAME="+name, "JUJU_ACTION_UUID="+uuid)
-	lockPath := p.MachineLock
-	if *parallel {
-		lockPath = ""
-	}
-	// The action's own output goes to stderr: stdout carries the outcome.
-	code, err := runInContext(p, []string{filepath.Join(p.CharmDir, "dispatch")}, env, lockPath, nil, a.stderr, a.stderr)
-	if err != nil {
-		return report(a.stderr, err)
-	}
-	if st, err = Load(p.State); err != nil {
-		return report(a.stderr, err)
-	}
-	out := Outcome{Status: "completed", Message: st.ActionMessage, Results: st.ResultsTree(), Logs: st.ActionLogs, ReturnCode: code}
-	if out.Logs == nil {
-		out.Logs = []string{}
-	}
-	// Juju fails an action that called action-fail or exited non-zero.
-	if st.ActionFailed || code != 0 {
-		out.Status = "failed"
-		if out.Message == "" {
-			out.Message = fmt.Sprintf("exit status %d", code)
-		}
-	}
-	b, _ := json.MarshalIndent(out, "", "  ")
-	fmt.Fprintf(a.stdout, "%s\n", b)
-	if out.Status != "completed" {
-		return 1
-	}
-	return 0
-}
-
-// jujuExec is `juju-exec UNIT COMMAND [ARGS...]`: COMMAND runs in the unit's
-// hook context (same environment as a hook but, as with the real juju-exec,
-// no JUJU_DISPATCH_PATH or JUJU_HOOK_NAME) under the machine lock. Unlike the
-// real one, which hands COMMAND to a shell, it takes an argv.
-func jujuExec(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) error {
-	unit := ""
-	if len(args) > 1 && (args[0] == "-u" || args[0] == "--unit") {
-		args = args[1:]
-	}
-	if len(args) > 0 {
-		unit, args = args[0], args[1:]
-	}
-	if len(args) > 0 && args[0] == "--" {
-		args = args[1:]
-	}
-	if unit == "" || len(args) == 0 {
-		return usagef("usage: juju-exec UNIT COMMAND [ARGS...]")
-	}
-	p := resolvePaths(env, Paths{Unit: unit})
-	st, err := Load(p.State)
-	if err != nil {
-		return err
-	}
-	if st.Unit != unit {
-		return fmt.Errorf("unit %q not found on this machine", unit)
-	}
-	code, err := runInContext(p, args, hookEnv(p, st, "run-commands"), p.MachineLock, stdin, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &exitCode{code}
 	}
 	return nil
 }
@@ -532,6 +258,36 @@ func (a *agent) init(args []string) error {
 	return Create(p.State, st)
 }
 
+// modelConfig sets model config keys the hook environment carries (the
+// proxy settings: see State.ModelConfig); an empty value unsets a key.
+func (a *agent) modelConfig(args []string) error {
+	fs, paths := a.flags("model-config")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	values := map[string]string{}
+	for _, kv := range fs.Args() {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usagef("expected K=V, got %q", kv)
+		}
+		values[k] = v
+	}
+	return Update(paths().State, func(st *State) error {
+		if st.ModelConfig == nil {
+			st.ModelConfig = map[string]string{}
+		}
+		for k, v := range values {
+			if v == "" {
+				delete(st.ModelConfig, k)
+			} else {
+				st.ModelConfig[k] = v
+			}
+		}
+		return nil
+	})
+}
+
 func (a *agent) config(args []string) error {
 	fs, paths := a.flags("config")
 	resets := fs.StringArray("reset", nil, "option to reset to its default (repeatable)")
@@ -580,7 +336,10 @@ func convertOption(typ, v string) (any, error) {
 	case "boolean":
 		return strconv.ParseBool(v)
 	case "secret":
-		if _, ok := ParseSecretURI(v); !ok {
+		// As juju/charm's config.go (secretC.Coerce) checks a secret
+		// option: empty, or any URL whose scheme is secret. Whether the ID
+		// is real is only found out by secret-get.
+		if u, err := url.Parse(v); v != "" && (err != nil || u.Scheme != "secret") {
 			return nil, fmt.Errorf("%q is not a secret URI", v)
 		}
 	}
