@@ -26,7 +26,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build charm fakejuju lint unit fuzz integration e2e test demo bench clean
+.PHONY: all build charm fakejuju servers lint unit fuzz integration e2e test demo bench clean
 
 all: charm
 
@@ -37,9 +37,12 @@ build:
 # bed's nested module (testbed/juju), which builds Juju 3.6's own code. Every
 # go command there runs with the same flags, so Juju's packages are
 # compiled once and shared from the build cache by build, vet and test.
-fakejuju:
+fakejuju: servers
 	$(IN_JUJU) go build -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
 	$(IN_JUJU) go build -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
+
+# The fake management cluster and the smoke test's contract server.
+servers:
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
 
@@ -79,10 +82,11 @@ integration: charm fakejuju
 	  exit $${PIPESTATUS[0]}
 
 # The operator's path on a real Juju 4.0 controller and Magnum machine
-# (testbed/realjuju). It needs a Juju release: ../shared/juju beside the
-# repository, or REALJUJU_DIST; without one it is skipped and says so.
-e2e: charm fakejuju
-	CHARM=$(CURDIR)/$(CHARM) FAKEK8S=$(CURDIR)/$(FAKEK8S) CGO_ENABLED=0 \
+# (testbed/realjuju), or on E2E_MODEL. It needs a Juju release:
+# ../shared/juju beside the repository, or REALJUJU_DIST; without one (and
+# no E2E_MODEL) it is skipped and says so. Real Juju needs no fake agent.
+e2e: charm servers
+	CHARM=$(CURDIR)/$(CHARM) FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD) CGO_ENABLED=0 \
 	  go test -count=1 -tags e2e -timeout 60m -v ./testbed/e2e/ 2>&1 | tee $(BUILD)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|[0-9:]{8} (e2e|realjuju|\$$ juju))|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 

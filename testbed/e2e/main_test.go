@@ -3,8 +3,8 @@
 // Package e2e is the operator's path on a real Juju: what the README's
 // "Using it" section tells an operator to type, run with the packed charm
 // against a real controller and a real Magnum machine. `make e2e` builds the
-// charm and the fake management cluster and passes them in CHARM and
-// FAKEK8S.
+// charm, the fake management cluster and the smoke test's contract server
+// and passes them in CHARM, FAKEK8S and FAKECLOUD.
 //
 // By default the controller and the machine come from the real-Juju test
 // bed (testbed/realjuju), which needs a Juju release at ../shared/juju
@@ -44,9 +44,10 @@ type target struct {
 var (
 	on *target
 	// skipped says why the suite cannot run here.
-	skipped string
-	charm   = os.Getenv("CHARM")
-	fakek8s = os.Getenv("FAKEK8S")
+	skipped      string
+	charm        = os.Getenv("CHARM")
+	fakek8s      = os.Getenv("FAKEK8S")
+	fakecloudBin = os.Getenv("FAKECLOUD")
 )
 
 func logf(format string, args ...any) {
@@ -59,8 +60,8 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == probeVerb {
 		os.Exit(probe(os.Args[2:]))
 	}
-	if charm == "" || fakek8s == "" {
-		fmt.Fprintln(os.Stderr, "e2e: CHARM and FAKEK8S must name the built artifacts: run it through make e2e")
+	if charm == "" || fakek8s == "" || fakecloudBin == "" {
+		fmt.Fprintln(os.Stderr, "e2e: CHARM, FAKEK8S and FAKECLOUD must name the built artifacts: run it through make e2e")
 		os.Exit(1)
 	}
 	ctx := context.Background()

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed"
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakecloud"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/realjuju"
 )
 
@@ -170,8 +171,9 @@ func TestOperatorPath(t *testing.T) {
 				}
 			}
 			_, _ = o.juju.Run(ctx, "remove-secret", "capi-kubeconfig")
-			_, _ = o.box.Run(ctx, "systemctl", "stop", "fakek8s")
-			_, _ = o.box.Run(ctx, "rm", "-f", "/usr/local/sbin/fakek8s", probePath)
+			_, _ = o.juju.Run(ctx, "remove-secret", "openstack-creds")
+			_, _ = o.box.Run(ctx, "systemctl", "stop", "fakek8s", "fakecloud")
+			_, _ = o.box.Run(ctx, "rm", "-f", "/usr/local/sbin/fakek8s", "/usr/local/sbin/fakecloud", probePath)
 		})
 	}
 	step := func(name string, f func(t *testing.T)) {
@@ -189,12 +191,16 @@ func TestOperatorPath(t *testing.T) {
 	// wheel and helm's release tarball.
 	var kubeconfig []byte
 	var pristine testbed.Manifest
+	var cloud fakecloud.Connection
 	step("the files the operator has", func(t *testing.T) {
 		require.NoError(t, os.Symlink(charm, filepath.Join(work, "magnum-capi-graft.charm")))
-		// The management cluster: the fake one, serving on the Magnum
-		// machine itself (the machine reaches nothing else).
+		// The management cluster and the cloud: the fake ones, serving on
+		// the Magnum machine itself (the machine reaches nothing else). The
+		// cloud holds a new cluster in CREATE_IN_PROGRESS for 5 s.
 		require.NoError(t, o.box.StartManagementCluster(ctx, fakek8s))
 		var err error
+		cloud, err = o.box.StartFakeCloud(ctx, fakecloudBin, "--hold", "5s")
+		require.NoError(t, err)
 		kubeconfig, err = o.box.ReadFile(testbed.ManagementKubeconfig)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(work, "capi-mgmt.kubeconfig"), kubeconfig, 0o600))
@@ -268,6 +274,15 @@ func TestOperatorPath(t *testing.T) {
 	var repairs []time.Duration
 	step("the principal broken, repaired through juju-exec", func(t *testing.T) {
 		repairs = o.repairs()
+		// juju-exec's runs, as the machine agent logged them: how long each
+		// waited for the machine lock and held it.
+		if log, err := o.box.ReadFile("/var/log/juju/machine-lock.log"); err == nil {
+			for _, l := range strings.Split(string(log), "\n") {
+				if strings.Contains(l, o.unit+" uniter (run commands)") {
+					t.Logf("machine lock: %s", l)
+				}
+			}
+		}
 	})
 	sort.Slice(repairs, func(i, j int) bool { return repairs[i] < repairs[j] })
 	logf("e2e: repairs through the real juju-exec: median %s, max %s over %d disruptions",
@@ -304,18 +319,24 @@ func TestOperatorPath(t *testing.T) {
 		requireSame(t, before, o.manifest(), "a bad config value")
 		assert.Equal(t, api.MainPID, o.service("magnum-api").MainPID, "magnum-api restarted")
 		assert.Equal(t, cond.MainPID, o.service("magnum-conductor").MainPID, "magnum-conductor restarted")
-		// Set empty, not --reset: Juju 4.0.15 runs no config-changed hook
-		// for `juju config --reset` (seen: the value reads back unset, the
-		// unit never hears of it), so the unit would stay blocked.
-		o.run("config", app, "namespace-prefix=")
+		// Juju 4.0.15 runs no config-changed hook for `juju config --reset`
+		// (seen: the value reads back unset, the unit never hears of it),
+		// so the README has the operator run regraft after it.
+		o.run("config", app, "--reset", "namespace-prefix")
+		status, r := o.action("regraft")
+		require.Equal(t, "completed", status, "%v", r)
 		o.awaitGraft("active", "conf.d read by", 3*time.Minute)
-		requireSame(t, before, o.manifest(), "the value emptied")
+		requireSame(t, before, o.manifest(), "the value reset")
+	})
+
+	step("smoke-test against the contract server", func(t *testing.T) {
+		o.smokeTest(work, cloud)
 	})
 
 	step("remove-application leaves the unit as it was", func(t *testing.T) {
 		agentLog := "/var/log/juju/unit-" + strings.ReplaceAll(o.unit, "/", "-") + ".log"
 		log, _ := o.box.ReadFile(agentLog)
-		ran := len(hooksRun(string(log)))
+		ran := len(hookRuns(string(log)))
 		o.run("remove-application", "--no-prompt", app)
 		// The unit leaves the model once it has run its last hook (the
 		// application itself lingers a while longer with no units).
@@ -327,12 +348,26 @@ func TestOperatorPath(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return o.service("magnum-capi-graft-watcher").ActiveState != "active"
 		}, time.Minute, 500*time.Millisecond, "the watcher still runs")
-		// Juju 4.0 ran relation-departed, relation-broken, stop and remove
-		// here (seen), but does not always get to stop and remove: the
-		// graft must be gone after relation-broken alone.
-		if log, err := o.box.ReadFile(agentLog); err == nil && len(hooksRun(string(log))) >= ran {
-			t.Logf("hooks the departing unit ran: %s", strings.Join(hooksRun(string(log))[ran:], ", "))
+		// Juju 4.0 does not always get to stop and remove (the uniter can
+		// be gone first): the graft must come off in relation-broken. The
+		// charm's log says where it did.
+		log, err = o.box.ReadFile(agentLog)
+		require.NoError(t, err)
+		runs := hookRuns(string(log))
+		require.GreaterOrEqual(t, len(runs), ran)
+		var names []string
+		for _, r := range runs[ran:] {
+			names = append(names, r.Name)
+			took := strings.Contains(strings.Join(r.Logs, "\n"), "restart magnum-conductor")
+			switch r.Name {
+			case "juju-info-relation-broken":
+				assert.True(t, took, "relation-broken did not take the graft off:\n%s", strings.Join(r.Logs, "\n"))
+			default:
+				assert.False(t, took, "%s took the graft off, not relation-broken", r.Name)
+			}
 		}
+		t.Logf("hooks the departing unit ran: %s", strings.Join(names, ", "))
+		assert.Contains(t, names, "juju-info-relation-broken")
 		requireSame(t, pristine, o.manifest(), "removal")
 		for _, p := range []string{"/var/lib/magnum-capi-graft", "/opt/magnum-capi-graft"} {
 			_, err := o.box.Stat(p)
@@ -345,14 +380,28 @@ func TestOperatorPath(t *testing.T) {
 	})
 }
 
-// hooksRun lists the hooks a unit agent's log says it ran, in order.
-func hooksRun(log string) []string {
-	var out []string
+// hookRun is one hook a unit agent's log says it ran, with the lines the
+// charm logged (juju-log) while it ran.
+type hookRun struct {
+	Name string
+	Logs []string
+}
+
+// hookRuns reads a unit agent's log: the uniter logs `ran "NAME" hook`
+// when a hook ends, after whatever the charm logged during it.
+func hookRuns(log string) []hookRun {
+	var out []hookRun
+	var logs []string
 	for _, l := range strings.Split(log, "\n") {
+		if i := strings.Index(l, ".juju-log "); i >= 0 {
+			logs = append(logs, l)
+			continue
+		}
 		if i := strings.Index(l, `ran "`); i >= 0 {
 			rest := l[i+len(`ran "`):]
 			if j := strings.Index(rest, `"`); j >= 0 {
-				out = append(out, rest[:j])
+				out = append(out, hookRun{Name: rest[:j], Logs: logs})
+				logs = nil
 			}
 		}
 	}
