@@ -48,6 +48,9 @@ func (rt *Runtime) verify(ctx context.Context) (map[string]any, error) {
 }
 
 func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[string]any, error) {
+	if rt.leaving() != "" {
+		return nil, fmt.Errorf("this unit is leaving its principal and the graft was removed: nothing to re-graft")
+	}
 	r := rt.reconciler("regraft", progress)
 	defer r.Close()
 	out := r.Reconcile(ctx, reconcile.Options{Force: true})

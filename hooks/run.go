@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ type Runtime struct {
 	Juju     hooktool.Tools
 	StateDir string
 	Settle   time.Duration
+	// CharmDir is the unit's charm directory (JUJU_CHARM_DIR), where the
+	// charm notes that the unit is leaving ("" outside a unit).
+	CharmDir string
 }
 
 // reconciler returns a reconciler for an event. Its hook tools record what
@@ -38,6 +42,11 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 	log := func(s string) { _ = rt.Juju.Log(ctx, hooktool.Info, s) }
 	switch HookEffect(ev.Name) {
 	case Reconcile:
+		if rt.leaving() != "" {
+			// The graft is off and must stay off: see leaving.
+			log(fmt.Sprintf("%s: this unit is leaving its principal and the graft was removed: nothing to do", ev))
+			return nil
+		}
 		if ev.FromWatcher {
 			if f, stopped := rt.watcherStopped(); stopped {
 				return fmt.Errorf("automatic re-grafts are stopped after %d failures in a row (last: %s)", f.Count, f.Reason)
@@ -54,16 +63,74 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		}
 		return regraftErr
 	case Remove:
+		// Once relation-broken, stop or remove has run, no later hook
+		// may graft again; a removal already said and done is not said
+		// again by a later one that finds nothing left.
+		said := rt.leaving() == leftDone
+		if !said {
+			rt.setLeaving(leftRemoving)
+		}
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
-		if _, err := r.Remove(ctx); err != nil {
+		res, err := r.Remove(ctx, inputsFile)
+		if err != nil {
 			return fmt.Errorf("remove the graft: %w", err)
+		}
+		if !sayRemoval(said, res) {
+			log(fmt.Sprintf("%s: nothing of the graft is left to remove", ev))
+			return nil
 		}
 		// Straight to Juju: Remove deleted the state directory, and a
 		// recorded status-set would create it again.
-		return rt.Juju.StatusSet(ctx, hooktool.Maintenance, "graft removed")
+		if err := rt.Juju.StatusSet(ctx, hooktool.Maintenance, res.Message()); err != nil {
+			return err
+		}
+		rt.setLeaving(leftDone)
 	}
 	return nil
+}
+
+// sayRemoval tells whether a removal hook sets the status: unless an
+// earlier one already said the removal and this one found nothing left, so
+// stop and remove after relation-broken keep what it said was left.
+func sayRemoval(said bool, res *reconcile.Removal) bool {
+	return res.Changed || !said
+}
+
+// The unit is leaving when a removal hook has run. For a subordinate that
+// is when its principal relation is broken: juju-info-relation-broken, then
+// stop and remove, which Juju 4.0 does not always get to run. A dying unit
+// still runs actions, juju-exec commands (the watcher's update-status, if
+// one was queued before removal stopped the watcher), secret-changed and
+// leader-elected before those hooks (Juju's uniter resolver,
+// internal/worker/uniter/resolver.go, uniterResolver.NextOp, resolves them
+// ahead of nextOp's Dying case): none of them may graft again what removal
+// took off. The note lives in the charm directory, which goes with the
+// unit, so nothing of it outlives the unit on the machine.
+const leavingFile = ".magnum-capi-graft-leaving"
+
+const (
+	leftRemoving = "removing"
+	leftDone     = "removed"
+)
+
+// leaving returns what the note says ("" when the unit is not leaving).
+func (rt *Runtime) leaving() string {
+	if rt.CharmDir == "" {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(rt.CharmDir, leavingFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (rt *Runtime) setLeaving(state string) {
+	if rt.CharmDir == "" {
+		return
+	}
+	_ = os.WriteFile(filepath.Join(rt.CharmDir, leavingFile), []byte(state+"\n"), 0o600)
 }
 
 func (rt *Runtime) action(ctx context.Context, name string) error {

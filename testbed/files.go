@@ -206,7 +206,7 @@ var findTypes = map[string]fs.FileMode{
 
 // remoteManifest takes the manifest of a remote machine with find and
 // sha256sum, in the same form as a box's (see TakeManifest).
-func (b *Box) remoteManifest(ctx context.Context) (Manifest, error) {
+func (b *Box) remoteManifest(ctx context.Context, more ...string) (Manifest, error) {
 	run := func(argv ...string) (string, error) {
 		res, err := b.Run(ctx, argv...)
 		if err == nil && res.Code != 0 {
@@ -214,7 +214,7 @@ func (b *Box) remoteManifest(ctx context.Context) (Manifest, error) {
 		}
 		return res.Stdout, err
 	}
-	roots := append([]string{}, ManifestRoots...)
+	roots := append(append([]string{}, ManifestRoots...), more...)
 	out, err := run("find", "/usr/lib", "-mindepth", "1", "-maxdepth", "1", "-name", "python3.*", "-printf", `%p\0`)
 	if err != nil {
 		return nil, err

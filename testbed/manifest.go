@@ -22,15 +22,17 @@ var ManifestRoots = []string{"/etc", "/lib/systemd", "/usr/lib/systemd", "/usr/l
 type Manifest map[string]string
 
 // TakeManifest reads the box's trees from the host side (a remote
-// machine's with find and sha256sum run on it).
-func (b *Box) TakeManifest() (Manifest, error) {
+// machine's with find and sha256sum run on it): ManifestRoots and any more
+// roots a test names (the charm's install tree and state directory change
+// with every hook's records, so only a test about removal reads them).
+func (b *Box) TakeManifest(more ...string) (Manifest, error) {
 	if b.Remote != nil {
-		return b.remoteManifest(context.Background())
+		return b.remoteManifest(context.Background(), more...)
 	}
 	root := b.Root()
-	roots := append([]string{}, ManifestRoots...)
-	if more, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); more != nil {
-		for _, p := range more {
+	roots := append(append([]string{}, ManifestRoots...), more...)
+	if pys, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); pys != nil {
+		for _, p := range pys {
 			roots = append(roots, strings.TrimPrefix(p, root))
 		}
 	}
@@ -76,6 +78,18 @@ func manifestAt(root string, roots []string) (Manifest, error) {
 		}
 	}
 	return m, nil
+}
+
+// Paths lists the paths Diff's lines name, each with its sign: "+" added,
+// "-" gone, "~" changed.
+func Paths(diff []string) map[string]string {
+	out := map[string]string{}
+	for _, d := range diff {
+		if f := strings.Fields(d); len(f) > 1 {
+			out[f[1]] = f[0]
+		}
+	}
+	return out
 }
 
 // Diff lists every path that differs between two manifests.

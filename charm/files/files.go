@@ -1,8 +1,9 @@
 // Package files turns desired files into plan changes and applies them:
 // atomic writes with exact owner and mode (pebble's osutil), snapshots of what
 // was there before (for rollback within a hook), and the footprint: a record,
-// kept across hooks, of everything the charm has changed and what it found
-// there first, so removal can put the unit back exactly as it was.
+// kept across hooks, of everything the charm has changed, what it found there
+// first and how it last left it, so removal can take off exactly what the
+// charm added and keep what others changed since.
 package files
 
 import (
@@ -65,10 +66,12 @@ type Stat struct {
 // betweenLstatAndRead lets a test change the disk at the worst moment.
 var betweenLstatAndRead func()
 
-// Read observes a path. A missing path is not an error. A regular file's
-// content, mode and owner all come from the one file it opened (without
-// following a link): a path swapped between the Lstat and the read is
-// observed again, never reported as one file's mode with another's content.
+// Read observes a path. A missing path is not an error, nor is a path
+// under something that is not a directory (nothing can be there). A regular
+// file's content, mode and owner all come from the one file it opened
+// (without following a link): a path swapped between the Lstat and the read
+// is observed again, never reported as one file's mode with another's
+// content.
 func Read(path string) (Stat, error) {
 	for range 3 {
 		st, swapped, err := readOnce(path)
@@ -84,7 +87,7 @@ func readOnce(path string) (st Stat, swapped bool, err error) {
 	if betweenLstatAndRead != nil {
 		betweenLstatAndRead()
 	}
-	if errors.Is(err, fs.ErrNotExist) {
+	if Missing(err) {
 		return Stat{}, false, nil
 	}
 	if err != nil {
@@ -112,6 +115,12 @@ func readOnce(path string) (st Stat, swapped bool, err error) {
 		}
 	}
 	return st, false, nil
+}
+
+// Missing reports whether err says a path is not there: it does not exist,
+// or one of its parents is not a directory.
+func Missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // Same reports whether two observations of a path agree in everything

@@ -13,19 +13,25 @@ import (
 )
 
 // Footprint records, for every path the charm has ever changed on this unit,
-// what was there before the charm's first change. It lives in the charm's
-// state directory (root-only), survives hooks and charm upgrades, and is what
-// removal replays to leave the unit as it was.
+// what was there before the charm's first change, and a mark of how the
+// charm last left it. It lives in the charm's state directory (root-only),
+// survives hooks and charm upgrades, and is what removal works from: it
+// takes off what the charm added and keeps what others changed since (see
+// Undo).
 type Footprint struct {
 	dir     string
 	Entries map[string]Stat `json:"entries"`
+	// Ours marks each path as the charm last left it. A footprint
+	// written by an earlier revision of the charm has none; the first
+	// converged reconcile adopts the paths as they are (see Adopt).
+	Ours map[string]Mark `json:"ours,omitempty"`
 }
 
 const footprintFile = "footprint.json"
 
 // LoadFootprint reads the footprint kept in dir (empty if none yet).
 func LoadFootprint(dir string) (*Footprint, error) {
-	fp := &Footprint{dir: dir, Entries: map[string]Stat{}}
+	fp := &Footprint{dir: dir, Entries: map[string]Stat{}, Ours: map[string]Mark{}}
 	b, err := os.ReadFile(filepath.Join(dir, footprintFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return fp, nil
@@ -38,6 +44,9 @@ func LoadFootprint(dir string) (*Footprint, error) {
 	}
 	if fp.Entries == nil {
 		fp.Entries = map[string]Stat{}
+	}
+	if fp.Ours == nil {
+		fp.Ours = map[string]Mark{}
 	}
 	return fp, nil
 }
@@ -58,11 +67,59 @@ func (fp *Footprint) Remember(path string) error {
 	return fp.save()
 }
 
-// Forget drops a path once removal has restored it.
-func (fp *Footprint) Forget(path string) error {
-	delete(fp.Entries, path)
+// Confirm marks paths as the charm has just left them: after its writes
+// succeeded and the services took them. Paths the charm never changed are
+// not in the footprint and are ignored.
+func (fp *Footprint) Confirm(paths ...string) error {
+	return fp.mark(paths, true)
+}
+
+// Adopt marks the paths that have no mark yet as they are now. A converged
+// reconcile calls it with every path it wants: each is as the charm wants
+// it, so a footprint from an earlier revision of the charm learns what is
+// the charm's before removal needs to know.
+func (fp *Footprint) Adopt(paths ...string) error {
+	return fp.mark(paths, false)
+}
+
+func (fp *Footprint) mark(paths []string, again bool) error {
+	dirty := false
+	for _, p := range paths {
+		if _, ok := fp.Entries[p]; !ok {
+			continue
+		}
+		if _, ok := fp.Ours[p]; ok && !again {
+			continue
+		}
+		st, err := Read(p)
+		if err != nil {
+			return err
+		}
+		if m, ok := fp.Ours[p]; !ok || m != MarkOf(st) {
+			fp.Ours[p] = MarkOf(st)
+			dirty = true
+		}
+	}
+	if !dirty {
+		return nil
+	}
 	return fp.save()
 }
+
+// Forget drops paths once removal has dealt with them.
+func (fp *Footprint) Forget(paths ...string) error {
+	for _, p := range paths {
+		delete(fp.Entries, p)
+		delete(fp.Ours, p)
+	}
+	return fp.save()
+}
+
+// Empty reports a footprint with nothing left in it.
+func (fp *Footprint) Empty() bool { return len(fp.Entries) == 0 }
+
+// Path is where the footprint is kept.
+func (fp *Footprint) Path() string { return filepath.Join(fp.dir, footprintFile) }
 
 // Paths lists the recorded paths, deepest first, so files are restored
 // before the directories that hold them.

@@ -36,7 +36,8 @@ import (
 // drift; a converged update-status reads one small JSON file and stats the
 // active directory.
 const (
-	// InstallRoot is the charm's own tree; removal deletes it whole.
+	// InstallRoot is the charm's own tree; removal deletes what the charm
+	// put there, and the tree once nothing else is in it.
 	InstallRoot = "/opt/magnum-capi-graft"
 	// DriverRoot holds one directory per installed driver version.
 	DriverRoot = InstallRoot + "/driver"
@@ -731,10 +732,10 @@ func (r *Reconciler) commitDriver(ctx context.Context, unit *unitshape.Unit, s *
 }
 
 // removeDriver runs during removal, after the activation is gone: it
-// removes the packages the charm installed and the charm's install tree.
-// It returns the packages it removed: the services must restart without
-// them.
-func (r *Reconciler) removeDriver(ctx context.Context) ([]string, error) {
+// removes the packages the charm installed and what the charm put in its
+// install tree. It returns the packages it removed: the services must
+// restart without them.
+func (r *Reconciler) removeDriver(ctx context.Context, res *Removal) ([]string, error) {
 	var did []string
 	if rec := r.loadDriverRecord(); rec != nil {
 		for _, pkg := range rec.AptInstalled {
@@ -746,15 +747,18 @@ func (r *Reconciler) removeDriver(ctx context.Context) ([]string, error) {
 				return did, err
 			}
 			did = append(did, "apt-get remove "+pkg)
+			res.Changed = true
 		}
 	}
-	if _, err := os.Lstat(InstallRoot); err == nil {
-		r.logf("remove %s", InstallRoot)
-		if err := os.RemoveAll(InstallRoot); err != nil {
-			return did, fmt.Errorf("remove %s: %w", InstallRoot, err)
-		}
+	return did, r.removeInstallTree(res)
+}
+
+// installTree is the charm's install tree as removal sees it.
+func (r *Reconciler) installTree() string {
+	if r.installRoot != "" {
+		return r.installRoot
 	}
-	return did, nil
+	return InstallRoot
 }
 
 // marked reports whether the state directory holds the marker name.

@@ -47,6 +47,11 @@ type Reconciler struct {
 	Log func(string)
 
 	sd *systemd.Manager
+	// fakeUnits stands in for systemd in removal's tests.
+	fakeUnits units
+	// installRoot is where removal finds the charm's install tree
+	// (InstallRoot unless a test points it elsewhere).
+	installRoot string
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -213,6 +218,11 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		}
 		out.Unit = unit
 	}
+	// Every wanted path is now as the charm wants it: a footprint from an
+	// earlier revision of the charm learns which content is the charm's.
+	if err := fp.Adopt(desired.paths()...); err != nil {
+		return out, err
+	}
 	r.clearFailure()
 	if err := r.commitDriver(ctx, unit, desired.Driver); err != nil {
 		return out, err
@@ -336,6 +346,24 @@ func (r *Reconciler) Desire(ctx context.Context, unit *unitshape.Unit, fp *files
 	fmt.Fprintf(h, "driver %s %s %s %s\x00helm %s\x00", d.Driver.Source, d.Driver.Version, d.Driver.sha256, d.Driver.Package, d.Helm.sha256)
 	d.Hash = hex.EncodeToString(h.Sum(nil))
 	return d, nil
+}
+
+// paths lists every path the desired state names.
+func (d *Desired) paths() []string {
+	var ps []string
+	for _, x := range d.Dirs {
+		ps = append(ps, x.Path)
+	}
+	for _, x := range d.Files {
+		ps = append(ps, x.Path)
+	}
+	for _, x := range d.Absent {
+		ps = append(ps, x.Path)
+	}
+	for _, x := range d.Links {
+		ps = append(ps, x.Path)
+	}
+	return ps
 }
 
 // checkOverrides refuses a graft that a service would not see: a service
@@ -519,7 +547,7 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 		r.rememberFailure(d.Hash, msg)
 		return blocked{msg}
 	}
-	sd, err := r.systemd(ctx)
+	sd, err := r.units(ctx)
 	if err != nil {
 		return err
 	}
@@ -560,7 +588,13 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, d *Desired, fp *fi
 		r.rememberFailure(d.Hash, msg)
 		return blocked{msg}
 	}
-	return nil
+	// The graft is in place and the services took it: mark each path as
+	// the charm left it, so removal can tell what others change later.
+	var paths []string
+	for _, c := range p.Changes {
+		paths = append(paths, c.Path)
+	}
+	return fp.Confirm(paths...)
 }
 
 // verdict checks the live system after the plan and sets the one status.

@@ -2,105 +2,407 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
+	"github.com/canonical/pebble/internals/osutil"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
-// RemovalPlan lists what removal will do: every path in the footprint put
-// back as it was before the charm's first change.
-func (r *Reconciler) RemovalPlan(ctx context.Context) (*plan.Plan, *files.Footprint, error) {
-	fp, err := files.LoadFootprint(r.StateDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := &plan.Plan{}
-	for _, path := range fp.Paths() {
-		prior := fp.Entries[path]
-		now, err := files.Read(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		if now.Same(prior) {
-			continue
-		}
-		// helm's link is removed only while it is still the charm's: a
-		// package may have put its own helm there since.
-		if path == HelmLink && !prior.Exists && now.Link != HelmBinary {
-			continue
-		}
-		c := plan.Change{Kind: plan.Restore, Path: path, Why: "put back as before the charm"}
-		if !prior.Exists {
-			c.Kind, c.Why = plan.Remove, "added by the charm"
-			if now.IsDir {
-				c.Kind = plan.Rmdir
-			}
-		}
-		c.UnitFile = strings.HasPrefix(path, "/etc/systemd/")
-		// Every path the charm touches is read by the Magnum services.
-		c.Restarts = unitshape.Services
-		p.Add(c)
-	}
-	p.Order(unitshape.Services)
-	return p, fp, nil
+// Removal is what a removal hook did.
+type Removal struct {
+	// Plan lists the changes made and the services restarted.
+	Plan *plan.Plan
+	// Kept names what removal left in place, and why: "path (reason)".
+	Kept []string
+	// Problems are what went wrong that a retry of the hook would not
+	// mend (a service that did not start again).
+	Problems []string
+	// Changed is false when there was nothing of the graft left to remove:
+	// an earlier removal hook did it all.
+	Changed bool
 }
 
-// Remove takes the graft off the unit and leaves it as it was: restores the
-// footprint, reloads systemd if a drop-in went, restarts each running service
-// once, and deletes the charm's state.
-func (r *Reconciler) Remove(ctx context.Context) (*plan.Plan, error) {
-	p, fp, err := r.RemovalPlan(ctx)
+func (res *Removal) keep(path, why string) {
+	res.Kept = append(res.Kept, fmt.Sprintf("%s (%s)", path, why))
+}
+
+// Message is the status a removal hook ends with.
+func (res *Removal) Message() string {
+	msg := "graft removed"
+	if len(res.Problems) > 0 {
+		msg += "; " + strings.Join(res.Problems, "; ")
+	}
+	if len(res.Kept) > 0 {
+		msg += "; left in place: " + strings.Join(res.Kept, "; ")
+	}
+	return msg
+}
+
+// units is what removal and apply need of systemd; tests replace it.
+type units interface {
+	Unit(ctx context.Context, name string) (systemd.Unit, error)
+	DaemonReload(ctx context.Context) error
+	Restart(ctx context.Context, name string, settle time.Duration) (systemd.Unit, error)
+	Settle(ctx context.Context, name string, window time.Duration) (systemd.Unit, error)
+	Stop(ctx context.Context, name string) error
+	Disable(ctx context.Context, name string) error
+}
+
+func (r *Reconciler) units(ctx context.Context) (units, error) {
+	if r.fakeUnits != nil {
+		return r.fakeUnits, nil
+	}
+	return r.systemd(ctx)
+}
+
+// stateFiles are the files the reconcile keeps in the state directory.
+// Removal deletes exactly these (and the leftovers of their interrupted
+// writes), the wheel cache, and what the caller names; anything else keeps
+// the directory, and the status says so.
+var stateFiles = []string{"footprint.json", driverRecordFile, helmRecordFile, "watch.json", preflightFile,
+	failureFile, driverPending, helmPending, watcher.FailuresFile, watcher.TriggerFile, pendingRestartsFile}
+
+// pendingRestartsFile remembers a daemon-reload and restarts that removal
+// changed files for but could not do (systemd unreachable), so the hook's
+// retry, which finds the files already dealt with, still does them.
+const pendingRestartsFile = "removal-restarts.json"
+
+type pendingRestarts struct {
+	Reload   bool     `json:"reload"`
+	Services []string `json:"services"`
+}
+
+// Remove takes the graft off the unit: exactly what the charm added goes,
+// everything else stays, and what stays is said (Kept) rather than fought
+// over. Per path of the footprint (see files.Footprint.Undo for the rule):
+// a file the charm wrote goes, or is put back as it was before the charm,
+// unless someone changed it since; the charm's managed block comes out of
+// a file others share and their lines stay; a directory the charm created
+// goes once empty. Then the packages the charm installed, its install tree
+// (the driver's version directories and helm; anything else there stays),
+// one daemon-reload if a unit file went, one restart of each running
+// service, and the charm's state.
+//
+// Someone else's content never makes it fail. It fails (and the hook is
+// retried by Juju) only when it could not take off something of the
+// charm's, or reach systemd; what it did is forgotten, so the retry does
+// the rest. It is complete in one run, because Juju 4.0 runs stop and
+// remove after juju-info-relation-broken only sometimes (the unit agent may
+// be gone by then), and a later run finds nothing and changes nothing.
+// otherState names files other parts of the charm keep in the state
+// directory.
+func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal, error) {
+	res := &Removal{Plan: &plan.Plan{}}
+	fp, err := files.LoadFootprint(r.StateDir)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	if err := r.removeWatcher(ctx); err != nil {
-		return p, err
+	stopped, err := r.removeWatcher(ctx)
+	if err != nil {
+		return res, err
 	}
-	for _, c := range p.Changes {
-		r.logf("%s", c.String())
-		if err := files.PutBack(c.Path, fp.Entries[c.Path]); err != nil {
-			return p, fmt.Errorf("%s %s: %w", c.Kind, c.Path, err)
+	res.Changed = stopped
+	var failed []error
+	kept := map[string]bool{}
+	var done []string
+	for _, path := range fp.Paths() {
+		// A write of the charm's killed half-way leaves its temporary
+		// file beside the target: the charm's, and in the way of an
+		// empty directory.
+		for _, tmp := range files.Leftovers(path) {
+			r.logf("remove %s (an interrupted write of the charm's)", tmp)
+			if err := os.Remove(tmp); err != nil && !files.Missing(err) {
+				failed = append(failed, err)
+			}
+			res.Changed = true
 		}
+		// Only the charm writes its managed block's markers, so a file
+		// holding them is one it shares through the block
+		// (/etc/default/magnum-*), wherever it is.
+		step, err := fp.Undo(path, wiring.StripBlock)
+		if err != nil {
+			failed = append(failed, fmt.Errorf("cannot undo %s: %w", path, err))
+			continue
+		}
+		switch {
+		case len(step.Holds) > 0:
+			kept[path] = true
+			if others := notKept(step.Holds, kept); len(others) > 0 {
+				res.keep(path, "holds "+names(others)+", which the charm did not put there")
+			}
+		case step.Kept != "":
+			kept[path] = true
+			res.keep(path, step.Kept)
+		}
+		if step.Kind != "" {
+			c := plan.Change{Kind: step.Kind, Path: path, Why: stepWhy(step),
+				UnitFile: strings.HasPrefix(path, "/etc/systemd/"),
+				// Every path the charm touches is read by the Magnum
+				// services (or is the charm's own): restart once.
+				Restarts: unitshape.Services}
+			r.logf("%s", c.String())
+			if err := step.Do(); err != nil {
+				failed = append(failed, err)
+				continue
+			}
+			res.Plan.Add(c)
+		}
+		done = append(done, path)
+	}
+	for _, k := range res.Kept {
+		r.logf("left in place: %s", k)
 	}
 	// With the activation gone: the packages the charm installed and its
 	// own tree (driver versions, helm).
-	did, err := r.removeDriver(ctx)
+	did, err := r.removeDriver(ctx, res)
 	if err != nil {
-		return p, err
+		failed = append(failed, err)
 	}
-	if len(did) > 0 {
+	for _, d := range did {
 		for _, svc := range unitshape.Services {
-			p.NeedRestart(svc, strings.Join(did, ", "))
+			res.Plan.NeedRestart(svc, d)
 		}
-		p.Order(unitshape.Services)
 	}
-	if !p.Empty() {
-		sd, err := r.systemd(ctx)
+	res.Plan.Order(unitshape.Services)
+	if err := r.restartAfterRemoval(ctx, res); err != nil {
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 {
+		// Keep what is left to do for the retry.
+		_ = fp.Forget(done...)
+		return res, errors.Join(failed...)
+	}
+	if !res.Plan.Empty() {
+		res.Changed = true
+	}
+	if err := r.removeState(res, otherState); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func stepWhy(s files.Step) string {
+	switch {
+	case s.Kept != "":
+		return "the charm's block taken out"
+	case s.Kind == plan.Restore:
+		return "put back as before the charm"
+	}
+	return "added by the charm"
+}
+
+// notKept lists the paths that were not kept for a reason already said.
+func notKept(paths []string, kept map[string]bool) []string {
+	var out []string
+	for _, p := range paths {
+		if !kept[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// names lists a few base names for a status.
+func names(paths []string) string {
+	var ns []string
+	for _, p := range paths {
+		ns = append(ns, filepath.Base(p))
+	}
+	sort.Strings(ns)
+	if len(ns) > 3 {
+		return strings.Join(ns[:3], ", ") + fmt.Sprintf(" and %d more", len(ns)-3)
+	}
+	return strings.Join(ns, ", ")
+}
+
+// rmdirIfEmpty removes a directory the charm created once nothing is left
+// in it, and otherwise says what keeps it.
+func (r *Reconciler) rmdirIfEmpty(dir string, res *Removal, kept map[string]bool) error {
+	st, err := files.Read(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot read %s: %w", dir, err)
+	case !st.Exists:
+		return nil
+	case !st.IsDir:
+		kept[dir] = true
+		res.keep(dir, "not a directory any more: not the charm's")
+		r.logf("left in place: %s", res.Kept[len(res.Kept)-1])
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		r.logf("rmdir %s (added by the charm)", dir)
+		if err := os.Remove(dir); err != nil && !files.Missing(err) {
+			return fmt.Errorf("cannot remove %s: %w", dir, err)
+		}
+		res.Changed = true
+		return nil
+	}
+	kept[dir] = true
+	var holds []string
+	for _, e := range entries {
+		holds = append(holds, filepath.Join(dir, e.Name()))
+	}
+	if others := notKept(holds, kept); len(others) > 0 {
+		res.keep(dir, "holds "+names(others)+", which the charm did not put there")
+		r.logf("left in place: %s", res.Kept[len(res.Kept)-1])
+	}
+	return nil
+}
+
+// removeInstallTree removes what the charm put in its install tree: the
+// driver's version directories (verified trees the reconcile itself
+// replaces when anything in them is not the wheel's, so wholly the
+// charm's), the directories interrupted installs left, and helm; then each
+// of its directories once empty.
+func (r *Reconciler) removeInstallTree(res *Removal) error {
+	root := r.installTree()
+	driverRoot, helmDir := filepath.Join(root, "driver"), filepath.Join(root, "helm")
+	if st, err := files.Read(driverRoot); err == nil && st.IsDir {
+		removed, err := driver.Prune(driverRoot, "", "")
+		for _, p := range removed {
+			r.logf("remove %s (the charm installed it)", p)
+			res.Changed = true
+		}
 		if err != nil {
-			return p, err
+			return err
 		}
-		if p.Reload {
-			if err := sd.DaemonReload(ctx); err != nil {
-				return p, err
-			}
+	}
+	helm := filepath.Join(helmDir, "helm")
+	for _, p := range append([]string{helm, helm + ".new"}, append(files.Leftovers(helm), files.Leftovers(helm+".new")...)...) {
+		// The charm writes regular files there; anything else is not
+		// its helm.
+		if st, err := files.Read(p); err != nil || !st.Exists || st.IsDir || st.Link != "" {
+			continue
 		}
-		for _, rs := range p.Restarts {
-			u, err := sd.Unit(ctx, rs.Service+".service")
-			if err != nil || u.Masked() || !u.Running() {
-				continue
-			}
-			r.logf("restart %s", rs.Service)
-			if _, err := sd.Restart(ctx, rs.Service+".service", r.Settle); err != nil {
-				return p, err
+		err := os.Remove(p)
+		if files.Missing(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("cannot remove %s: %w", p, err)
+		}
+		r.logf("remove %s (the charm installed it)", p)
+		res.Changed = true
+	}
+	kept := map[string]bool{}
+	for _, d := range []string{driverRoot, helmDir, root} {
+		if err := r.rmdirIfEmpty(d, res, kept); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeState deletes the charm's state: the files it knows it keeps there
+// and the wheel cache, then the directory once empty.
+func (r *Reconciler) removeState(res *Removal, otherState []string) error {
+	var paths []string
+	for _, name := range append(append([]string{}, stateFiles...), otherState...) {
+		p := filepath.Join(r.StateDir, name)
+		paths = append(append(paths, p), files.Leftovers(p)...)
+	}
+	cache := filepath.Join(r.StateDir, wheelCacheDir)
+	if entries, err := os.ReadDir(cache); err == nil {
+		for _, e := range entries {
+			// Only fetchWheel writes there: wheels, through atomic writes.
+			if strings.HasSuffix(e.Name(), ".whl") || strings.Contains(e.Name(), ".whl.") {
+				paths = append(paths, filepath.Join(cache, e.Name()))
 			}
 		}
 	}
-	if err := os.RemoveAll(r.StateDir); err != nil {
-		return p, fmt.Errorf("remove state: %w", err)
+	for _, p := range paths {
+		if st, err := files.Read(p); err != nil || !st.Exists || st.IsDir {
+			continue // not a file the charm wrote
+		}
+		if err := os.Remove(p); err != nil && !files.Missing(err) {
+			return fmt.Errorf("remove state: %w", err)
+		}
+		res.Changed = true
 	}
-	return p, nil
+	kept := map[string]bool{}
+	if err := r.rmdirIfEmpty(cache, res, kept); err != nil {
+		return err
+	}
+	return r.rmdirIfEmpty(r.StateDir, res, kept)
+}
+
+// restartAfterRemoval reloads systemd if a unit file went and restarts each
+// running service once. What it cannot do for want of systemd is recorded
+// first, so the hook's retry does it; a service that does not start again
+// is said, not retried (it is the principal's, and a retry would not mend
+// it).
+func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) error {
+	pendingPath := filepath.Join(r.StateDir, pendingRestartsFile)
+	var pending pendingRestarts
+	if b, err := os.ReadFile(pendingPath); err == nil && json.Unmarshal(b, &pending) == nil {
+		res.Plan.Reload = res.Plan.Reload || pending.Reload
+		for _, svc := range pending.Services {
+			res.Plan.NeedRestart(svc, "left from an earlier removal hook")
+		}
+		res.Plan.Order(unitshape.Services)
+	}
+	if res.Plan.Empty() {
+		return nil
+	}
+	pending = pendingRestarts{Reload: res.Plan.Reload}
+	for _, rs := range res.Plan.Restarts {
+		pending.Services = append(pending.Services, rs.Service)
+	}
+	if b, err := json.Marshal(pending); err == nil && os.MkdirAll(r.StateDir, 0o700) == nil {
+		_ = osutil.AtomicWriteFile(pendingPath, b, 0o600, 0)
+	}
+	sd, err := r.units(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Plan.Reload {
+		r.logf("daemon-reload")
+		if err := sd.DaemonReload(ctx); err != nil {
+			return err
+		}
+	}
+	for _, rs := range res.Plan.Restarts {
+		u, err := sd.Unit(ctx, rs.Service+".service")
+		if err != nil {
+			return err
+		}
+		if u.Masked() || !u.Running() {
+			// A paused or stopped service reads what is left when
+			// it starts.
+			continue
+		}
+		r.logf("restart %s", rs.Service)
+		if _, err := sd.Restart(ctx, rs.Service+".service", r.Settle); err != nil {
+			// Nothing of the graft is left for it to fail on, and
+			// systemd's own Restart= may bring it back (bookworm's
+			// uwsgi workers can outlive the stop and hold the port
+			// for a moment): it counts as started once it settles.
+			r.logf("restart %s: %v; waiting for it to settle", rs.Service, err)
+			if _, err := sd.Settle(ctx, rs.Service+".service", r.Settle); err != nil {
+				res.Problems = append(res.Problems, fmt.Sprintf("%s did not start again after the removal: %v", rs.Service, err))
+				r.logf("%s", res.Problems[len(res.Problems)-1])
+			}
+		}
+	}
+	_ = os.Remove(pendingPath)
+	return nil
 }

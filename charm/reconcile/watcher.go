@@ -100,20 +100,32 @@ func (r *Reconciler) ensureWatcher(ctx context.Context, unitFileChanged bool) er
 	return nil
 }
 
-// removeWatcher stops and disables the watcher before its unit file goes.
-func (r *Reconciler) removeWatcher(ctx context.Context) error {
+// removeWatcher stops and disables the watcher before its unit file goes,
+// so it cannot re-graft what removal takes off. It reports whether there
+// was a watcher to stop.
+func (r *Reconciler) removeWatcher(ctx context.Context) (bool, error) {
 	if _, err := os.Stat(WatcherUnitPath); err != nil {
-		return nil
+		return false, nil
 	}
-	sd, err := r.systemd(ctx)
+	sd, err := r.units(ctx)
 	if err != nil {
-		return err
+		return false, err
+	}
+	u, err := sd.Unit(ctx, watcher.ServiceName)
+	if err != nil {
+		return false, err
+	}
+	// A unit file someone changed is kept (see Remove): a later removal
+	// hook finds its service already stopped and disabled.
+	running := u.ActiveState != "" && u.ActiveState != "inactive" && u.ActiveState != "failed"
+	if !running && u.UnitFileState != "enabled" {
+		return false, nil
 	}
 	r.logf("stop and disable %s", watcher.ServiceName)
 	if err := sd.Stop(ctx, watcher.ServiceName); err != nil {
-		return err
+		return false, err
 	}
-	return sd.Disable(ctx, watcher.ServiceName)
+	return true, sd.Disable(ctx, watcher.ServiceName)
 }
 
 func contains(xs []string, x string) bool {

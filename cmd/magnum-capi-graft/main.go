@@ -51,6 +51,7 @@ func runtime() *hooks.Runtime {
 		Juju:     hooktool.New(hooktool.ExecRunner{}),
 		StateDir: stateDir,
 		Settle:   2 * time.Second,
+		CharmDir: os.Getenv("JUJU_CHARM_DIR"),
 	}
 }
 

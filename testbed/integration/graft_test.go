@@ -105,6 +105,13 @@ func TestGraftConvergesAndRemovesExactly(t *testing.T) {
 	// Removal: Juju's hooks for a departing subordinate.
 	u.removeCharm()
 	requireSame(t, pristine, u.manifest(), "removal")
+	u.requireStatus("maintenance", "graft removed")
+	_, msg := u.status()
+	assert.Equal(t, "graft removed", msg, "nothing of anyone else's was there to keep")
+	for _, p := range []string{"/opt/magnum-capi-graft", "/usr/bin/helm"} {
+		_, err = os.Lstat(u.box.Path(p))
+		assert.True(t, os.IsNotExist(err), "%s outlived removal", p)
+	}
 	cond = u.service("magnum-conductor")
 	assert.Equal(t, -1, indexOf(cond.Cmdline, "--config-dir=/etc/magnum/magnum.conf.d"), "conductor still wired after removal: %q", cond.Cmdline)
 	assert.Equal(t, "active", cond.ActiveState)
@@ -329,6 +336,28 @@ WantedBy=multi-user.target
 	assert.True(t, os.IsNotExist(err), "the default-file block the charm created must go when the wiring moves")
 	u.requireVerified()
 
+	// An operator's own override.conf in each drop-in directory the charm
+	// made, taken into use with a daemon-reload, as an operator does.
+	const siteDropIn = "[Service]\nEnvironment=SITE_DROPIN=kept\n"
+	for _, svc := range []string{"magnum-api", "magnum-conductor"} {
+		writeFile(t, u, "/etc/systemd/system/"+svc+".service.d/override.conf", siteDropIn, 0o644)
+	}
+	u.run("systemctl", "daemon-reload")
+
 	u.removeCharm()
-	requireSame(t, before, u.manifest(), "removal")
+	// The charm's drop-ins are gone; the directories stay for the
+	// operator's, which are in effect after the removal's reload and
+	// restarts; the status says why they stayed.
+	requireOnly(t, before, u.manifest(), map[string]string{
+		"/etc/systemd/system/magnum-api.service.d": "+", "/etc/systemd/system/magnum-api.service.d/override.conf": "+",
+		"/etc/systemd/system/magnum-conductor.service.d": "+", "/etc/systemd/system/magnum-conductor.service.d/override.conf": "+",
+	}, "removal")
+	_, msg := u.status()
+	for _, svc := range []string{"magnum-api", "magnum-conductor"} {
+		assert.Contains(t, msg, "/etc/systemd/system/"+svc+".service.d (holds override.conf, which the charm did not put there)")
+		assert.Equal(t, "active", u.service(svc).ActiveState, svc)
+		assert.Contains(t, u.environ(svc), "\nSITE_DROPIN=kept\n", svc)
+	}
+	assert.Equal(t, []string{"/usr/bin/python3", "/usr/bin/magnum-api", "--config-file=/etc/magnum/magnum.conf",
+		"--log-file=/var/log/magnum/magnum-api.log"}, u.service("magnum-api").Cmdline)
 }

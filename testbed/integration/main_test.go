@@ -104,9 +104,9 @@ func (u *unit) requireStatus(status, contains string) {
 	require.Contains(u.t, m, contains)
 }
 
-func (u *unit) manifest() testbed.Manifest {
+func (u *unit) manifest(more ...string) testbed.Manifest {
 	u.t.Helper()
-	m, err := u.box.TakeManifest()
+	m, err := u.box.TakeManifest(more...)
 	require.NoError(u.t, err)
 	return m
 }
