@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,7 +45,9 @@ type target struct {
 var (
 	on *target
 	// skipped says why the suite cannot run here.
-	skipped      string
+	skipped string
+	// wheel and helm are the driver's wheel and helm's release tarball.
+	wheel, helm  string
 	charm        = os.Getenv("CHARM")
 	fakek8s      = os.Getenv("FAKEK8S")
 	fakecloudBin = os.Getenv("FAKECLOUD")
@@ -65,19 +68,40 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ctx := context.Background()
+	model := os.Getenv("E2E_MODEL")
+	var dist *realjuju.Dist
 	var err error
-	if model := os.Getenv("E2E_MODEL"); model != "" {
+	if model == "" {
+		dist, err = realjuju.Unpack(realjuju.DistDir())
+		if errors.Is(err, realjuju.ErrNoDist) {
+			skipped = fmt.Sprintf("the real-Juju suite needs a Juju release (%v), or E2E_MODEL naming a model of your own", err)
+			fmt.Println("e2e: skipped:", skipped)
+			os.Exit(m.Run())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			os.Exit(1)
+		}
+	}
+	// The operator's files that take building (the driver's wheel from the
+	// real package, helm from source: minutes when cold), before any
+	// machine is up to wait for them.
+	if wheel, err = testbed.DriverWheel(filepath.Join(testbed.Repo(), ".cache", "testbed", "wheels", "1.4.0"), testbed.WheelOptions{Version: "1.4.0"}); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: the driver's wheel:", err)
+		os.Exit(1)
+	}
+	if helm, err = testbed.HelmTarball(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: helm:", err)
+		os.Exit(1)
+	}
+	if model != "" {
 		on, err = onModel(ctx, model)
 	} else {
-		on, err = onTestBed(ctx)
+		on, err = onTestBed(ctx, dist)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
-	}
-	if on == nil {
-		fmt.Println("e2e: skipped:", skipped)
-		os.Exit(m.Run())
 	}
 	code := m.Run()
 	if on.bed != nil {
@@ -96,16 +120,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// onTestBed brings the real-Juju test bed up, or says why it cannot.
-func onTestBed(ctx context.Context) (*target, error) {
-	dist, err := realjuju.Unpack(realjuju.DistDir())
-	if errors.Is(err, realjuju.ErrNoDist) {
-		skipped = fmt.Sprintf("the real-Juju suite needs a Juju release (%v), or E2E_MODEL naming a model of your own", err)
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
+// onTestBed brings the real-Juju test bed up.
+func onTestBed(ctx context.Context, dist *realjuju.Dist) (*target, error) {
 	bed, err := realjuju.Up(ctx, realjuju.Options{Dist: dist, Logf: logf})
 	if err != nil {
 		return nil, fmt.Errorf("the real-Juju test bed did not come up: %w", err)

@@ -204,12 +204,8 @@ func TestOperatorPath(t *testing.T) {
 		kubeconfig, err = o.box.ReadFile(testbed.ManagementKubeconfig)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(work, "capi-mgmt.kubeconfig"), kubeconfig, 0o600))
-		wheel, err := testbed.DriverWheel(filepath.Join(testbed.Repo(), ".cache", "testbed", "wheels", "1.4.0"), testbed.WheelOptions{Version: "1.4.0"})
-		require.NoError(t, err)
 		require.Equal(t, "magnum_capi_helm-1.4.0-py3-none-any.whl", filepath.Base(wheel))
 		require.NoError(t, os.Symlink(wheel, filepath.Join(work, filepath.Base(wheel))))
-		helm, err := testbed.HelmTarball()
-		require.NoError(t, err)
 		require.NoError(t, os.Symlink(helm, filepath.Join(work, testbed.HelmTarballName)))
 		// The unit before the graft, for removal to be compared with.
 		require.NoError(t, o.box.AwaitAPIReady(ctx, 3*time.Minute))
