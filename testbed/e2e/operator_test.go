@@ -165,15 +165,27 @@ func TestOperatorPath(t *testing.T) {
 		// An operator's own model is left as it was found, whatever the
 		// outcome (the test bed is deleted whole, after its logs are kept).
 		t.Cleanup(func() {
-			if st, err := o.juju.Status(ctx); err == nil {
-				if _, there := st.Applications[app]; there {
-					_, _ = o.juju.Run(ctx, "remove-application", "--no-prompt", app)
+			logErr := func(_ string, err error) {
+				if err != nil {
+					t.Logf("leaving the model as it was: %v", err)
 				}
 			}
-			_, _ = o.juju.Run(ctx, "remove-secret", "capi-kubeconfig")
-			_, _ = o.juju.Run(ctx, "remove-secret", "openstack-creds")
-			_, _ = o.box.Run(ctx, "systemctl", "stop", "fakek8s", "fakecloud")
-			_, _ = o.box.Run(ctx, "rm", "-f", "/usr/local/sbin/fakek8s", "/usr/local/sbin/fakecloud", probePath)
+			if st, err := o.juju.Status(ctx); err == nil {
+				if _, there := st.Applications[app]; there {
+					logErr(o.juju.Run(ctx, "remove-application", "--no-prompt", app))
+				}
+			}
+			// The secrets were granted to the application: they go once
+			// it has gone (it lingers with no units for a while).
+			_, err := o.juju.AwaitStatus(ctx, 3*time.Minute, func(st *realjuju.Status) (bool, string) {
+				_, there := st.Applications[app]
+				return !there, app + " still in the model"
+			})
+			logErr("", err)
+			logErr(o.juju.Run(ctx, "remove-secret", "capi-kubeconfig"))
+			logErr(o.juju.Run(ctx, "remove-secret", "openstack-creds"))
+			logErr(o.box.MustRun(ctx, "systemctl", "stop", "fakek8s", "fakecloud"))
+			logErr(o.box.MustRun(ctx, "rm", "-f", "/usr/local/sbin/fakek8s", "/usr/local/sbin/fakecloud", probePath))
 		})
 	}
 	step := func(name string, f func(t *testing.T)) {
