@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
 // Runtime is what handling an event needs.
@@ -26,6 +28,9 @@ type Runtime struct {
 	// CharmDir is the unit's charm directory (JUJU_CHARM_DIR), where the
 	// charm notes that the unit is leaving ("" outside a unit).
 	CharmDir string
+	// Stdout is the hook's standard output (Juju logs it at DEBUG;
+	// juju-exec hands it to the watcher); nil means none.
+	Stdout io.Writer
 }
 
 // reconciler returns a reconciler for an event. Its hook tools record what
@@ -65,6 +70,12 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 			// Not for a human to fix: Juju retries a failed hook, and
 			// the watcher its failed trigger.
 			return fmt.Errorf("reconcile: %w", err)
+		}
+		if ev.FromWatcher && rt.Stdout != nil {
+			// A plan that was not empty was applied, or applied and put
+			// back: either way the unit saw writes and restarts.
+			changed := out.Plan != nil && !out.Plan.Empty()
+			fmt.Fprintf(rt.Stdout, "%s%t\n", watcher.ChangedLine, changed)
 		}
 		message, regraftErr := rt.noteRegraft(ev, force, out.Status, out.Message)
 		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {

@@ -43,26 +43,84 @@ func Repo() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// Box is one booted Magnum unit.
+// Box is one booted Magnum unit: a box on this host, or, with Remote, a
+// machine reached some other way.
 type Box struct {
 	Name    string
 	Release string
+	// Remote, when set, is how the machine is reached: it is not a box on
+	// this host, and has no root directory here (Root and Path panic).
+	Remote Remote
 }
 
 func script(name string) string { return filepath.Join(Repo(), "testbed", name) }
 
+// RunDir is where boxes live while they run: $TESTBED_RUN, as testbed/box
+// reads it, else <repo>/.cache/testbed/run.
+func RunDir() string {
+	if d := os.Getenv("TESTBED_RUN"); d != "" {
+		return d
+	}
+	return filepath.Join(Repo(), ".cache", "testbed", "run")
+}
+
 // Up boots a fresh box. Its name must be unique among running boxes.
 func Up(ctx context.Context, name, release string) (*Box, error) {
+	b, err := Create(ctx, name, release, BoxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Start(ctx); err != nil {
+		_ = b.Down()
+		return nil, err
+	}
+	return b, nil
+}
+
+// BoxOptions say how a box differs from a Magnum unit with only loopback.
+type BoxOptions struct {
+	// Image is a tarball to unpack instead of testbed/rootfs RELEASE.
+	Image string
+	// Bridge puts the box on this host bridge (a veth, host0 inside)
+	// instead of a private network with only loopback.
+	Bridge string
+	// NoMagnum makes Start wait only for systemd, not for Magnum.
+	NoMagnum bool
+}
+
+// Create unpacks a fresh box's disk without booting it, so that files can be
+// put on it (Path) before Start. Its name must be unique among boxes; a
+// stopped leftover of the same name is deleted first.
+func Create(ctx context.Context, name, release string, o BoxOptions) (*Box, error) {
 	b := &Box{Name: name, Release: release}
 	_ = exec.Command(script("box"), "down", name).Run()
-	cmd := exec.CommandContext(ctx, script("box"), "up", name, release)
+	args := []string{"create", name, release}
+	if o.Image != "" {
+		args = append(args, "--image", o.Image)
+	}
+	if o.Bridge != "" {
+		args = append(args, "--bridge", o.Bridge)
+	}
+	if o.NoMagnum {
+		args = append(args, "--wait", "system")
+	}
+	if out, err := exec.CommandContext(ctx, script("box"), args...).CombinedOutput(); err != nil {
+		_ = b.Down()
+		return nil, fmt.Errorf("create box %s: %v\n%s", name, err, out)
+	}
+	return b, nil
+}
+
+// Start boots a created box and waits until Magnum is up (or, with
+// NoMagnum, until systemd is).
+func (b *Box) Start(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, script("box"), "start", b.Name)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		_ = b.Down()
-		return nil, fmt.Errorf("boot box %s: %v\n%s", name, err, out.String())
+		return fmt.Errorf("boot box %s: %v\n%s", b.Name, err, out.String())
 	}
-	return b, nil
+	return nil
 }
 
 // Reboot shuts the box down cleanly and boots it again on the same disk,
@@ -87,6 +145,9 @@ func (b *Box) Down() error {
 
 // Root is the box's root directory on the host.
 func (b *Box) Root() string {
+	if b.Remote != nil {
+		panic("testbed: machine " + b.Name + " is remote: it has no root directory on this host")
+	}
 	out, err := exec.Command(script("box"), "root", b.Name).Output()
 	if err != nil {
 		panic(err)
@@ -108,6 +169,9 @@ type Result struct {
 func (b *Box) Run(ctx context.Context, argv ...string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, BoxTimeout)
 	defer cancel()
+	if b.Remote != nil {
+		return b.Remote.Run(ctx, argv)
+	}
 	cmd := exec.CommandContext(ctx, script("box"), append([]string{"exec", b.Name}, argv...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -228,11 +292,7 @@ const ManagementKubeconfig = "/root/fakek8s/kubeconfig"
 // (testbed/fakek8s) inside the box as a transient systemd service on
 // 127.0.0.1:6443, and waits until it serves.
 func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args ...string) error {
-	data, err := os.ReadFile(fakek8s)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(b.Path("/usr/local/sbin/fakek8s"), data, 0o755); err != nil {
+	if err := b.Put(ctx, fakek8s, "/usr/local/sbin/fakek8s", 0o755); err != nil {
 		return err
 	}
 	argv := append([]string{"systemd-run", "--unit", "fakek8s", "/usr/local/sbin/fakek8s", "serve",
@@ -241,7 +301,7 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 		return err
 	}
 	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(b.Path(ManagementKubeconfig)); err == nil {
+		if _, err := b.Stat(ManagementKubeconfig); err == nil {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -271,9 +331,10 @@ func ArtifactsFromEnv() (Artifacts, error) {
 
 // BootUnit boots a fresh box and makes it a unit as Juju would have it:
 // the charm unpacked beside a fake Juju agent (state initialised from the
-// charm's config.yaml), and a fake management cluster serving inside the
-// box. The caller owns the box (Down).
-func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ...string) (*Box, error) {
+// charm's config.yaml), a fake management cluster serving inside the box
+// (k8sArgs are its flags), and the driver d and a real helm attached as
+// resources. The caller owns the box (Down).
+func BootUnit(ctx context.Context, name, release string, a Artifacts, d Driver, k8sArgs ...string) (*Box, error) {
 	box, err := Up(ctx, name, release)
 	if err != nil {
 		return nil, err
@@ -289,9 +350,8 @@ func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ..
 		err = box.StartManagementCluster(ctx, a.FakeK8s, k8sArgs...)
 	}
 	if err == nil {
-		// The driver (the real one's files as a wheel) and a real helm, as
-		// an operator attaches them.
-		err = box.AttachGraftResources(ctx, "1.4.0")
+		// The driver and a real helm, as an operator attaches them.
+		_, err = box.AttachGraftResources(ctx, d)
 	}
 	if err != nil {
 		_ = box.Down()

@@ -50,8 +50,17 @@ const (
 	tidyDelay = 5 * time.Second
 )
 
-// Trigger runs one re-graft. reasons say what changed, for logging.
-type Trigger func(ctx context.Context, reasons []string) error
+// Trigger runs one re-graft. reasons say what changed, for logging. changed
+// is whether the re-graft changed anything on the unit (wrote a watched file
+// or restarted a service); a trigger that cannot tell says true.
+type Trigger func(ctx context.Context, reasons []string) (changed bool, err error)
+
+// ChangedLine starts the line the update-status hook run by the watcher
+// prints on its stdout, which juju-exec hands back: "...=true" when its
+// re-graft changed something on the unit (or tried to, and put it back),
+// "...=false" when the unit was already as wanted. The watcher needs it to
+// tell the echo of its own re-graft from a real change made meanwhile.
+const ChangedLine = "magnum-capi-graft: re-graft changed the unit="
 
 // Config is the watcher's configuration. Zero durations mean the defaults.
 type Config struct {
@@ -142,13 +151,26 @@ func setDefault(d *time.Duration, def time.Duration) {
 // sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is
 // a copy of dispatch that falls back to its own name.
 func jujuExecTrigger(jujuExec, unit string, timeout time.Duration) Trigger {
-	return func(ctx context.Context, _ []string) error {
-		_, err := command.Run(ctx, command.Cmd{
+	return func(ctx context.Context, _ []string) (bool, error) {
+		res, err := command.Run(ctx, command.Cmd{
 			Argv:    JujuExecArgv(jujuExec, unit),
 			Timeout: timeout,
 		})
-		return err
+		return changedFromOutput(res.Stdout), err
 	}
+}
+
+// changedFromOutput reads the hook's ChangedLine; without one (juju-exec
+// failed before the hook, or an older charm binary ran it) the re-graft may
+// have changed anything.
+func changedFromOutput(stdout []byte) bool {
+	changed := true
+	for _, line := range strings.Split(string(stdout), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), ChangedLine); ok {
+			changed = v != "false"
+		}
+	}
+	return changed
 }
 
 // JujuExecArgv is the juju-exec command line that runs the update-status hook
@@ -242,7 +264,7 @@ func (w *watcher) run(ctx context.Context) error {
 	// a polling loop.
 	tidy := time.NewTimer(time.Hour)
 	tidy.Stop()
-	var done chan error // non-nil while a re-graft runs
+	var done chan triggerResult // non-nil while a re-graft runs
 	var reasons []string
 	var started time.Time
 	active := true // start-up allocated too
@@ -298,8 +320,11 @@ func (w *watcher) run(ctx context.Context) error {
 			}
 			started = now
 			before, _ = LoadFailures(w.state)
-			done = make(chan error, 1)
-			go func(done chan<- error, reasons []string) { done <- w.cfg.Trigger(ctx, reasons) }(done, reasons)
+			done = make(chan triggerResult, 1)
+			go func(done chan<- triggerResult, reasons []string) {
+				changed, err := w.cfg.Trigger(ctx, reasons)
+				done <- triggerResult{changed, err}
+			}(done, reasons)
 			busy.Reset(w.cfg.BusyAfter)
 
 		case <-busy.C:
@@ -310,14 +335,17 @@ func (w *watcher) run(ctx context.Context) error {
 				Reason: "waiting for the unit agent since " + started.UTC().Format(time.RFC3339)})
 			w.log.Printf("re-graft not finished after %s: waiting for the unit agent, which runs one operation at a time (an action such as smoke-test may hold it)", w.cfg.BusyAfter)
 
-		case err := <-done:
+		case res := <-done:
 			done = nil
 			busy.Stop()
 			now := time.Now()
-			w.sched.Done(now, err)
+			err := res.err
+			w.sched.Done(now, err, res.changed)
 			took := now.Sub(started).Round(100 * time.Millisecond)
 			w.triggerEnded(now, started, before, reasons, err)
-			if err == nil {
+			if err == nil && !res.changed {
+				w.log.Printf("re-graft succeeded in %s, nothing to change; changed: %s", took, summary(reasons))
+			} else if err == nil {
 				w.log.Printf("re-graft succeeded in %s; changed: %s", took, summary(reasons))
 			} else {
 				w.log.Printf("re-graft failed in %s (%d in a row); changed: %s: %v",
@@ -329,6 +357,12 @@ func (w *watcher) run(ctx context.Context) error {
 			// acted on here.
 		}
 	}
+}
+
+// triggerResult is how a trigger ended.
+type triggerResult struct {
+	changed bool
+	err     error
 }
 
 // triggerEnded records how a trigger ended. A failure the hook recorded in

@@ -53,6 +53,7 @@ func runtime() *hooks.Runtime {
 		State:    state.Dir(stateDir),
 		Settle:   2 * time.Second,
 		CharmDir: os.Getenv("JUJU_CHARM_DIR"),
+		Stdout:   os.Stdout,
 	}
 }
 

@@ -89,8 +89,12 @@ func bench(name string, runs, rounds int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("booting a bookworm Magnum unit...")
-	box, err := testbed.BootUnit(ctx, name, "bookworm", artifacts)
+	// The charm's default driver-version is 1.4.0, of which the test bed
+	// has no artefact: Debian's 1.2.0 relabelled stands in. What is timed
+	// is the charm's work, which does not depend on the driver's code.
+	driver := testbed.Relabelled("1.4.0")
+	fmt.Printf("booting a bookworm Magnum unit (driver: %s)...\n", driver)
+	box, err := testbed.BootUnit(ctx, name, "bookworm", artifacts, driver)
 	if err != nil {
 		return err
 	}
