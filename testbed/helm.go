@@ -31,7 +31,7 @@ func HelmBinary() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(filepath.Join(dir, ".build.lock"))
+	unlock, err := LockFile(filepath.Join(dir, ".build.lock"))
 	if err != nil {
 		return "", err
 	}
@@ -94,8 +94,8 @@ func HelmTarball() (string, error) {
 	return out, writeNew(out, buf.Bytes(), 0o644)
 }
 
-// lockFile takes an exclusive lock on p, so concurrent test runs build once.
-func lockFile(p string) (func(), error) {
+// LockFile takes an exclusive lock on p, so concurrent test runs build once.
+func LockFile(p string) (func(), error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

@@ -3,23 +3,34 @@ package testbed
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 )
 
-// GraftPaths are the files a bookworm graft (default-file conductor) puts on
-// the unit; their state is what "converged" compares, together with the
-// driver's activation and install (see GraftState).
-var GraftPaths = []string{
-	"/etc/magnum/magnum.conf.d", "/etc/magnum/magnum.conf.d/99-capi.conf",
-	"/etc/magnum/kubeconfig", "/etc/default/magnum-conductor",
-	PthFile,
+// graftPaths are the files a graft with a default-file conductor (Debian's
+// packages, bookworm and trixie) puts on the unit; their state is what
+// "converged" compares, together with the driver's activation and install
+// (see GraftState).
+func (b *Box) graftPaths() []string {
+	return []string{
+		"/etc/magnum/magnum.conf.d", "/etc/magnum/magnum.conf.d/99-capi.conf",
+		"/etc/magnum/kubeconfig", "/etc/default/magnum-conductor",
+		b.ActivationFile(),
+	}
 }
 
-// PthFile is the driver's activation on a bookworm unit (Python 3.11).
-const PthFile = "/usr/local/lib/python3.11/dist-packages/magnum-capi-graft.pth"
+// ActivationFile is the driver's activation (.pth) in the /usr/local site
+// directory of the box's python3, whose /usr/bin/python3 link names the
+// version: python3.11 on bookworm, python3.13 on trixie. A link that cannot
+// be read gives a path that exists nowhere, so the graft reads as absent.
+func (b *Box) ActivationFile() string {
+	target, err := b.Readlink("/usr/bin/python3")
+	if err != nil || !strings.HasPrefix(target, "python3.") {
+		target = "(unreadable /usr/bin/python3)"
+	}
+	return "/usr/local/lib/" + target + "/dist-packages/magnum-capi-graft.pth"
+}
 
 // GraftState describes the graft's files (mode and content; a directory by
 // its entries) and the driver's version directory the activation names.
@@ -31,7 +42,7 @@ const driverDirKey = "driver version directory"
 // GraftState reads the graft's files from the host side.
 func (b *Box) GraftState() GraftState {
 	st := GraftState{}
-	for _, p := range GraftPaths {
+	for _, p := range b.graftPaths() {
 		st[p] = b.describe(p)
 	}
 	st[driverDirKey] = "no activation"
@@ -42,19 +53,19 @@ func (b *Box) GraftState() GraftState {
 }
 
 func (b *Box) describe(p string) string {
-	fi, err := os.Stat(b.Path(p))
+	fi, err := b.Stat(p)
 	if err != nil {
 		return "absent"
 	}
-	desc := fi.Mode().String()
+	desc := fi.Mode.String()
 	switch {
-	case fi.Mode().IsRegular():
-		data, _ := os.ReadFile(b.Path(p))
+	case fi.Mode.IsRegular():
+		data, _ := b.ReadFile(p)
 		desc += " " + string(data)
-	case fi.IsDir():
-		entries, _ := os.ReadDir(b.Path(p))
-		for _, e := range entries {
-			desc += " " + e.Name()
+	case fi.Mode.IsDir():
+		names, _ := b.ReadDir(p)
+		for _, n := range names {
+			desc += " " + n
 		}
 	}
 	return desc
@@ -62,7 +73,7 @@ func (b *Box) describe(p string) string {
 
 // ActiveDriverDir is the directory the driver's .pth names, or "".
 func (b *Box) ActiveDriverDir() string {
-	data, err := os.ReadFile(b.Path(PthFile))
+	data, err := b.ReadFile(b.ActivationFile())
 	if err != nil {
 		return ""
 	}
@@ -96,9 +107,12 @@ func (b *Box) DriverLoadsAsMagnum(ctx context.Context) error {
 // readAtStart are the graft's files each service reads when it starts: a
 // service whose process is older than one of them runs without the graft
 // as it is now.
-var readAtStart = map[string][]string{
-	"magnum-api":       {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", PthFile},
-	"magnum-conductor": {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", PthFile, "/etc/default/magnum-conductor"},
+func (b *Box) readAtStart() map[string][]string {
+	pth := b.ActivationFile()
+	return map[string][]string{
+		"magnum-api":       {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", pth},
+		"magnum-conductor": {"/etc/magnum/magnum.conf.d/99-capi.conf", "/etc/magnum/kubeconfig", pth, "/etc/default/magnum-conductor"},
+	}
 }
 
 // Converged reports whether the graft is as in want and in effect: its
@@ -112,13 +126,13 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 			return false
 		}
 	}
-	for svc, paths := range readAtStart {
+	for svc, paths := range b.readAtStart() {
 		s, err := b.Service(ctx, svc)
 		if err != nil || s.ActiveState != "active" || s.Started.IsZero() {
 			return false
 		}
 		for _, p := range paths {
-			if fi, err := os.Stat(b.Path(p)); err != nil || !s.Started.After(fi.ModTime()) {
+			if fi, err := b.Stat(p); err != nil || !s.Started.After(fi.ModTime) {
 				return false
 			}
 		}
@@ -148,7 +162,7 @@ func (b *Box) AwaitConverged(ctx context.Context, want GraftState, start time.Ti
 // A principal that has been up for a while is what the scenarios disrupt,
 // so they wait for this first.
 func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
-	ini, err := os.ReadFile(b.Path("/etc/magnum/magnum-api-uwsgi.ini"))
+	ini, err := b.ReadFile("/etc/magnum/magnum-api-uwsgi.ini")
 	if err != nil {
 		return err
 	}
@@ -160,7 +174,7 @@ func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
 	}
 	ready := 0
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		log, err := os.ReadFile(b.Path("/var/log/magnum/magnum-api.log"))
+		log, err := b.ReadFile("/var/log/magnum/magnum-api.log")
 		if err != nil {
 			return err
 		}
@@ -251,7 +265,7 @@ var Scenarios = []Scenario{
 		return b.runAll(ctx, []string{"rm", "-rf", dir})
 	}},
 	{Name: "driver activation (.pth) removed", Disrupt: func(ctx context.Context, b *Box) error {
-		return b.runAll(ctx, []string{"rm", PthFile})
+		return b.runAll(ctx, []string{"rm", b.ActivationFile()})
 	}},
 	{Name: "pause (stop, disable, mask) then resume", Disrupt: func(ctx context.Context, b *Box) error {
 		return b.runAll(ctx, []string{"systemctl", "stop", "magnum-conductor"}, []string{"systemctl", "disable", "magnum-conductor"},

@@ -48,13 +48,17 @@ func Repo() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// Box is one booted Magnum unit.
+// Box is one booted Magnum unit: a box on this host, or, with Remote, a
+// machine reached some other way.
 type Box struct {
 	Name    string
 	Release string
 	// Unit is the subordinate unit the box runs, magnum-capi-graft/N beside
 	// the principal magnum/N; empty means UnitName.
 	Unit string
+	// Remote, when set, is how the machine is reached: it is not a box on
+	// this host, and has no root directory here (Root and Path panic).
+	Remote Remote
 }
 
 // UnitName is the subordinate unit the box runs.
@@ -83,28 +87,78 @@ func (b *Box) StateFile() string { return b.AgentDir() + "/fakejuju-state.json" 
 
 func script(name string) string { return filepath.Join(Repo(), "testbed", name) }
 
-// Up boots a fresh box. Its name must be unique among running boxes.
-func Up(ctx context.Context, name, release string) (*Box, error) {
-	return up(ctx, name, release, 0)
+// RunDir is where boxes live while they run: $TESTBED_RUN, as testbed/box
+// reads it, else <repo>/.cache/testbed/run.
+func RunDir() string {
+	if d := os.Getenv("TESTBED_RUN"); d != "" {
+		return d
+	}
+	return filepath.Join(Repo(), ".cache", "testbed", "run")
 }
 
-// up boots a fresh box; apiWorkers, when not 0, is how many uWSGI workers
-// magnum-api runs (testbed/box up --api-workers).
-func up(ctx context.Context, name, release string, apiWorkers int) (*Box, error) {
+// Up boots a fresh box. Its name must be unique among running boxes.
+func Up(ctx context.Context, name, release string) (*Box, error) {
+	b, err := Create(ctx, name, release, BoxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Start(ctx); err != nil {
+		_ = b.Down()
+		return nil, err
+	}
+	return b, nil
+}
+
+// BoxOptions say how a box differs from a Magnum unit with only loopback.
+type BoxOptions struct {
+	// Image is a tarball to unpack instead of testbed/rootfs RELEASE.
+	Image string
+	// Bridge puts the box on this host bridge (a veth, host0 inside)
+	// instead of a private network with only loopback.
+	Bridge string
+	// NoMagnum makes Start wait only for systemd, not for Magnum.
+	NoMagnum bool
+	// APIWorkers, when not 0, is how many uWSGI workers magnum-api runs
+	// (testbed/box create --api-workers), set before the first boot.
+	APIWorkers int
+}
+
+// Create unpacks a fresh box's disk without booting it, so that files can be
+// put on it (Path) before Start. Its name must be unique among boxes; a
+// stopped leftover of the same name is deleted first.
+func Create(ctx context.Context, name, release string, o BoxOptions) (*Box, error) {
 	b := &Box{Name: name, Release: release}
 	_ = exec.Command(script("box"), "down", name).Run()
-	args := []string{"up", name, release}
-	if apiWorkers > 0 {
-		args = append(args, "--api-workers", strconv.Itoa(apiWorkers))
+	args := []string{"create", name, release}
+	if o.Image != "" {
+		args = append(args, "--image", o.Image)
 	}
-	cmd := exec.CommandContext(ctx, script("box"), args...)
+	if o.Bridge != "" {
+		args = append(args, "--bridge", o.Bridge)
+	}
+	if o.NoMagnum {
+		args = append(args, "--wait", "system")
+	}
+	if o.APIWorkers > 0 {
+		args = append(args, "--api-workers", strconv.Itoa(o.APIWorkers))
+	}
+	if out, err := exec.CommandContext(ctx, script("box"), args...).CombinedOutput(); err != nil {
+		_ = b.Down()
+		return nil, fmt.Errorf("create box %s: %v\n%s", name, err, out)
+	}
+	return b, nil
+}
+
+// Start boots a created box and waits until Magnum is up (or, with
+// NoMagnum, until systemd is).
+func (b *Box) Start(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, script("box"), "start", b.Name)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		_ = b.Down()
-		return nil, fmt.Errorf("boot box %s: %v\n%s", name, err, out.String())
+		return fmt.Errorf("boot box %s: %v\n%s", b.Name, err, out.String())
 	}
-	return b, nil
+	return nil
 }
 
 // Reboot shuts the box down cleanly and boots it again on the same disk,
@@ -129,6 +183,9 @@ func (b *Box) Down() error {
 
 // Root is the box's root directory on the host.
 func (b *Box) Root() string {
+	if b.Remote != nil {
+		panic("testbed: machine " + b.Name + " is remote: it has no root directory on this host")
+	}
 	out, err := exec.Command(script("box"), "root", b.Name).Output()
 	if err != nil {
 		panic(err)
@@ -159,6 +216,9 @@ type Result struct {
 func (b *Box) Run(ctx context.Context, argv ...string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, BoxTimeout)
 	defer cancel()
+	if b.Remote != nil {
+		return b.Remote.Run(ctx, argv)
+	}
 	cmd := exec.CommandContext(ctx, script("box"), append([]string{"exec", b.Name}, argv...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -282,11 +342,7 @@ const ManagementKubeconfig = "/root/fakek8s/kubeconfig"
 // (testbed/fakek8s) inside the box as a transient systemd service on
 // 127.0.0.1:6443, and waits until it serves.
 func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args ...string) error {
-	data, err := os.ReadFile(fakek8s)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(b.Path("/usr/local/sbin/fakek8s"), data, 0o755); err != nil {
+	if err := b.Put(ctx, fakek8s, "/usr/local/sbin/fakek8s", 0o755); err != nil {
 		return err
 	}
 	argv := append([]string{"systemd-run", "--unit", "fakek8s", "/usr/local/sbin/fakek8s", "serve",
@@ -295,7 +351,7 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 		return err
 	}
 	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(b.Path(ManagementKubeconfig)); err == nil {
+		if _, err := b.Stat(ManagementKubeconfig); err == nil {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -325,10 +381,11 @@ func ArtifactsFromEnv() (Artifacts, error) {
 
 // BootUnit boots a fresh box and makes it a unit as Juju would have it:
 // the charm unpacked beside a fake Juju agent (state initialised from the
-// charm's config.yaml), and a fake management cluster serving inside the
-// box. The caller owns the box (Down).
-func BootUnit(ctx context.Context, name, release string, a Artifacts, k8sArgs ...string) (*Box, error) {
-	return BootUnitWith(ctx, name, release, a, UnitOptions{K8sArgs: k8sArgs})
+// charm's config.yaml), a fake management cluster serving inside the box
+// (k8sArgs are its flags), and the driver d and a real helm attached as
+// resources. The caller owns the box (Down).
+func BootUnit(ctx context.Context, name, release string, a Artifacts, d Driver, k8sArgs ...string) (*Box, error) {
+	return BootUnitWith(ctx, name, release, a, UnitOptions{Driver: d, K8sArgs: k8sArgs})
 }
 
 // UnitOptions say how BootUnitWith makes a box: for a test bed of several
@@ -349,11 +406,18 @@ type UnitOptions struct {
 	Credentials *fakek8s.Credentials
 	// K8sArgs are more flags for the fake management cluster.
 	K8sArgs []string
+	// Driver is the driver wheel attached (RealDriver when zero).
+	Driver Driver
 }
 
 // BootUnitWith is BootUnit with options.
 func BootUnitWith(ctx context.Context, name, release string, a Artifacts, o UnitOptions) (*Box, error) {
-	box, err := up(ctx, name, release, o.APIWorkers)
+	box, err := Create(ctx, name, release, BoxOptions{APIWorkers: o.APIWorkers})
+	if err == nil {
+		if err = box.Start(ctx); err != nil {
+			_ = box.Down()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -372,9 +436,8 @@ func BootUnitWith(ctx context.Context, name, release string, a Artifacts, o Unit
 		err = box.StartManagementCluster(ctx, a.FakeK8s, o.K8sArgs...)
 	}
 	if err == nil {
-		// The driver (the real one's files as a wheel) and a real helm, as
-		// an operator attaches them.
-		err = box.AttachGraftResources(ctx, "1.4.0")
+		// The driver and a real helm, as an operator attaches them.
+		_, err = box.AttachGraftResources(ctx, o.Driver)
 	}
 	if err != nil {
 		_ = box.Down()

@@ -31,8 +31,13 @@ const RealDriverVersion = "1.2.0"
 
 // WheelOptions says how a wheel differs from the real package.
 type WheelOptions struct {
-	// Version replaces the package's version ("" keeps it).
-	Version string
+	// Relabel replaces the package's version ("" keeps it): the same 1.2.0
+	// code under another release's number, a stand-in for a release the
+	// test bed has no artefact of. The driver's code does not read its own
+	// version, but other releases' code differs (1.4.0 reads OpenStackCluster
+	// at v1beta1, 1.2.0 at v1alpha6): a relabelled wheel proves what the
+	// charm does with a version, never what that release does.
+	Relabel string
 	// ImportError makes the driver module fail to import.
 	ImportError bool
 	// Requires adds Requires-Dist lines.
@@ -105,8 +110,8 @@ func DriverWheel(dir string, o WheelOptions) (string, error) {
 		return "", fmt.Errorf("%s: PKG-INFO has no Version", deb)
 	}
 	ver := string(version[1])
-	if o.Version != "" {
-		ver = o.Version
+	if o.Relabel != "" {
+		ver = o.Relabel
 	}
 
 	members := map[string][]byte{}
@@ -214,24 +219,58 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(f.Name(), path)
 }
 
+// Driver is the driver wheel a unit is given.
+type Driver struct {
+	// Relabel is the version the real driver's files are labelled as (see
+	// WheelOptions.Relabel); "" is the real driver as Debian packages it.
+	Relabel string
+}
+
+// RealDriver is Debian trixie's magnum-capi-helm 1.2.0, as packaged.
+var RealDriver = Driver{}
+
+// Relabelled is Debian's 1.2.0 labelled as version: it stands in for that
+// release wherever the test bed has no artefact of it.
+func Relabelled(version string) Driver { return Driver{Relabel: version} }
+
+// Version is the version the wheel says it is.
+func (d Driver) Version() string {
+	if d.Relabel != "" {
+		return d.Relabel
+	}
+	return RealDriverVersion
+}
+
+// String says what the wheel is, e.g. "magnum-capi-helm 1.2.0 relabelled
+// as 1.4.0".
+func (d Driver) String() string {
+	if d.Relabel != "" && d.Relabel != RealDriverVersion {
+		return "magnum-capi-helm " + RealDriverVersion + " relabelled as " + d.Relabel
+	}
+	return "magnum-capi-helm " + RealDriverVersion
+}
+
 // AttachGraftResources attaches what a unit needs to go active with
-// driver-version set to version: the real driver's files as a wheel of
-// that version (Debian's 1.2.0 relabelled when version differs; the
-// driver's code does not read its own version) and the real helm. The
-// wheel and helm are built once and cached under .cache.
-func (b *Box) AttachGraftResources(ctx context.Context, version string) error {
+// driver-version set to d.Version(): the driver d as a wheel and the real
+// helm, and returns the wheel's path on the host. The wheel and helm are
+// built once and cached under .cache.
+func (b *Box) AttachGraftResources(ctx context.Context, d Driver) (string, error) {
 	helm, err := HelmTarball()
 	if err != nil {
-		return err
+		return "", err
 	}
-	w, err := DriverWheel(filepath.Join(Repo(), ".cache", "testbed", "wheels", version), WheelOptions{Version: version})
+	dir := "real-" + RealDriverVersion
+	if d.Relabel != "" {
+		dir = "relabelled-" + d.Relabel
+	}
+	w, err := DriverWheel(filepath.Join(Repo(), ".cache", "testbed", "wheels", dir), WheelOptions{Relabel: d.Relabel})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := b.AttachResource(ctx, "driver", w); err != nil {
-		return err
+		return "", err
 	}
-	return b.AttachResource(ctx, "helm", helm)
+	return w, b.AttachResource(ctx, "helm", helm)
 }
 
 func variantTag(o WheelOptions) string {

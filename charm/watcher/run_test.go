@@ -16,6 +16,8 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // fakeSystemd stands in for the D-Bus connection.
@@ -64,6 +66,8 @@ type harness struct {
 	log      *syncBuffer
 	triggers chan []string
 	failing  atomic.Bool
+	// noop: the re-grafts find the unit as wanted and change nothing.
+	noop atomic.Bool
 }
 
 // startRun runs the watcher with tiny intervals: the scheduler's timing is
@@ -93,12 +97,12 @@ func startRunIn(t *testing.T, dir string, list WatchList, tweak func(*Config)) *
 		MinInterval: time.Nanosecond,
 		EchoGrace:   time.Nanosecond,
 		Stderr:      h.log,
-		Trigger: func(_ context.Context, reasons []string) error {
+		Trigger: func(_ context.Context, reasons []string) (bool, error) {
 			h.triggers <- reasons
 			if h.failing.Load() {
-				return errors.New("juju-exec: exit status 1")
+				return true, errors.New("juju-exec: exit status 1")
 			}
-			return nil
+			return !h.noop.Load(), nil
 		},
 		dial: func(context.Context) (signalSource, error) { return h.sys, nil },
 	}
@@ -163,7 +167,7 @@ func TestRunReturnsErrorWhenSystemdGoesAway(t *testing.T) {
 	close(h.ch)
 	err := Run(context.Background(), Config{
 		WatchList: filepath.Join(dir, "watch.json"),
-		Trigger:   func(context.Context, []string) error { return nil },
+		Trigger:   func(context.Context, []string) (bool, error) { return true, nil },
 		Stderr:    &bytes.Buffer{},
 		dial:      func(context.Context) (signalSource, error) { return h, nil },
 	})
@@ -189,20 +193,20 @@ func TestRunReloadsWatchList(t *testing.T) {
 func TestRunFollowsTheFailureRecord(t *testing.T) {
 	dir := t.TempDir()
 	conf, other := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-conductor")
-	record := filepath.Join(dir, FailuresFile)
+	record := state.Dir(dir)
 	_, err := RecordFailure(record, "blocked: driver resource missing", time.Now())
 	require.NoError(t, err)
 	h := startRunIn(t, dir, WatchList{Paths: []string{conf, other}}, func(c *Config) {
 		inner := c.Trigger
 		// The hook run by the watcher records its failure, as
 		// hooks/update-status --from-watcher does.
-		c.Trigger = func(ctx context.Context, reasons []string) error {
-			err := inner(ctx, reasons)
+		c.Trigger = func(ctx context.Context, reasons []string) (bool, error) {
+			changed, err := inner(ctx, reasons)
 			if err != nil {
 				_, rerr := RecordFailure(record, "blocked: driver resource missing", time.Now())
 				assert.NoError(t, rerr)
 			}
-			return err
+			return changed, err
 		}
 	})
 	h.failing.Store(true)
@@ -230,7 +234,7 @@ func TestRunFollowsTheFailureRecord(t *testing.T) {
 func TestRunStartsStoppedWhenTheRecordSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	conf, other := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-conductor")
-	record := filepath.Join(dir, FailuresFile)
+	record := state.Dir(dir)
 	for range MaxFailures {
 		_, err := RecordFailure(record, "blocked: x", time.Now())
 		require.NoError(t, err)
@@ -320,16 +324,16 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	proceed := make(chan struct{})
 	h := startRunIn(t, dir, WatchList{Paths: []string{conf}}, func(c *Config) {
 		inner := c.Trigger
-		c.Trigger = func(ctx context.Context, reasons []string) error {
+		c.Trigger = func(ctx context.Context, reasons []string) (bool, error) {
 			n := calls.Add(1)
 			if n == 3 {
 				<-proceed
 			}
-			_ = inner(ctx, reasons)
+			changed, _ := inner(ctx, reasons)
 			if n <= 2 {
-				return errors.New(refusal)
+				return true, errors.New(refusal)
 			}
-			return nil
+			return changed, nil
 		}
 	})
 	writeFile(t, conf, "a")
@@ -337,7 +341,7 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	assert.Equal(t, want, h.nextTrigger(t))
 	assert.Equal(t, want, h.nextTrigger(t), "retried with the same reasons, no new event")
 	h.waitLog(t, "(2 in a row)")
-	rec, err := LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err := LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerFailed, rec.Outcome)
 	assert.Equal(t, 2, rec.Failed)
@@ -346,7 +350,7 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	close(proceed)
 	assert.Equal(t, want, h.nextTrigger(t), "retried again")
 	h.waitLog(t, "re-graft succeeded")
-	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err = LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerRecord{Outcome: TriggerOK, Started: rec.Started, Ended: rec.Ended}, rec)
 	select {
@@ -365,24 +369,58 @@ func TestRunWaitsForABusyUnitAgent(t *testing.T) {
 	h := startRunIn(t, dir, WatchList{Paths: []string{conf}}, func(c *Config) {
 		c.BusyAfter = 10 * time.Millisecond
 		inner := c.Trigger
-		c.Trigger = func(ctx context.Context, reasons []string) error {
-			err := inner(ctx, reasons)
+		c.Trigger = func(ctx context.Context, reasons []string) (bool, error) {
+			changed, err := inner(ctx, reasons)
 			<-release
-			return err
+			return changed, err
 		}
 	})
 	writeFile(t, conf, "a")
 	h.nextTrigger(t)
 	h.waitLog(t, "waiting for the unit agent")
-	rec, err := LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err := LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerWaiting, rec.Outcome)
 	assert.Contains(t, rec.Reason, "waiting for the unit agent since ")
 
 	close(release)
 	h.waitLog(t, "re-graft succeeded")
-	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err = LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerOK, rec.Outcome)
 	assert.Equal(t, 0, rec.Failed)
+}
+
+// An operator's edit while a no-op re-graft runs is not lost: the hook says
+// it changed nothing, so the edit is re-grafted.
+func TestRunKeepsAnEditMadeDuringANoOpRegraft(t *testing.T) {
+	dir := t.TempDir()
+	conf, def := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-api")
+	inRun := make(chan struct{})
+	h := startRunIn(t, dir, WatchList{Paths: []string{conf, def}}, func(c *Config) {
+		inner := c.Trigger
+		first := true
+		c.Trigger = func(ctx context.Context, reasons []string) (bool, error) {
+			changed, err := inner(ctx, reasons)
+			if first {
+				first = false
+				// The operator edits while this re-graft runs.
+				writeFile(t, def, "export SITE_MARK=kept\n")
+				<-inRun
+			}
+			return changed, err
+		}
+	})
+	h.noop.Store(true)
+	// One event for conf: os.WriteFile's create and write could reach the
+	// watcher on either side of the first re-graft (the debounce is 1 ns
+	// here) and make conf's own late write look like the edit.
+	tmp := filepath.Join(dir, ".99-capi.conf.tmp")
+	writeFile(t, tmp, "a")
+	require.NoError(t, os.Rename(tmp, conf))
+	assert.Equal(t, []string{"path " + conf}, h.nextTrigger(t))
+	// Let the watcher see the edit before the re-graft ends.
+	time.Sleep(50 * time.Millisecond)
+	close(inRun)
+	assert.Equal(t, []string{"path " + def}, h.nextTrigger(t), "the edit made during a no-op re-graft")
 }

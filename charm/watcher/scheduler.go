@@ -14,13 +14,15 @@ import (
 //     a row), events are dropped until the record goes: re-running a failing
 //     hook every minute would hold the machine lock and fill the principal's
 //     log for nothing.
-//   - While a re-graft runs, and for echoGrace after it ends if it had an
-//     echo, events are dropped: the reconcile itself writes files and
-//     restarts services, and those echoes must not cause another re-graft.
-//     The reconcile is idempotent, so a real change lost this way is caught
-//     by the next event or by update-status. A re-graft without an echo
-//     (converged, or blocked before changing anything) has no late echo
-//     either, so a change right after it counts.
+//   - Events while a re-graft runs are kept aside until it ends, and the
+//     hook says whether it changed anything (Done's changed). If it did,
+//     they are its echo (the reconcile writes files and restarts services)
+//     and are dropped, as are events for echoGrace after it (D-Bus signals
+//     sent just before the hook exited may arrive just after): the
+//     reconcile is idempotent, so a real change lost among them is caught
+//     by the next event or by update-status. If it changed nothing, they
+//     cannot be its echo: they are real changes (an operator's edit while a
+//     no-op re-graft ran) and become pending.
 //   - While held (dpkg is half way through a watched package), events are
 //     kept but nothing is due: re-grafting mid-upgrade would race dpkg.
 //     dpkg's next write of its status ends the hold and is itself an event.
@@ -40,7 +42,7 @@ import (
 //     retried with its reasons after the interval (Retry): the change it
 //     was for is still unrepaired, and no new event may ever come.
 //   - The interval is only owed after a re-graft that changed something
-//     (it had an echo) or failed. A re-graft that found the unit converged
+//     or failed. A re-graft that found the unit converged
 //     wrote nothing and restarted nothing, so it cannot feed a loop; without
 //     this rule the no-op re-graft that follows every Juju hook (the
 //     watcher sees the hook's writes too) would hold back the next real
@@ -57,11 +59,14 @@ type scheduler struct {
 	lastEvent  time.Time
 	lastDone   time.Time
 	running    bool
-	held       bool
-	stopped    bool
-	failures   int
-	// echoed: events were dropped as the echo of the last re-graft.
-	echoed bool
+	// duringRun are the events of the running re-graft, by last time.
+	duringRun map[string]time.Time
+	held      bool
+	stopped   bool
+	failures  int
+	// changed: the last re-graft changed something (its events were its
+	// echo).
+	changed bool
 }
 
 // maxBackoff caps the doubling of minInterval after failures (30 s becomes
@@ -79,25 +84,36 @@ func newScheduler(debounce, minInterval, echoGrace time.Duration) *scheduler {
 		minInterval: minInterval,
 		echoGrace:   echoGrace,
 		pending:     make(map[string]struct{}),
+		duringRun:   make(map[string]time.Time),
 	}
 }
 
 // Event records that something changed, and reports whether the event was
-// kept (false: dropped as an echo or while stopped).
+// kept (false: dropped as an echo or while stopped, or kept aside while a
+// re-graft runs).
 func (s *scheduler) Event(now time.Time, reason string) bool {
 	if s.stopped {
 		return false
 	}
-	if s.running || (s.echoed && s.inEcho(now)) {
-		s.echoed = true
+	if s.running {
+		s.duringRun[reason] = now
 		return false
 	}
-	if len(s.pending) == 0 {
-		s.firstEvent = now
+	if s.changed && s.inEcho(now) {
+		return false
+	}
+	s.add(reason, now)
+	return true
+}
+
+func (s *scheduler) add(reason string, at time.Time) {
+	if len(s.pending) == 0 || at.Before(s.firstEvent) {
+		s.firstEvent = at
 	}
 	s.pending[reason] = struct{}{}
-	s.lastEvent = now
-	return true
+	if at.After(s.lastEvent) {
+		s.lastEvent = at
+	}
 }
 
 // Next returns when the next re-graft is due; ok is false when none is
@@ -110,7 +126,7 @@ func (s *scheduler) Next() (at time.Time, ok bool) {
 	if limit := s.firstEvent.Add(s.maxWait); limit.Before(at) {
 		at = limit
 	}
-	if !s.lastDone.IsZero() && (s.echoed || s.failures > 0) {
+	if !s.lastDone.IsZero() && (s.changed || s.failures > 0) {
 		if limit := s.lastDone.Add(s.interval()); limit.After(at) {
 			at = limit
 		}
@@ -132,21 +148,28 @@ func (s *scheduler) Start(now time.Time) []string {
 	slices.Sort(reasons)
 	clear(s.pending)
 	s.running = true
-	s.echoed = false
 	return reasons
 }
 
-// Done ends the running re-graft.
-func (s *scheduler) Done(now time.Time, err error) {
+// Done ends the running re-graft. changed is whether it changed anything
+// (the hook says so; a trigger that cannot tell counts as changed): the
+// events that came while it ran are its echo if it did, and real changes
+// if it did not.
+func (s *scheduler) Done(now time.Time, err error, changed bool) {
 	s.running = false
 	s.lastDone = now
+	s.changed = changed
 	if err != nil {
 		s.failures++
 	} else {
 		s.failures = 0
 	}
-	// Nothing can be pending (events were dropped while running).
-	clear(s.pending)
+	if !changed && !s.stopped {
+		for r, at := range s.duringRun {
+			s.add(r, at)
+		}
+	}
+	clear(s.duringRun)
 }
 
 // Retry puts the reasons of a trigger that failed before the hook could
@@ -155,16 +178,12 @@ func (s *scheduler) Done(now time.Time, err error) {
 // dropped as the running re-graft's echo; the retry covers them too, as
 // every re-graft reconciles the whole unit.
 func (s *scheduler) Retry(now time.Time, reasons []string) {
-	if s.stopped || len(reasons) == 0 {
+	if s.stopped {
 		return
 	}
-	if len(s.pending) == 0 {
-		s.firstEvent = now
-	}
 	for _, r := range reasons {
-		s.pending[r] = struct{}{}
+		s.add(r, now)
 	}
-	s.lastEvent = now
 }
 
 // interval is the least time between two re-grafts after the failures so
@@ -180,6 +199,7 @@ func (s *scheduler) interval() time.Duration {
 func (s *scheduler) Stop(stopped bool) {
 	if stopped {
 		clear(s.pending)
+		clear(s.duringRun)
 	} else if s.stopped {
 		// Restarted by the charm: the backoff starts again too.
 		s.failures = 0

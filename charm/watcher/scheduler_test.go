@@ -29,7 +29,7 @@ func runClock(s *scheduler, start, end, step, took time.Duration, events map[tim
 			s.Event(at(now), "unit magnum-api.service state changed")
 		}
 		if now == doneAt {
-			s.Done(at(now), nil)
+			s.Done(at(now), nil, true)
 		}
 		if r, ok := events[now]; ok {
 			s.Event(at(now), r)
@@ -56,7 +56,7 @@ func TestSchedulerBurstGivesOneTrigger(t *testing.T) {
 	reasons := s.Start(due)
 	assert.Equal(t, []string{"unit u0", "unit u1", "unit u2"}, reasons, "reasons are coalesced and sorted")
 	assert.Nil(t, s.Start(due), "a running re-graft is not started twice")
-	s.Done(due.Add(time.Second), nil)
+	s.Done(due.Add(time.Second), nil, true)
 	_, ok = s.Next()
 	assert.False(t, ok, "nothing pending after the one re-graft")
 }
@@ -88,7 +88,7 @@ func TestSchedulerRateLimitReasons(t *testing.T) {
 	s.Event(at(0), "a")
 	require.Equal(t, []string{"a"}, s.Start(at(2*time.Second)))
 	require.False(t, s.Event(at(2500*time.Millisecond), "echo"))
-	s.Done(at(3*time.Second), nil)
+	s.Done(at(3*time.Second), nil, true)
 	s.Event(at(10*time.Second), "b")
 	s.Event(at(20*time.Second), "c")
 	due, ok := s.Next()
@@ -105,7 +105,7 @@ func TestSchedulerDropsEventsDuringRunAndEcho(t *testing.T) {
 	// The reconcile restarts the services and rewrites files.
 	assert.False(t, s.Event(at(3*time.Second), "unit magnum-api.service state changed"))
 	assert.False(t, s.Event(at(4*time.Second), "path /etc/default/magnum-api"))
-	s.Done(at(5*time.Second), nil)
+	s.Done(at(5*time.Second), nil, true)
 	// A signal emitted just before the hook ended, delivered just after.
 	assert.False(t, s.Event(at(5500*time.Millisecond), "unit magnum-api.service state changed"))
 	_, ok := s.Next()
@@ -131,7 +131,7 @@ func TestSchedulerBacksOffAfterFailures(t *testing.T) {
 		// Each re-graft changes something: its echo.
 		require.False(t, s.Event(due.Add(500*time.Millisecond), "echo"))
 		end := due.Sub(t0) + time.Second
-		s.Done(at(end), err)
+		s.Done(at(end), err, true)
 		// An event right away, to read the earliest next start.
 		now = end + 2*time.Second
 		require.True(t, s.Event(at(now), "y"))
@@ -160,7 +160,7 @@ func TestSchedulerNoOpRegraftOwesNoInterval(t *testing.T) {
 	s := testScheduler()
 	s.Event(at(0), "path /opt/magnum-capi-graft")
 	require.NotNil(t, s.Start(at(2*time.Second)))
-	s.Done(at(2100*time.Millisecond), nil)
+	s.Done(at(2100*time.Millisecond), nil, false)
 	// No echo, no echo grace either: a change right after it counts.
 	require.True(t, s.Event(at(2200*time.Millisecond), "unit magnum-conductor.service state changed"))
 	s.Event(at(4*time.Second), "path /etc/default/magnum-conductor")
@@ -171,7 +171,7 @@ func TestSchedulerNoOpRegraftOwesNoInterval(t *testing.T) {
 	// One that changed something does.
 	require.NotNil(t, s.Start(due))
 	require.False(t, s.Event(at(7*time.Second), "unit magnum-conductor.service state changed"))
-	s.Done(at(8*time.Second), nil)
+	s.Done(at(8*time.Second), nil, true)
 	s.Event(at(10*time.Second), "path /etc/default/magnum-conductor")
 	due, ok = s.Next()
 	require.True(t, ok)
@@ -179,7 +179,7 @@ func TestSchedulerNoOpRegraftOwesNoInterval(t *testing.T) {
 
 	// And one that failed does, even without an echo.
 	require.NotNil(t, s.Start(due))
-	s.Done(at(39*time.Second), errors.New("blocked"))
+	s.Done(at(39*time.Second), errors.New("blocked"), false)
 	s.Event(at(40*time.Second), "x")
 	due, ok = s.Next()
 	require.True(t, ok)
@@ -248,7 +248,7 @@ func TestSchedulerRetriesAFailedTrigger(t *testing.T) {
 	s.Event(at(0), "path /etc/default/magnum-api")
 	reasons := s.Start(at(2 * time.Second))
 	require.Equal(t, []string{"path /etc/default/magnum-api"}, reasons)
-	s.Done(at(3*time.Second), errors.New("juju-exec: exit status 2: ERROR option provided but not defined: --from-watcher"))
+	s.Done(at(3*time.Second), errors.New("juju-exec: exit status 2: ERROR option provided but not defined: --from-watcher"), true)
 	s.Retry(at(3*time.Second), reasons)
 	due, ok := s.Next()
 	require.True(t, ok, "the reasons are pending again")
@@ -256,9 +256,29 @@ func TestSchedulerRetriesAFailedTrigger(t *testing.T) {
 	assert.Equal(t, reasons, s.Start(due))
 
 	// Stopped by the charm's record: nothing is retried.
-	s.Done(at(64*time.Second), errors.New("again"))
+	s.Done(at(64*time.Second), errors.New("again"), true)
 	s.Stop(true)
 	s.Retry(at(64*time.Second), reasons)
 	_, ok = s.Next()
 	assert.False(t, ok)
+}
+
+// A re-graft that changed nothing has no echo: what changed while it ran
+// was someone else's doing (an operator's edit), and is re-grafted after
+// the debounce. One that changed something takes those events for its echo.
+func TestSchedulerKeepsRealChangesDuringANoOpRegraft(t *testing.T) {
+	s := testScheduler()
+	s.Event(at(0), "path /opt/magnum-capi-graft")
+	require.NotNil(t, s.Start(at(2*time.Second)))
+	assert.False(t, s.Event(at(2050*time.Millisecond), "path /etc/default/magnum-api"), "kept aside while the re-graft runs")
+	s.Done(at(2100*time.Millisecond), nil, false)
+	due, ok := s.Next()
+	require.True(t, ok, "the edit made during a no-op re-graft is pending")
+	assert.Equal(t, at(4050*time.Millisecond), due, "the debounce counts from the edit")
+	assert.Equal(t, []string{"path /etc/default/magnum-api"}, s.Start(due))
+
+	assert.False(t, s.Event(at(4100*time.Millisecond), "unit magnum-api.service state changed"))
+	s.Done(at(6*time.Second), nil, true)
+	_, ok = s.Next()
+	assert.False(t, ok, "the events of a re-graft that changed something are its echo")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // Defaults for Config.
@@ -30,14 +31,14 @@ const (
 	// catches only a wedged agent.
 	DefaultTriggerTimeout = 24 * time.Hour
 	// DefaultBusyAfter is how long a trigger may take before the watcher
-	// says (log, TriggerFile) that it waits for the unit agent.
+	// says (log, state.RegraftTrigger) that it waits for the unit agent.
 	DefaultBusyAfter = 30 * time.Second
 	DefaultEchoGrace = time.Second
 	// DefaultJujuExec is where the machine agent installs juju-exec, used
 	// when it is not on PATH (systemd gives services a short PATH).
 	DefaultJujuExec = "/usr/bin/juju-exec"
 	// FromWatcherFlag tells the update-status hook that the watcher runs
-	// it: such a hook records how its re-graft ended (see FailuresFile) and
+	// it: such a hook records how its re-graft ended (see state.RegraftFailures) and
 	// exits non-zero when it failed. Juju's own update-status has no
 	// arguments.
 	FromWatcherFlag = "--from-watcher"
@@ -49,8 +50,17 @@ const (
 	tidyDelay = 5 * time.Second
 )
 
-// Trigger runs one re-graft. reasons say what changed, for logging.
-type Trigger func(ctx context.Context, reasons []string) error
+// Trigger runs one re-graft. reasons say what changed, for logging. changed
+// is whether the re-graft changed anything on the unit (wrote a watched file
+// or restarted a service); a trigger that cannot tell says true.
+type Trigger func(ctx context.Context, reasons []string) (changed bool, err error)
+
+// ChangedLine starts the line the update-status hook run by the watcher
+// prints on its stdout, which juju-exec hands back: "...=true" when its
+// re-graft changed something on the unit (or tried to, and put it back),
+// "...=false" when the unit was already as wanted. The watcher needs it to
+// tell the echo of its own re-graft from a real change made meanwhile.
+const ChangedLine = "magnum-capi-graft: re-graft changed the unit="
 
 // Config is the watcher's configuration. Zero durations mean the defaults.
 type Config struct {
@@ -141,13 +151,26 @@ func setDefault(d *time.Duration, def time.Duration) {
 // sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is
 // a copy of dispatch that falls back to its own name.
 func jujuExecTrigger(jujuExec, unit string, timeout time.Duration) Trigger {
-	return func(ctx context.Context, _ []string) error {
-		_, err := command.Run(ctx, command.Cmd{
+	return func(ctx context.Context, _ []string) (bool, error) {
+		res, err := command.Run(ctx, command.Cmd{
 			Argv:    JujuExecArgv(jujuExec, unit),
 			Timeout: timeout,
 		})
-		return err
+		return changedFromOutput(res.Stdout), err
 	}
+}
+
+// changedFromOutput reads the hook's ChangedLine; without one (juju-exec
+// failed before the hook, or an older charm binary ran it) the re-graft may
+// have changed anything.
+func changedFromOutput(stdout []byte) bool {
+	changed := true
+	for _, line := range strings.Split(string(stdout), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), ChangedLine); ok {
+			changed = v != "false"
+		}
+	}
+	return changed
 }
 
 // JujuExecArgv is the juju-exec command line that runs the update-status hook
@@ -174,12 +197,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("watcher: %w", err)
 	}
 	w := &watcher{
-		cfg:      cfg,
-		log:      log.New(cfg.Stderr, "", 0),
-		sched:    newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace),
-		failures: FailuresPath(cfg.WatchList),
-		trigger:  TriggerPath(cfg.WatchList),
+		cfg:   cfg,
+		log:   log.New(cfg.Stderr, "", 0),
+		sched: newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace),
+		state: state.Dir(filepath.Dir(cfg.WatchList)),
 	}
+	w.failures = w.state.Path(state.RegraftFailures)
 	return w.run(ctx)
 }
 
@@ -187,12 +210,12 @@ type watcher struct {
 	cfg   Config
 	log   *log.Logger
 	sched *scheduler
-	// failures is the charm's record of failed re-grafts (FailuresFile).
+	// state is the charm's state directory, beside the watch list:
+	// failures is the path of its record of failed re-grafts, and record
+	// what the watcher's own record of its triggers holds now.
+	state    state.Dir
 	failures string
-	// trigger is the watcher's own record of its triggers (TriggerFile),
-	// and record what it holds now.
-	trigger string
-	record  TriggerRecord
+	record   TriggerRecord
 
 	list  WatchList
 	ino   *inotify
@@ -226,7 +249,7 @@ func (w *watcher) run(ctx context.Context) error {
 	w.log.Printf("watching %d paths, %d units and %d packages from %s",
 		len(w.list.Paths), len(w.list.Units), len(w.list.Packages), w.cfg.WatchList)
 	w.readFailures()
-	if w.record, err = LoadTrigger(w.trigger); err != nil {
+	if w.record, err = LoadTrigger(w.state); err != nil {
 		w.log.Printf("%v", err)
 	}
 
@@ -241,7 +264,7 @@ func (w *watcher) run(ctx context.Context) error {
 	// a polling loop.
 	tidy := time.NewTimer(time.Hour)
 	tidy.Stop()
-	var done chan error // non-nil while a re-graft runs
+	var done chan triggerResult // non-nil while a re-graft runs
 	var reasons []string
 	var started time.Time
 	active := true // start-up allocated too
@@ -296,9 +319,12 @@ func (w *watcher) run(ctx context.Context) error {
 				continue
 			}
 			started = now
-			before, _ = LoadFailures(w.failures)
-			done = make(chan error, 1)
-			go func(done chan<- error, reasons []string) { done <- w.cfg.Trigger(ctx, reasons) }(done, reasons)
+			before, _ = LoadFailures(w.state)
+			done = make(chan triggerResult, 1)
+			go func(done chan<- triggerResult, reasons []string) {
+				changed, err := w.cfg.Trigger(ctx, reasons)
+				done <- triggerResult{changed, err}
+			}(done, reasons)
 			busy.Reset(w.cfg.BusyAfter)
 
 		case <-busy.C:
@@ -309,14 +335,17 @@ func (w *watcher) run(ctx context.Context) error {
 				Reason: "waiting for the unit agent since " + started.UTC().Format(time.RFC3339)})
 			w.log.Printf("re-graft not finished after %s: waiting for the unit agent, which runs one operation at a time (an action such as smoke-test may hold it)", w.cfg.BusyAfter)
 
-		case err := <-done:
+		case res := <-done:
 			done = nil
 			busy.Stop()
 			now := time.Now()
-			w.sched.Done(now, err)
+			err := res.err
+			w.sched.Done(now, err, res.changed)
 			took := now.Sub(started).Round(100 * time.Millisecond)
 			w.triggerEnded(now, started, before, reasons, err)
-			if err == nil {
+			if err == nil && !res.changed {
+				w.log.Printf("re-graft succeeded in %s, nothing to change; changed: %s", took, summary(reasons))
+			} else if err == nil {
 				w.log.Printf("re-graft succeeded in %s; changed: %s", took, summary(reasons))
 			} else {
 				w.log.Printf("re-graft failed in %s (%d in a row); changed: %s: %v",
@@ -330,6 +359,12 @@ func (w *watcher) run(ctx context.Context) error {
 	}
 }
 
+// triggerResult is how a trigger ended.
+type triggerResult struct {
+	changed bool
+	err     error
+}
+
 // triggerEnded records how a trigger ended. A failure the hook recorded in
 // the charm's record (it ran and ended blocked) is the charm's to handle;
 // any other failure never reached the hook or the hook could not say why,
@@ -340,7 +375,7 @@ func (w *watcher) triggerEnded(now, started time.Time, before Failures, reasons 
 	switch {
 	case err == nil:
 	case w.hookRecorded(before):
-		r.Outcome, r.Reason = TriggerBlocked, "the hook ended blocked (see "+FailuresFile+")"
+		r.Outcome, r.Reason = TriggerBlocked, "the hook ended blocked (see "+state.RegraftFailures+")"
 	default:
 		r.Outcome, r.Reason, r.Failed = TriggerFailed, clip(err.Error()), w.record.Failed+1
 		w.sched.Retry(now, reasons)
@@ -351,7 +386,7 @@ func (w *watcher) triggerEnded(now, started time.Time, before Failures, reasons 
 // hookRecorded reports whether the charm's record of failures changed
 // since before: the hook ran and recorded its blocked ending.
 func (w *watcher) hookRecorded(before Failures) bool {
-	after, err := LoadFailures(w.failures)
+	after, err := LoadFailures(w.state)
 	return err == nil && after.Count > 0 && (after.Count != before.Count || !after.Since.Equal(before.Since) || after.Reason != before.Reason)
 }
 
@@ -359,7 +394,7 @@ func (w *watcher) hookRecorded(before Failures) bool {
 // logged, as the record only informs.
 func (w *watcher) saveRecord(r TriggerRecord) {
 	w.record = r
-	if err := saveTrigger(w.trigger, r); err != nil {
+	if err := w.state.Save(state.RegraftTrigger, r); err != nil {
 		w.log.Printf("cannot save the trigger record: %v", err)
 	}
 }
@@ -454,7 +489,7 @@ func (w *watcher) listWritten(ctx context.Context) {
 // readFailures stops or restarts re-grafting as the charm's record of
 // failures says, and logs when that changes.
 func (w *watcher) readFailures() {
-	f, err := LoadFailures(w.failures)
+	f, err := LoadFailures(w.state)
 	if err != nil {
 		// A record the watcher cannot read stops nothing: the hook that
 		// runs next rewrites or removes it.

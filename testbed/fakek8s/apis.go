@@ -115,17 +115,22 @@ func Preset(infraVersions ...string) ([]GroupVersion, error) {
 			crd("HelmRelease", "helmreleases", "status"),
 			crd("Manifests", "manifests", "status"),
 		)},
-		GroupVersion{authorizationGroup, "v1", []Resource{
-			{Name: "selfsubjectaccessreviews", SingularName: "selfsubjectaccessreview", Kind: "SelfSubjectAccessReview", Verbs: []string{"create"}},
-			{Name: "selfsubjectrulesreviews", SingularName: "selfsubjectrulesreview", Kind: "SelfSubjectRulesReview", Verbs: []string{"create"}},
-			{Name: "subjectaccessreviews", SingularName: "subjectaccessreview", Kind: "SubjectAccessReview", Verbs: []string{"create"}},
-			{Name: "localsubjectaccessreviews", SingularName: "localsubjectaccessreview", Namespaced: true, Kind: "LocalSubjectAccessReview", Verbs: []string{"create"}},
-		}},
+		authorizationAPI(),
 	)
 	return apis, nil
 }
 
 const authorizationGroup = "authorization.k8s.io"
+
+// authorizationAPI is authorization.k8s.io/v1, for SelfSubjectAccessReviews.
+func authorizationAPI() GroupVersion {
+	return GroupVersion{authorizationGroup, "v1", []Resource{
+		{Name: "selfsubjectaccessreviews", SingularName: "selfsubjectaccessreview", Kind: "SelfSubjectAccessReview", Verbs: []string{"create"}},
+		{Name: "selfsubjectrulesreviews", SingularName: "selfsubjectrulesreview", Kind: "SelfSubjectRulesReview", Verbs: []string{"create"}},
+		{Name: "subjectaccessreviews", SingularName: "subjectaccessreview", Kind: "SubjectAccessReview", Verbs: []string{"create"}},
+		{Name: "localsubjectaccessreviews", SingularName: "localsubjectaccessreview", Namespaced: true, Kind: "LocalSubjectAccessReview", Verbs: []string{"create"}},
+	}}
+}
 
 // coreResources is /api/v1, reduced to what the driver touches and its
 // neighbours.

@@ -68,6 +68,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fakek8s serve: --state-dir is required")
 		return 2
 	}
+	if f.capo != "" {
+		if f.fs.Changed("capi") {
+			fmt.Fprintln(stderr, "fakek8s serve: --capo and --capi exclude each other")
+			return 2
+		}
+		f.capi = nil
+	}
 	if err := serve(ctx, f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "fakek8s serve: %v\n", err)
 		return 1
@@ -80,6 +87,7 @@ type flags struct {
 	listen           string
 	stateDir         string
 	capi             []string
+	capo             string
 	auth             string
 	deny             []string
 	missingGroups    []string
@@ -99,6 +107,7 @@ func serveFlags(output io.Writer) *flags {
 	f.fs.StringVar(&f.listen, "listen", DefaultListen, "address to listen on (port 0 picks one; the kubeconfig has the real one)")
 	f.fs.StringVar(&f.stateDir, "state-dir", "", "directory for the credentials, the kubeconfig and the request log (required)")
 	f.fs.StringSliceVar(&f.capi, "capi", []string{DefaultInfraVersion}, "infrastructure.cluster.x-k8s.io versions to serve: "+strings.Join(InfraVersions, ", "))
+	f.fs.StringVar(&f.capo, "capo", "", "serve what this cluster-api-provider-openstack release and its Cluster API serve, e.g. v0.10 (excludes --capi)")
 	f.fs.StringVar(&f.auth, "auth", string(AuthCert), "credential accepted and written to the kubeconfig: cert or token")
 	f.fs.StringSliceVar(&f.deny, "deny", nil, "verb/resource pairs access reviews deny, e.g. create/namespaces,deletecollection/secrets")
 	f.fs.StringSliceVar(&f.missingGroups, "missing-group", nil, "API group or group/version not to serve, e.g. addons.stackhpc.com")
@@ -137,6 +146,7 @@ func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	s, err := Start(Options{
 		Listen:           f.listen,
 		InfraVersions:    f.capi,
+		CAPO:             f.capo,
 		MissingGroups:    f.missingGroups,
 		MissingResources: f.missingResources,
 		Auth:             AuthMode(f.auth),
@@ -156,8 +166,13 @@ func serve(ctx context.Context, f *flags, stdout, stderr io.Writer) error {
 	// Gone again once not serving, so the file's presence means a server
 	// answers (short of SIGKILL, which the next start makes good).
 	defer os.Remove(kubeconfigPath)
+	infra := strings.Join(f.capi, ",")
+	if f.capo != "" {
+		r, _ := LookupCAPO(f.capo) // Start has checked it
+		infra = r.String()
+	}
 	fmt.Fprintf(stderr, "fakek8s: serving %s (auth %s, infrastructure %s, deny [%s], missing [%s]), kubeconfig %s\n",
-		s.URL(), s.Auth(), strings.Join(f.capi, ","), strings.Join(f.deny, ","),
+		s.URL(), s.Auth(), infra, strings.Join(f.deny, ","),
 		strings.Join(append(append([]string(nil), f.missingGroups...), f.missingResources...), ","), kubeconfigPath)
 	if f.printKubeconfig {
 		if _, err := stdout.Write(s.Kubeconfig()); err != nil {

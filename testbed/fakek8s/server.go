@@ -57,6 +57,10 @@ type Options struct {
 	// serve (see Preset); none means DefaultInfraVersion. Ignored when APIs
 	// is set.
 	InfraVersions []string
+	// CAPO serves what a real cluster-api-provider-openstack release line
+	// ("v0.10") and the Cluster API it was built against serve (see
+	// Release), instead of Preset. It excludes InfraVersions.
+	CAPO string
 	// APIs replaces the preset entirely.
 	APIs []GroupVersion
 	// MissingGroups removes groups ("addons.stackhpc.com") or group
@@ -183,7 +187,16 @@ func newServer(opts Options) (*Server, error) {
 	apis := opts.APIs
 	if apis == nil {
 		var err error
-		if apis, err = Preset(opts.InfraVersions...); err != nil {
+		switch {
+		case opts.CAPO != "" && len(opts.InfraVersions) > 0:
+			return nil, fmt.Errorf("a CAPO release (%s) and infrastructure versions (%s) exclude each other",
+				opts.CAPO, strings.Join(opts.InfraVersions, ", "))
+		case opts.CAPO != "":
+			apis, err = Release(opts.CAPO)
+		default:
+			apis, err = Preset(opts.InfraVersions...)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -19,7 +19,7 @@ import (
 // kubeconfig atomically (root:magnum 0640) and restarts each service once;
 // a new revision with the same content restarts nothing.
 func TestSecretRotation(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
 	kc, err := os.ReadFile(u.box.Path(testbed.ManagementKubeconfig))
@@ -89,7 +89,7 @@ func failedChecks(results map[string]any, prefix string) []string {
 // expects exactly that check to fail. The first is the watcher itself; it
 // then stays stopped so that nothing repairs the later breakages.
 func TestVerifyFailsExactlyTheBrokenCheck(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
 	results := u.requireVerified()

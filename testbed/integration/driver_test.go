@@ -28,10 +28,11 @@ const (
 	helmLink   = "/usr/bin/helm"
 )
 
-// capiAll makes the fake management cluster serve the OpenStackCluster
-// versions of every driver release the tests switch between (v1alpha6 up to
+// capo010 makes the fake management cluster serve what CAPO v0.10 and its
+// Cluster API serve: OpenStackCluster at v1alpha6, v1alpha7 and v1beta1,
+// which every driver release the tests switch between reads (v1alpha6 up to
 // 1.3.x, v1beta1 from 1.4.0).
-const capiAll = "--capi=v1alpha6,v1beta1"
+const capo010 = "--capo=v0.10"
 
 var (
 	resourcesOnce sync.Once
@@ -165,15 +166,18 @@ func check(t *testing.T, results map[string]any, path ...string) map[string]any 
 	return at
 }
 
-// TestDriverAndHelmFromResources: the runbook's Step 3 done by the charm,
-// offline, from the two resources; versions switched atomically with one
-// previous kept; every bad driver refused with nothing activated and no
-// restart; removal leaving the unit as it was.
-func TestDriverAndHelmFromResources(t *testing.T) {
+// TestDriverAndHelmFromResourcesWithRelabelledVersions: the runbook's Step
+// 3 done by the charm, offline, from the two resources, with the real
+// driver 1.2.0; versions switched atomically with one previous kept, the
+// other versions being 1.2.0's files relabelled 1.2.1 and 1.3.0 (the test
+// bed has no artefact of those releases: what is proved is the charm's
+// switching, not those releases); every bad driver refused with nothing
+// activated and no restart; removal leaving the unit as it was.
+func TestDriverAndHelmFromResourcesWithRelabelledVersions(t *testing.T) {
 	t.Parallel()
 	buildResources(t)
 	w120 := wheel(t, testbed.WheelOptions{})
-	u := boot(t, "trixie", capiAll)
+	u := bootWith(t, "trixie", testbed.RealDriver, capo010)
 	u.detachAll()
 	assert.Empty(t, strings.TrimSpace(u.run("ip", "route", "show")), "the box must have no network")
 	pristine := u.manifest()
@@ -254,11 +258,11 @@ func TestDriverAndHelmFromResources(t *testing.T) {
 		assert.Equal(t, version+" "+dir+"/magnum_capi_helm/driver.py", u.loadedFrom())
 		return dir
 	}
-	dir121 := switchTo("1.2.1", wheel(t, testbed.WheelOptions{Version: "1.2.1"}))
+	dir121 := switchTo("1.2.1", wheel(t, testbed.WheelOptions{Relabel: "1.2.1"}))
 	assert.Equal(t, []string{dir120, dir121}, u.versionDirs())
 	assert.Equal(t, dir120, switchTo("1.2.0", w120), "switching back reuses the kept version")
 	assert.Equal(t, []string{dir120, dir121}, u.versionDirs())
-	dir130 := switchTo("1.3.0", wheel(t, testbed.WheelOptions{Version: "1.3.0"}))
+	dir130 := switchTo("1.3.0", wheel(t, testbed.WheelOptions{Relabel: "1.3.0"}))
 	assert.Equal(t, []string{dir120, dir130}, u.versionDirs(), "only the previous version is kept")
 	switchTo("1.2.0", w120)
 	u.requireVerified()
@@ -275,7 +279,7 @@ func TestDriverAndHelmFromResources(t *testing.T) {
 	}{
 		{"import error", wheel(t, testbed.WheelOptions{ImportError: true}), nil,
 			[]string{"magnum-capi-helm 1.2.0 (resource) does not load as user magnum", "No module named 'magnum_capi_graft_test_no_such_module'"}},
-		{"wrong version", wheel(t, testbed.WheelOptions{Version: "1.2.1"}), nil,
+		{"wrong version", wheel(t, testbed.WheelOptions{Relabel: "1.2.1"}), nil,
 			[]string{"the driver resource is magnum-capi-helm 1.2.1, but driver-version is 1.2.0"}},
 		{"unmet requirement", wheel(t, testbed.WheelOptions{Requires: []string{"nosuchpkg>=1"}}), nil,
 			[]string{"needs nosuchpkg>=1 (not installed), which Magnum's Python does not have"}},
@@ -348,7 +352,7 @@ func TestDriverAndHelmFromResources(t *testing.T) {
 func TestDriverFromApt(t *testing.T) {
 	t.Parallel()
 	buildResources(t)
-	u := boot(t, "trixie", capiAll)
+	u := bootWith(t, "trixie", testbed.RealDriver, capo010)
 	u.detachAll()
 	u.attach("helm", helmTarball)
 	pristine := u.manifest()
@@ -398,17 +402,18 @@ func TestDriverFromApt(t *testing.T) {
 	requireSame(t, pristine, u.manifest(), "removal")
 }
 
-// TestDriverOnBookworm: Magnum 15.0.1 (2023.1, Python 3.11), whose
-// magnum-driver-manage cannot list drivers that are not Heat drivers. With
-// the default driver-version and both resources attached
-// (AttachGraftResources, what any test unit needs to go active), the graft
-// is active, the entry point proves, and verify counts list-drivers as not
-// supported on this Magnum.
-func TestDriverOnBookworm(t *testing.T) {
+// TestRelabelledDriverOnBookworm: Magnum 15.0.1 (2023.1, Python 3.11),
+// whose magnum-driver-manage cannot list drivers that are not Heat drivers.
+// With the default driver-version and both resources attached
+// (AttachGraftResources, what any test unit needs to go active; the driver
+// is Debian's 1.2.0 relabelled 1.4.0), the graft is active, the entry point
+// proves, and verify counts list-drivers as not supported on this Magnum.
+func TestRelabelledDriverOnBookworm(t *testing.T) {
 	t.Parallel()
 	buildResources(t)
-	u := boot(t, "bookworm")
-	require.NoError(t, u.box.AttachGraftResources(u.ctx, "1.4.0"))
+	u := bootRelabelled140(t, "bookworm")
+	_, err := u.box.AttachGraftResources(u.ctx, testbed.Relabelled("1.4.0"))
+	require.NoError(t, err)
 	pristine := u.manifest()
 
 	u.graft()

@@ -12,7 +12,7 @@ import (
 // TestInvestigateReportsTheRealUnit runs the investigate action on a pristine
 // bookworm unit and checks it reports what is really there.
 func TestInvestigateReportsTheRealUnit(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	before := u.manifest()
 
 	out := u.action("investigate", nil)
@@ -53,7 +53,7 @@ func TestInvestigateReportsTheRealUnit(t *testing.T) {
 // TestInstallWithoutKubeconfigIsBlocked: the first hook with nothing
 // configured says exactly what to run, and changes nothing.
 func TestInstallWithoutKubeconfigIsBlocked(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	before := u.manifest()
 	api, cond := u.service("magnum-api"), u.service("magnum-conductor")
 

@@ -42,7 +42,7 @@ func (u *unit) requireVerified() map[string]any {
 // as promised, oslo.config seeing the graft, nothing done a second time, one
 // restart per changed option, and removal leaving the unit as it was.
 func TestGraftConvergesAndRemovesExactly(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	// An operator's own defaults file, which the graft must extend and
 	// removal must put back byte for byte.
 	writeFile(t, u, condDef, "# site settings\nUSE_SYSLOG=no\n", 0o644)
@@ -126,7 +126,7 @@ func TestGraftConvergesAndRemovesExactly(t *testing.T) {
 // each live command line proves. With auto, the uwsgi api would read conf.d
 // first, and the charm refuses that.
 func TestDefaultFileWiringMakesConfDWinForBoth(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	conf, err := os.ReadFile(u.box.Path("/etc/magnum/magnum.conf"))
 	require.NoError(t, err)
 	writeFile(t, u, "/etc/magnum/magnum.conf", string(conf)+"\n[capi_helm]\nnamespace_prefix = frommagnumconf\n", 0o640)
@@ -156,7 +156,7 @@ func TestDefaultFileWiringMakesConfDWinForBoth(t *testing.T) {
 // TestBadInputsChangeNothing: each bad input gives blocked (or waiting, for a
 // paused service) naming the problem, and leaves the unit byte-identical.
 func TestBadInputsChangeNothing(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
 	grafted := u.manifest()
@@ -219,7 +219,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 // TestMagnumMissingIsBlocked: a unit without Magnum gets a blocked status
 // saying to relate to magnum, and nothing is written.
 func TestMagnumMissingIsBlocked(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.run("systemctl", "stop", "magnum-api", "magnum-conductor")
 	// Without the packages there is neither a unit file nor an init script
 	// (systemd's SysV generator would make a unit from the script).
@@ -238,7 +238,7 @@ func TestMagnumMissingIsBlocked(t *testing.T) {
 // service stopped) makes the charm wait: the graft is written, nothing masked
 // is started, and resume brings the graft into effect.
 func TestPausedServiceIsNeverRestarted(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
 
@@ -267,7 +267,7 @@ func TestPausedServiceIsNeverRestarted(t *testing.T) {
 // conf.d win. The charm puts every file back, restarts on the old ones, says
 // why, and does not try the same graft again on the next hook.
 func TestFailedRestartRollsBack(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.run("install", "-d", "-o", "root", "-g", "magnum", "-m", "0750", confDir)
 	writeFile(t, u, confDir+"/50-stale.conf", "[DEFAULT]\ntransport_url = nosuchdriver://\n", 0o644)
 	before := u.manifest()
@@ -294,7 +294,7 @@ func TestFailedRestartRollsBack(t *testing.T) {
 // drop-in; service-wiring=systemd-override moves the conductor to the
 // runbook's drop-in too; removal restores both.
 func TestUbuntuShapedAPIAndSystemdOverride(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	writeFile(t, u, "/etc/systemd/system/magnum-api.service", `[Unit]
 Description=OpenStack Magnum API (Ubuntu shape)
 After=network-online.target

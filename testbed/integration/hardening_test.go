@@ -23,7 +23,7 @@ import (
 // the charm's to put back). The fake Juju's leak check runs as in every
 // box test.
 func TestHostileInputsOnARealUnit(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	pristine := u.manifest()
 	u.graft()
 	u.requireStatus("active", "conf.d read by")

@@ -45,14 +45,26 @@ type unit struct {
 	secret string
 }
 
-// boot boots a fresh box, installs the charm and the fake Juju, starts a
-// fake management cluster inside it (the box has only loopback), and adds
-// its kubeconfig as a granted secret (not yet configured).
-func boot(t *testing.T, release string, k8sArgs ...string) *unit {
+// bootRelabelled140 boots a unit given Debian's driver 1.2.0 relabelled as
+// 1.4.0, the charm's default driver-version, against a management cluster
+// serving what 1.4.0 reads (OpenStackCluster at v1beta1, unless k8sArgs say
+// otherwise). The tests that use it check the charm, which does not run
+// the driver's code against the cluster; a relabelled wheel proves nothing
+// about release 1.4.0 itself.
+func bootRelabelled140(t *testing.T, release string, k8sArgs ...string) *unit {
+	t.Helper()
+	return bootWith(t, release, testbed.Relabelled("1.4.0"), k8sArgs...)
+}
+
+// bootWith boots a fresh box, installs the charm and the fake Juju, starts
+// a fake management cluster inside it (the box has only loopback), attaches
+// the driver d and helm, and adds the cluster's kubeconfig as a granted
+// secret (not yet configured).
+func bootWith(t *testing.T, release string, d testbed.Driver, k8sArgs ...string) *unit {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("it-%d-%d", os.Getpid(), boxes.Add(1))
-	box, err := testbed.BootUnit(ctx, name, release, artifacts, k8sArgs...)
+	box, err := testbed.BootUnit(ctx, name, release, artifacts, d, k8sArgs...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		// The fake Juju refused, and recorded, any output that held a

@@ -53,6 +53,10 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 			defer wg.Done()
 			units[i], errs[i] = testbed.BootUnitWith(ctx, name, "bookworm", artifacts, testbed.UnitOptions{
 				Unit: fmt.Sprintf("%s/%d", testbed.Application, i), APIWorkers: apiWorkers, Credentials: creds,
+				// Bookworm's Magnum with Debian's 1.2.0 relabelled as
+				// 1.4.0 (the default driver-version): a stand-in for
+				// the release, as in bootRelabelled140.
+				Driver: testbed.Relabelled("1.4.0"),
 			})
 		}()
 	}

@@ -46,7 +46,7 @@ func requireOnly(t *testing.T, before, after testbed.Manifest, want map[string]s
 // stayed and why; the later hooks change nothing and say nothing new; and
 // no later hook grafts again.
 func TestRemovalKeepsWhatIsNotTheCharms(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	// A unit without the /usr/local site directory (Debian's python3.11
 	// ships it empty; a unit where it was never made or was cleaned): the
 	// charm creates it for its .pth.

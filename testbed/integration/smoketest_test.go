@@ -23,7 +23,7 @@ import (
 // created from the given resources, the cluster watched until
 // CREATE_COMPLETE, then the cluster and the template deleted, nothing left.
 func TestSmokeTestAgainstTheContractServer(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	const hold = 20 * time.Second
 	conn, err := u.box.StartFakeCloud(u.ctx, artifacts.FakeCloud, "--hold", hold.String())
 	require.NoError(t, err)

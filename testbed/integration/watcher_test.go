@@ -18,7 +18,7 @@ import (
 const reconvergeGoal = 10 * time.Second
 
 func graftedWithWatcher(t *testing.T) (*unit, testbed.GraftState) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.graft()
 	u.requireStatus("active", "conf.d read by")
 	require.Equal(t, "active", u.service("magnum-capi-graft-watcher").ActiveState, "the watcher runs after install")
@@ -127,7 +127,7 @@ func TestWatcherRestoresTheDriver(t *testing.T) {
 // watcher stops and the status says why and what to do; it stays stopped
 // across a restart of the watcher; a config change starts it again.
 func TestWatcherStopsAfterTwoFailedRegrafts(t *testing.T) {
-	u := boot(t, "bookworm")
+	u := bootRelabelled140(t, "bookworm")
 	u.graft("driver-source", "resource")
 	u.requireStatus("active", "conf.d read by")
 	time.Sleep(4 * time.Second)
@@ -158,7 +158,8 @@ func TestWatcherStopsAfterTwoFailedRegrafts(t *testing.T) {
 	assert.Equal(t, before, u.box.Regrafts(u.ctx), "a stopped watcher re-grafted")
 
 	// The operator attaches the driver again and changes the config.
-	require.NoError(t, u.box.AttachGraftResources(u.ctx, "1.4.0"))
+	_, err := u.box.AttachGraftResources(u.ctx, testbed.Relabelled("1.4.0"))
+	require.NoError(t, err)
 	u.config("namespace-prefix", "graft2")
 	u.hook("config-changed")
 	u.requireStatus("active", "conf.d read by")
