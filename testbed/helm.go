@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -92,11 +91,7 @@ func HelmTarball() (string, error) {
 	if err := zw.Close(); err != nil {
 		return "", err
 	}
-	tmp := out + ".part-" + strings.ReplaceAll(fmt.Sprint(os.Getpid()), "-", "")
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return "", err
-	}
-	return out, os.Rename(tmp, out)
+	return out, writeNew(out, buf.Bytes(), 0o644)
 }
 
 // LockFile takes an exclusive lock on p, so concurrent test runs build once.

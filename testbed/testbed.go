@@ -15,11 +15,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakek8s"
 )
 
-// Unit layout inside the box, as a Juju machine agent lays it out.
+// Unit layout inside the box, as a Juju machine agent lays it out, for the
+// unit a single-unit box runs (a box of several runs Box.Unit: see the
+// methods of the same names).
 const (
 	UnitName = "magnum-capi-graft/0"
 	AgentDir = "/var/lib/juju/agents/unit-magnum-capi-graft-0"
@@ -48,10 +53,37 @@ func Repo() string {
 type Box struct {
 	Name    string
 	Release string
+	// Unit is the subordinate unit the box runs, magnum-capi-graft/N beside
+	// the principal magnum/N; empty means UnitName.
+	Unit string
 	// Remote, when set, is how the machine is reached: it is not a box on
 	// this host, and has no root directory here (Root and Path panic).
 	Remote Remote
 }
+
+// UnitName is the subordinate unit the box runs.
+func (b *Box) UnitName() string {
+	if b.Unit == "" {
+		return UnitName
+	}
+	return b.Unit
+}
+
+// Principal is the principal unit beside it: magnum/N for
+// magnum-capi-graft/N.
+func (b *Box) Principal() string {
+	_, n, _ := strings.Cut(b.UnitName(), "/")
+	return "magnum/" + n
+}
+
+func (b *Box) unitTag() string { return "unit-" + strings.ReplaceAll(b.UnitName(), "/", "-") }
+
+// AgentDir, CharmDir, ToolsDir and StateFile are the unit's paths inside
+// the box (the constants of the same names for UnitName).
+func (b *Box) AgentDir() string  { return "/var/lib/juju/agents/" + b.unitTag() }
+func (b *Box) CharmDir() string  { return b.AgentDir() + "/charm" }
+func (b *Box) ToolsDir() string  { return "/var/lib/juju/tools/" + b.unitTag() }
+func (b *Box) StateFile() string { return b.AgentDir() + "/fakejuju-state.json" }
 
 func script(name string) string { return filepath.Join(Repo(), "testbed", name) }
 
@@ -86,6 +118,9 @@ type BoxOptions struct {
 	Bridge string
 	// NoMagnum makes Start wait only for systemd, not for Magnum.
 	NoMagnum bool
+	// APIWorkers, when not 0, is how many uWSGI workers magnum-api runs
+	// (testbed/box create --api-workers), set before the first boot.
+	APIWorkers int
 }
 
 // Create unpacks a fresh box's disk without booting it, so that files can be
@@ -103,6 +138,9 @@ func Create(ctx context.Context, name, release string, o BoxOptions) (*Box, erro
 	}
 	if o.NoMagnum {
 		args = append(args, "--wait", "system")
+	}
+	if o.APIWorkers > 0 {
+		args = append(args, "--api-workers", strconv.Itoa(o.APIWorkers))
 	}
 	if out, err := exec.CommandContext(ctx, script("box"), args...).CombinedOutput(); err != nil {
 		_ = b.Down()
@@ -155,6 +193,15 @@ func (b *Box) Root() string {
 	return strings.TrimSpace(string(out))
 }
 
+// PID1 is the box's PID 1 (systemd), as the host sees it.
+func (b *Box) PID1() (int, error) {
+	out, err := exec.Command(script("box"), "pid", b.Name).Output()
+	if err != nil {
+		return 0, fmt.Errorf("box %s has no PID 1: %w", b.Name, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
+}
+
 // Path maps a path inside the box to the host.
 func (b *Box) Path(p string) string { return filepath.Join(b.Root(), p) }
 
@@ -205,7 +252,7 @@ func (b *Box) InstallCharm(ctx context.Context, charm string) error {
 		return err
 	}
 	defer zr.Close()
-	dst := b.Path(CharmDir)
+	dst := b.Path(b.CharmDir())
 	for _, f := range zr.File {
 		p := filepath.Join(dst, f.Name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -243,23 +290,26 @@ func writeFile(p string, data []byte, mode os.FileMode) error {
 
 // agentUnit is the fake unit agent's systemd unit: a real unit file,
 // enabled, so that juju-exec works again after a reboot, as on a machine.
-const agentUnit = `[Unit]
-Description=Fake Juju unit agent for magnum-capi-graft/0 (test bed): serves juju-exec
+func agentUnit(unit string) string {
+	return `[Unit]
+Description=Fake Juju unit agent for ` + unit + ` (test bed): serves juju-exec
 
 [Service]
+Environment=FAKEJUJU_UNIT=` + unit + `
 ExecStart=` + FakeJuju + ` agent
 Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
 `
+}
 
 // InstallAgent makes the box a Juju machine for the unit as far as the
 // charm can tell: the fake unit agent, Juju's own hook tools (jujuc, linked
 // under every tool's name in the unit's tools directory), Juju's own
 // juju-exec at /usr/bin/juju-exec, and the agent's service serving it.
 func (b *Box) InstallAgent(ctx context.Context, a Artifacts) error {
-	for src, dst := range map[string]string{a.FakeJuju: FakeJuju, a.JujuC: filepath.Join(ToolsDir, "jujuc")} {
+	for src, dst := range map[string]string{a.FakeJuju: FakeJuju, a.JujuC: filepath.Join(b.ToolsDir(), "jujuc")} {
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return err
@@ -268,13 +318,13 @@ func (b *Box) InstallAgent(ctx context.Context, a Artifacts) error {
 			return err
 		}
 	}
-	if _, err := b.MustRun(ctx, FakeJuju, "install-tools", ToolsDir); err != nil {
+	if _, err := b.MustRun(ctx, FakeJuju, "install-tools", b.ToolsDir()); err != nil {
 		return err
 	}
 	if _, err := b.MustRun(ctx, "ln", "-sfn", FakeJuju, JujuExec); err != nil {
 		return err
 	}
-	if err := writeFile(b.Path("/etc/systemd/system/"+AgentService), []byte(agentUnit), 0o644); err != nil {
+	if err := writeFile(b.Path("/etc/systemd/system/"+AgentService), []byte(agentUnit(b.UnitName())), 0o644); err != nil {
 		return err
 	}
 	if _, err := b.MustRun(ctx, "systemctl", "daemon-reload"); err != nil {
@@ -335,23 +385,59 @@ func ArtifactsFromEnv() (Artifacts, error) {
 // (k8sArgs are its flags), and the driver d and a real helm attached as
 // resources. The caller owns the box (Down).
 func BootUnit(ctx context.Context, name, release string, a Artifacts, d Driver, k8sArgs ...string) (*Box, error) {
-	box, err := Up(ctx, name, release)
+	return BootUnitWith(ctx, name, release, a, UnitOptions{Driver: d, K8sArgs: k8sArgs})
+}
+
+// UnitOptions say how BootUnitWith makes a box: for a test bed of several
+// units, which unit it is, and what the units share.
+type UnitOptions struct {
+	// Unit is the subordinate unit, magnum-capi-graft/N beside the
+	// principal magnum/N; empty means UnitName.
+	Unit string
+	// APIWorkers, when not 0, is how many uWSGI workers magnum-api runs:
+	// the test bed sets it in /etc/magnum/magnum-api-uwsgi.ini before the
+	// box first boots, so before the charm is installed. Debian's ini
+	// runs 8, each loading all of Magnum; several boxes of 8 do not fit a
+	// 2-core machine.
+	APIWorkers int
+	// Credentials, when set, are the fake management cluster's: boxes
+	// that share them serve the same kubeconfig, so that one secret
+	// serves every unit, as one secret serves an application in a model.
+	Credentials *fakek8s.Credentials
+	// K8sArgs are more flags for the fake management cluster.
+	K8sArgs []string
+	// Driver is the driver wheel attached (RealDriver when zero).
+	Driver Driver
+}
+
+// BootUnitWith is BootUnit with options.
+func BootUnitWith(ctx context.Context, name, release string, a Artifacts, o UnitOptions) (*Box, error) {
+	box, err := Create(ctx, name, release, BoxOptions{APIWorkers: o.APIWorkers})
+	if err == nil {
+		if err = box.Start(ctx); err != nil {
+			_ = box.Down()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	box.Unit = o.Unit
 	err = box.InstallCharm(ctx, a.Charm)
 	if err == nil {
 		err = box.InstallAgent(ctx, a)
 	}
 	if err == nil {
-		_, err = box.Fake(ctx, "init")
+		_, err = box.Fake(ctx, "init", "--principal", box.Principal())
+	}
+	if err == nil && o.Credentials != nil {
+		err = o.Credentials.Save(box.Path(filepath.Dir(ManagementKubeconfig)))
 	}
 	if err == nil {
-		err = box.StartManagementCluster(ctx, a.FakeK8s, k8sArgs...)
+		err = box.StartManagementCluster(ctx, a.FakeK8s, o.K8sArgs...)
 	}
 	if err == nil {
 		// The driver and a real helm, as an operator attaches them.
-		_, err = box.AttachGraftResources(ctx, d)
+		_, err = box.AttachGraftResources(ctx, o.Driver)
 	}
 	if err != nil {
 		_ = box.Down()
