@@ -4,6 +4,7 @@
 #                the repair, sum up per runbook step (DEMOFLAGS=--json: the whole report)
 #   make test    everything CI runs: lint, unit tests, brief fuzzing, integration
 #   make bench   converged-hook time and re-graft times, measured in the box
+#   make e2e     the README's operator path on a real Juju (needs ../shared/juju)
 
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -27,7 +28,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME ?= 10s
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build charm fakejuju lint unit fuzz integration test demo bench clean
+.PHONY: all build charm fakejuju servers lint unit fuzz integration e2e test demo bench clean
 
 all: charm
 
@@ -38,9 +39,12 @@ build:
 # bed's nested module (testbed/juju), which builds Juju 3.6's own code. Every
 # go command there runs with the same flags, so Juju's packages are
 # compiled once and shared from the build cache by build, vet and test.
-fakejuju:
+fakejuju: servers
 	$(IN_JUJU) go build -o $(CURDIR)/$(FAKEJUJU) ./cmd/fakejuju
 	$(IN_JUJU) go build -o $(CURDIR)/$(JUJUC) github.com/juju/juju/cmd/jujuc
+
+# The fake management cluster and the smoke test's contract server.
+servers:
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
 	CGO_ENABLED=0 go build -trimpath -o $(OUTSIDE) ./testbed/outside/cmd/outside
@@ -58,6 +62,7 @@ lint: $(STATICCHECK)
 	go mod tidy -diff
 	go vet ./...
 	go vet -tags integration ./testbed/...
+	go vet -tags e2e ./testbed/...
 	$(STATICCHECK) ./...
 	$(IN_JUJU) go mod tidy -diff && go vet ./... && $(STATICCHECK) ./...
 
@@ -79,7 +84,20 @@ integration: charm fakejuju
 	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
-test: lint unit fuzz integration
+# The operator's path on a real Juju 4.0 controller and Magnum machine
+# (testbed/realjuju), or on E2E_MODEL. It needs a Juju release:
+# ../shared/juju beside the repository, or REALJUJU_DIST; without one (and
+# no E2E_MODEL) it is skipped and says so. Real Juju needs no fake agent.
+e2e: charm servers
+	CHARM=$(CURDIR)/$(CHARM) FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD) CGO_ENABLED=0 \
+	  go test -count=1 -tags e2e -timeout 60m -v ./testbed/e2e/ 2>&1 | tee $(BUILD)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|[0-9:]{8} (e2e|realjuju|\$$ juju))|_test.go'; \
+	  exit $${PIPESTATUS[0]}
+
+# make test runs the real-Juju suite too when a Juju release is there (CI
+# has ../shared beside its clone).
+JUJU_RELEASE := $(or $(REALJUJU_DIST),$(wildcard ../shared/juju))
+
+test: lint unit fuzz integration $(if $(JUJU_RELEASE),e2e)
 
 demo: charm fakejuju
 	$(ARTIFACTS) go run ./testbed/demo $(DEMOFLAGS)

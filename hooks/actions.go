@@ -53,7 +53,10 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	}
 	r := rt.reconciler("regraft", progress)
 	defer r.Close()
-	out := r.Reconcile(ctx, reconcile.Options{Force: true})
+	out, err := r.Reconcile(ctx, reconcile.Options{Force: true})
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
 	// The operator's re-graft starts the watcher's count again.
 	_, _ = rt.noteRegraft(Event{Kind: Action, Name: "regraft"}, true, out.Status, out.Message)
 	_ = r.Juju.StatusSet(ctx, out.Status, out.Message)
@@ -68,12 +71,15 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 // smokeTest runs the end-to-end test through the Magnum API. It is declared
 // parallel: it must not hold the machine's hook lock for its 20 minutes.
 func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[string]any, error) {
-	params, err := rt.Juju.ActionGet(ctx)
+	raw, err := rt.Juju.ActionGet(ctx)
 	if err != nil {
 		return nil, err
 	}
-	force, _ := params["force"].(bool)
-	if !force {
+	var a smoketest.ActionParams
+	if err := hooktool.Decode(raw, &a); err != nil {
+		return nil, err
+	}
+	if !a.Force {
 		leader, err := rt.Juju.IsLeader(ctx)
 		if err != nil {
 			return nil, err
@@ -82,7 +88,7 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 			return nil, fmt.Errorf("run smoke-test on the leader (magnum-capi-graft/leader), or pass force=true")
 		}
 	}
-	credID, _ := params["credentials"].(string)
+	credID := a.Credentials
 	if credID == "" {
 		return nil, fmt.Errorf("credentials: name a Juju secret with auth-url, username, password, project-name, user-domain-name, project-domain-name")
 	}
@@ -94,27 +100,9 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 	if err != nil {
 		return nil, err
 	}
-	p := smoketest.Params{
-		Image: str(params["image"]), Keypair: str(params["keypair"]), ExternalNetwork: str(params["external-network"]),
-		MasterFlavor: str(params["master-flavor"]), Flavor: str(params["flavor"]), NetworkDriver: str(params["network-driver"]),
-		KubeTag: str(params["kube-tag"]), Prefix: str(params["prefix"]), MasterCount: num(params["master-count"]),
-		NodeCount: num(params["node-count"]),
-	}
-	p.Keep, _ = params["keep"].(bool)
-	if s := str(params["timeout"]); s != "" {
-		if p.Timeout, err = time.ParseDuration(s); err != nil {
-			return nil, fmt.Errorf("timeout %q: use a duration like 30m", s)
-		}
-	}
-	if s := str(params["labels"]); s != "" {
-		p.Labels = map[string]string{}
-		for _, kv := range strings.Split(s, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return nil, fmt.Errorf("labels: %q is not key=value", kv)
-			}
-			p.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
+	p, err := a.Params()
+	if err != nil {
+		return nil, err
 	}
 	res, runErr := smoketest.Run(ctx, creds, p, progress)
 	results := map[string]any{
@@ -131,19 +119,4 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 		results["leftovers-removed"] = strings.Join(res.LeftoversRemoved, ", ")
 	}
 	return results, runErr
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func num(v any) int {
-	switch n := v.(type) {
-	case float64:
-		return int(n)
-	case int:
-		return n
-	}
-	return 0
 }

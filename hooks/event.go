@@ -89,6 +89,19 @@ var hookEffects = map[string]Effect{
 	"leader-settings-changed":   Reconcile,
 	"post-series-upgrade":       Reconcile,
 	"juju-info-relation-joined": Reconcile,
+	// The peer relation (metadata.yaml, peers: graft). For now its hooks
+	// reconcile like the other relation hooks; what the units say to each
+	// other there is for the rolling restarts to come. When the
+	// application goes, Juju runs the peer relation's hooks after
+	// juju-info-relation-broken (internal/worker/uniter/relation/
+	// resolver.go, relationsResolver.NextOp defers peer relations), and
+	// the leaving note (run.go) keeps them from grafting again. There is no
+	// graft-relation-broken: Juju never breaks a peer relation
+	// (nextHookForRelation: "if remoteBroken && !isPeer").
+	"graft-relation-created":  Reconcile,
+	"graft-relation-joined":   Reconcile,
+	"graft-relation-changed":  Reconcile,
+	"graft-relation-departed": Reconcile,
 	// The subordinate is leaving its principal: take the graft off.
 	"juju-info-relation-broken": Remove,
 	"stop":                      Remove,

@@ -1,10 +1,12 @@
 package hooks
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 func TestParse(t *testing.T) {
@@ -38,5 +40,40 @@ func TestHookEffect(t *testing.T) {
 	assert.Equal(t, Remove, HookEffect("remove"))
 	assert.Equal(t, Remove, HookEffect("juju-info-relation-broken"))
 	assert.Equal(t, Ignore, HookEffect("juju-info-relation-departed"))
+	for _, kind := range []string{"created", "joined", "changed", "departed"} {
+		assert.Equal(t, Reconcile, HookEffect("graft-relation-"+kind), kind)
+	}
+	assert.Equal(t, Ignore, HookEffect("graft-relation-broken"), "Juju never breaks a peer relation")
+	assert.Equal(t, Reconcile, HookEffect("leader-elected"))
+	assert.Equal(t, Reconcile, HookEffect("leader-settings-changed"))
 	assert.Equal(t, Ignore, HookEffect("collect-metrics"))
+}
+
+// TestEveryRelationHookIsInTheTable: a unit joining any relation endpoint
+// metadata.yaml declares reconciles, and so does every hook of a peer
+// endpoint, so none is ignored by accident.
+func TestEveryRelationHookIsInTheTable(t *testing.T) {
+	data, err := os.ReadFile("../metadata.yaml")
+	require.NoError(t, err)
+	var meta struct {
+		Requires map[string]any `yaml:"requires"`
+		Provides map[string]any `yaml:"provides"`
+		Peers    map[string]any `yaml:"peers"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &meta))
+	endpoints := map[string]map[string]any{"requires": meta.Requires, "provides": meta.Provides, "peers": meta.Peers}
+	n := 0
+	for _, kind := range []string{"requires", "provides", "peers"} {
+		for endpoint := range endpoints[kind] {
+			n++
+			hooks := []string{"joined"}
+			if kind == "peers" {
+				hooks = []string{"created", "joined", "changed", "departed"}
+			}
+			for _, hook := range hooks {
+				assert.Equal(t, Reconcile, HookEffect(endpoint+"-relation-"+hook), "%s %s", kind, endpoint)
+			}
+		}
+	}
+	assert.Equal(t, 2, n, "juju-info and graft")
 }

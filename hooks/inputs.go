@@ -2,14 +2,9 @@ package hooks
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 
-	"github.com/canonical/pebble/internals/osutil"
-
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // Juju runs config-changed when config changes and secret-changed when a
@@ -34,15 +29,9 @@ type statusRecord struct {
 	Message string          `json:"message"`
 }
 
-const inputsFile = "inputs.json"
-
-func loadInputs(stateDir string) (*inputs, bool) {
-	b, err := files.ReadFile(filepath.Join(stateDir, inputsFile), files.MaxTextFile)
-	if err != nil {
-		return &inputs{Secrets: map[string]map[string]string{}}, false
-	}
+func loadInputs(d state.Dir) (*inputs, bool) {
 	var in inputs
-	if json.Unmarshal(b, &in) != nil || in.Config == nil {
+	if d.Load(state.Inputs, &in) != nil || in.Config == nil {
 		return &inputs{Secrets: map[string]map[string]string{}}, false
 	}
 	if in.Secrets == nil {
@@ -51,19 +40,17 @@ func loadInputs(stateDir string) (*inputs, bool) {
 	return &in, true
 }
 
-func (in *inputs) save(stateDir string) {
-	b, err := json.Marshal(in)
-	if err != nil || os.MkdirAll(stateDir, 0o700) != nil {
-		return
-	}
-	_ = osutil.AtomicWriteFile(filepath.Join(stateDir, inputsFile), b, 0o600, 0)
+// save keeps the record. It is only a saving: without it the next
+// update-status asks Juju again, so a failure to keep it is no error.
+func (in *inputs) save(d state.Dir) {
+	_ = d.Save(state.Inputs, in)
 }
 
 // recordingTools passes every call to Juju and records the answers.
 type recordingTools struct {
 	hooktool.Tools
-	in       *inputs
-	stateDir string
+	in    *inputs
+	state state.Dir
 }
 
 func (r *recordingTools) ConfigGet(ctx context.Context) (map[string]any, error) {
@@ -72,7 +59,7 @@ func (r *recordingTools) ConfigGet(ctx context.Context) (map[string]any, error) 
 		r.in.Config = cfg
 		// A new config may name other secrets: start their record afresh.
 		r.in.Secrets = map[string]map[string]string{}
-		r.in.save(r.stateDir)
+		r.in.save(r.state)
 	}
 	return cfg, err
 }
@@ -84,7 +71,7 @@ func (r *recordingTools) SecretGet(ctx context.Context, id string, mode hooktool
 	} else {
 		delete(r.in.Secrets, id)
 	}
-	r.in.save(r.stateDir)
+	r.in.save(r.state)
 	return content, err
 }
 
@@ -92,7 +79,7 @@ func (r *recordingTools) StatusSet(ctx context.Context, s hooktool.Status, msg s
 	err := r.Tools.StatusSet(ctx, s, msg)
 	if err == nil {
 		r.in.Status = &statusRecord{s, msg}
-		r.in.save(r.stateDir)
+		r.in.save(r.state)
 	}
 	return err
 }
@@ -125,8 +112,8 @@ func (r *rememberedTools) StatusSet(ctx context.Context, s hooktool.Status, msg 
 // toolsFor picks how a hook talks to Juju: update-status from the record
 // when there is one, every other hook and action live (and recorded).
 func (rt *Runtime) toolsFor(hook string) hooktool.Tools {
-	in, ok := loadInputs(rt.StateDir)
-	rec := recordingTools{Tools: rt.Juju, in: in, stateDir: rt.StateDir}
+	in, ok := loadInputs(rt.State)
+	rec := recordingTools{Tools: rt.Juju, in: in, state: rt.State}
 	if hook == "update-status" && ok {
 		return &rememberedTools{rec}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
 
@@ -24,14 +25,14 @@ func (c *countingRunner) Run(ctx context.Context, argv []string) ([]byte, error)
 
 func TestUpdateStatusAsksJujuNothingOnceRecorded(t *testing.T) {
 	ctx := context.Background()
-	state := t.TempDir() + "/state.json"
+	jujuState := t.TempDir() + "/state.json"
 	st := fakejuju.NewState(fakejuju.DefaultUnit)
 	uri := st.AddSecret(map[string]string{"kubeconfig": "apiVersion: v1"})
 	require.NoError(t, st.GrantSecret(uri, true))
 	st.Config = map[string]any{"kubeconfig": uri, "namespace-prefix": "graft"}
-	require.NoError(t, fakejuju.Create(state, st))
-	runner := &countingRunner{Runner: fakejuju.NewRunner(state), calls: map[string]int{}}
-	rt := &Runtime{Juju: hooktool.New(runner), StateDir: t.TempDir()}
+	require.NoError(t, fakejuju.Create(jujuState, st))
+	runner := &countingRunner{Runner: fakejuju.NewRunner(jujuState), calls: map[string]int{}}
+	rt := &Runtime{Juju: hooktool.New(runner), State: state.Dir(t.TempDir())}
 
 	// update-status before any full hook has nothing recorded: it asks.
 	juju := rt.toolsFor("update-status")
@@ -66,7 +67,7 @@ func TestUpdateStatusAsksJujuNothingOnceRecorded(t *testing.T) {
 	// A changed status is still said.
 	require.NoError(t, juju.StatusSet(ctx, hooktool.Blocked, "something broke"))
 	assert.Equal(t, 2, runner.calls["status-set"])
-	s, err := fakejuju.Load(state)
+	s, err := fakejuju.Load(jujuState)
 	require.NoError(t, err)
 	assert.Equal(t, "blocked", s.Status.Status)
 }
@@ -75,11 +76,11 @@ func TestUpdateStatusAsksJujuNothingOnceRecorded(t *testing.T) {
 // takes the old record for what Juju shows and leaves the action's status up.
 func TestStatusSetByAnActionIsRecorded(t *testing.T) {
 	ctx := context.Background()
-	state := t.TempDir() + "/state.json"
+	jujuState := t.TempDir() + "/state.json"
 	st := fakejuju.NewState(fakejuju.DefaultUnit)
 	st.Config = map[string]any{"namespace-prefix": "graft"}
-	require.NoError(t, fakejuju.Create(state, st))
-	rt := &Runtime{Juju: hooktool.New(fakejuju.NewRunner(state)), StateDir: t.TempDir()}
+	require.NoError(t, fakejuju.Create(jujuState, st))
+	rt := &Runtime{Juju: hooktool.New(fakejuju.NewRunner(jujuState)), State: state.Dir(t.TempDir())}
 
 	hook := rt.reconciler("config-changed", nil).Juju
 	_, err := hook.ConfigGet(ctx)
@@ -89,7 +90,7 @@ func TestStatusSetByAnActionIsRecorded(t *testing.T) {
 	require.NoError(t, rt.reconciler("regraft", nil).Juju.StatusSet(ctx, hooktool.Blocked, "broken"))
 	// update-status finds the unit fine again: the status must go back.
 	require.NoError(t, rt.reconciler("update-status", nil).Juju.StatusSet(ctx, hooktool.Active, "grafted"))
-	s, err := fakejuju.Load(state)
+	s, err := fakejuju.Load(jujuState)
 	require.NoError(t, err)
 	assert.Equal(t, "active", s.Status.Status, "a stale blocked status was left showing")
 }

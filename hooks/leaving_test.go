@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
 
@@ -17,12 +18,12 @@ import (
 // a reconcile that ran would fail).
 func TestALeavingUnitIsNeverGraftedAgain(t *testing.T) {
 	ctx := context.Background()
-	state := t.TempDir() + "/state.json"
+	jujuState := t.TempDir() + "/state.json"
 	st := fakejuju.NewState(fakejuju.DefaultUnit)
 	st.Config = map[string]any{"namespace-prefix": "graft"}
-	require.NoError(t, fakejuju.Create(state, st))
-	runner := &countingRunner{Runner: fakejuju.NewRunner(state), calls: map[string]int{}}
-	rt := &Runtime{Juju: hooktool.New(runner), StateDir: t.TempDir(), CharmDir: t.TempDir()}
+	require.NoError(t, fakejuju.Create(jujuState, st))
+	runner := &countingRunner{Runner: fakejuju.NewRunner(jujuState), calls: map[string]int{}}
+	rt := &Runtime{Juju: hooktool.New(runner), State: state.Dir(t.TempDir()), CharmDir: t.TempDir()}
 	assert.Equal(t, "", rt.leaving())
 
 	rt.setLeaving(leftDone)
@@ -37,14 +38,14 @@ func TestALeavingUnitIsNeverGraftedAgain(t *testing.T) {
 	}
 	assert.Zero(t, runner.calls["config-get"])
 	assert.Zero(t, runner.calls["status-set"])
-	assert.NoDirExists(t, rt.StateDir+"/wheels")
+	assert.NoDirExists(t, rt.State.Path(state.WheelCache))
 
-	require.NoError(t, fakejuju.Update(state, func(st *fakejuju.State) error {
+	require.NoError(t, fakejuju.Update(jujuState, func(st *fakejuju.State) error {
 		st.Action = &fakejuju.Action{Name: "regraft"}
 		return nil
 	}))
 	require.NoError(t, rt.Run(ctx, Event{Kind: Action, Name: "regraft"}))
-	s, err := fakejuju.Load(state)
+	s, err := fakejuju.Load(jujuState)
 	require.NoError(t, err)
 	assert.True(t, s.ActionFailed)
 	assert.Contains(t, s.ActionMessage, "this unit is leaving its principal")
@@ -54,7 +55,7 @@ func TestALeavingUnitIsNeverGraftedAgain(t *testing.T) {
 // The first removal hook says what it did and left; a later one that finds
 // nothing left keeps that status; one that did something says it.
 func TestRemovalIsSaidOnce(t *testing.T) {
-	nothing, something := &reconcile.Removal{}, &reconcile.Removal{Changed: true}
+	nothing, something := &removal.Removal{}, &removal.Removal{Changed: true}
 	assert.True(t, sayRemoval(false, nothing), "the first removal hook always says it, even with nothing to do")
 	assert.True(t, sayRemoval(false, something))
 	assert.False(t, sayRemoval(true, nothing), "stop and remove after relation-broken keep its status")

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
@@ -12,14 +11,11 @@ import (
 // stoppedHint ends the status while the watcher's re-grafts are stopped.
 const stoppedHint = "automatic re-grafts stopped after %d failures in a row: fix the cause, then change the config or run the regraft action"
 
-// failuresPath is the record of the watcher's failed re-grafts.
-func (rt *Runtime) failuresPath() string { return filepath.Join(rt.StateDir, watcher.FailuresFile) }
-
 // watcherStopped reports whether the watcher's re-grafts are stopped. A
 // re-graft the watcher asks for then is refused, whatever the watcher
-// believes: the record decides (see watcher.FailuresFile).
+// believes: the record decides (see state.RegraftFailures).
 func (rt *Runtime) watcherStopped() (watcher.Failures, bool) {
-	f, err := watcher.LoadFailures(rt.failuresPath())
+	f, err := watcher.LoadFailures(rt.State)
 	return f, err == nil && f.Stopped()
 }
 
@@ -31,9 +27,8 @@ func (rt *Runtime) watcherStopped() (watcher.Failures, bool) {
 // and its hook then fails (the error), which is how the watcher hears of it.
 // Waiting (a paused principal) is neither.
 func (rt *Runtime) noteRegraft(ev Event, force bool, status hooktool.Status, message string) (string, error) {
-	path := rt.failuresPath()
 	if force || status == hooktool.Active {
-		_, _ = watcher.ClearFailures(path)
+		_, _ = watcher.ClearFailures(rt.State)
 		return message, nil
 	}
 	if status != hooktool.Blocked {
@@ -42,11 +37,11 @@ func (rt *Runtime) noteRegraft(ev Event, force bool, status hooktool.Status, mes
 	var f watcher.Failures
 	var err error
 	if ev.FromWatcher {
-		if f, err = watcher.RecordFailure(path, message, time.Now()); err != nil {
+		if f, err = watcher.RecordFailure(rt.State, message, time.Now()); err != nil {
 			return message, err
 		}
 		err = fmt.Errorf("re-graft ended blocked (%d in a row): %s", f.Count, message)
-	} else if f, err = watcher.LoadFailures(path); err != nil {
+	} else if f, err = watcher.LoadFailures(rt.State); err != nil {
 		return message, nil
 	}
 	if f.Stopped() {

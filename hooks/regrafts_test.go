@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
@@ -16,7 +17,7 @@ import (
 // re-grafts stop the watcher and the status says so; Juju's own
 // update-status keeps saying so; a config change starts again.
 func TestRegraftFailuresStopAndRestart(t *testing.T) {
-	rt := &Runtime{StateDir: t.TempDir()}
+	rt := &Runtime{State: state.Dir(t.TempDir())}
 	fromWatcher := Event{Kind: Hook, Name: "update-status", FromWatcher: true}
 	updateStatus := Event{Kind: Hook, Name: "update-status"}
 	const broken = "driver resource is missing: juju attach-resource magnum-capi-graft driver=..."
@@ -53,15 +54,15 @@ func TestRegraftFailuresStopAndRestart(t *testing.T) {
 	assert.Equal(t, "something else", msg)
 	_, stopped = rt.watcherStopped()
 	assert.False(t, stopped)
-	assert.NoFileExists(t, rt.failuresPath())
+	assert.NoFileExists(t, rt.State.Path(state.RegraftFailures))
 }
 
 // stoppedRuntime is a Runtime whose record says the watcher stopped after
 // failures ending in reason.
 func stoppedRuntime(t *testing.T, reason string) *Runtime {
-	rt := &Runtime{StateDir: t.TempDir()}
+	rt := &Runtime{State: state.Dir(t.TempDir())}
 	for range watcher.MaxFailures {
-		_, err := watcher.RecordFailure(rt.failuresPath(), reason, time.Now())
+		_, err := watcher.RecordFailure(rt.State, reason, time.Now())
 		require.NoError(t, err)
 	}
 	return rt
@@ -73,7 +74,7 @@ func TestRegraftFailuresClearedByAnActiveUnit(t *testing.T) {
 	msg, err := rt.noteRegraft(Event{Kind: Hook, Name: "update-status"}, false, hooktool.Active, "grafted")
 	require.NoError(t, err)
 	assert.Equal(t, "grafted", msg)
-	assert.NoFileExists(t, rt.failuresPath())
+	assert.NoFileExists(t, rt.State.Path(state.RegraftFailures))
 }
 
 // While stopped, a re-graft the watcher asks for is refused before anything

@@ -13,15 +13,18 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
 // Runtime is what handling an event needs.
 type Runtime struct {
-	Juju     hooktool.Tools
-	StateDir string
-	Settle   time.Duration
+	Juju hooktool.Tools
+	// State is the charm's state directory.
+	State  state.Dir
+	Settle time.Duration
 	// CharmDir is the unit's charm directory (JUJU_CHARM_DIR), where the
 	// charm notes that the unit is leaving ("" outside a unit).
 	CharmDir string
@@ -35,7 +38,8 @@ type Runtime struct {
 // event: update-status skips a status-set that the record says is already
 // shown, so a status set around the record would leave a stale one showing.
 func (rt *Runtime) reconciler(event string, log func(string)) *reconcile.Reconciler {
-	return &reconcile.Reconciler{Juju: rt.toolsFor(event), StateDir: rt.StateDir, Settle: rt.Settle, Log: log}
+	return &reconcile.Reconciler{Juju: rt.toolsFor(event), State: rt.State, Settle: rt.Settle, Log: log,
+		Env: reconcile.ProcessEnv()}
 }
 
 // Run handles one event. A returned error makes the hook fail (Juju retries
@@ -61,7 +65,12 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
-		out := r.Reconcile(ctx, reconcile.Options{Force: force})
+		out, err := r.Reconcile(ctx, reconcile.Options{Force: force})
+		if err != nil {
+			// Not for a human to fix: Juju retries a failed hook, and
+			// the watcher its failed trigger.
+			return fmt.Errorf("reconcile: %w", err)
+		}
 		if ev.FromWatcher && rt.Stdout != nil {
 			// A plan that was not empty was applied, or applied and put
 			// back: either way the unit saw writes and restarts.
@@ -83,7 +92,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		}
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
-		res, err := r.Remove(ctx, inputsFile)
+		res, err := r.Remove(ctx)
 		if err != nil {
 			return fmt.Errorf("remove the graft: %w", err)
 		}
@@ -104,7 +113,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 // sayRemoval tells whether a removal hook sets the status: unless an
 // earlier one already said the removal and this one found nothing left, so
 // stop and remove after relation-broken keep what it said was left.
-func sayRemoval(said bool, res *reconcile.Removal) bool {
+func sayRemoval(said bool, res *removal.Removal) bool {
 	return res.Changed || !said
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"time"
 
@@ -29,11 +28,7 @@ func (b *Box) StartFakeCloud(ctx context.Context, fakecloudBin string, args ...s
 	if fakecloudBin == "" {
 		return conn, fmt.Errorf("no fakecloud binary: FAKECLOUD must name it (make fakejuju builds it)")
 	}
-	data, err := os.ReadFile(fakecloudBin)
-	if err != nil {
-		return conn, err
-	}
-	if err := os.WriteFile(b.Path(fakeCloudBinary), data, 0o755); err != nil {
+	if err := b.Put(ctx, fakecloudBin, fakeCloudBinary, 0o755); err != nil {
 		return conn, err
 	}
 	argv := append([]string{"systemd-run", "--unit", fakeCloudUnit, fakeCloudBinary, "serve",
@@ -43,9 +38,9 @@ func (b *Box) StartFakeCloud(ctx context.Context, fakecloudBin string, args ...s
 	}
 	// The connection file is written once the server listens, and removed
 	// when it stops (the serve command removes a stale one first).
-	connFile := b.Path(path.Join(FakeCloudStateDir, fakecloud.ConnectionFile))
+	connFile := path.Join(FakeCloudStateDir, fakecloud.ConnectionFile)
 	for i := 0; i < 100; i++ {
-		if data, err := os.ReadFile(connFile); err == nil {
+		if data, err := b.ReadFile(connFile); err == nil {
 			if err := json.Unmarshal(data, &conn); err != nil {
 				return conn, fmt.Errorf("cannot read the contract server's %s: %w", fakecloud.ConnectionFile, err)
 			}
@@ -60,5 +55,13 @@ func (b *Box) StartFakeCloud(ctx context.Context, fakecloudBin string, args ...s
 // FakeCloudRecords reads what the contract server in the box was asked,
 // and what exists in it now.
 func (b *Box) FakeCloudRecords() (fakecloud.Records, error) {
-	return fakecloud.ReadRecords(b.Path(path.Join(FakeCloudStateDir, fakecloud.RecordsFile)))
+	var r fakecloud.Records
+	data, err := b.ReadFile(path.Join(FakeCloudStateDir, fakecloud.RecordsFile))
+	if err == nil {
+		err = json.Unmarshal(data, &r)
+	}
+	if err != nil {
+		return r, fmt.Errorf("cannot read the contract server's records: %w", err)
+	}
+	return r, nil
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -32,7 +31,7 @@ func HelmBinary() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(filepath.Join(dir, ".build.lock"))
+	unlock, err := LockFile(filepath.Join(dir, ".build.lock"))
 	if err != nil {
 		return "", err
 	}
@@ -92,15 +91,11 @@ func HelmTarball() (string, error) {
 	if err := zw.Close(); err != nil {
 		return "", err
 	}
-	tmp := out + ".part-" + strings.ReplaceAll(fmt.Sprint(os.Getpid()), "-", "")
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return "", err
-	}
-	return out, os.Rename(tmp, out)
+	return out, writeNew(out, buf.Bytes(), 0o644)
 }
 
-// lockFile takes an exclusive lock on p, so concurrent test runs build once.
-func lockFile(p string) (func(), error) {
+// LockFile takes an exclusive lock on p, so concurrent test runs build once.
+func LockFile(p string) (func(), error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,18 +21,28 @@ var ManifestRoots = []string{"/etc", "/lib/systemd", "/usr/lib/systemd", "/usr/l
 // content hash (or link target).
 type Manifest map[string]string
 
-// TakeManifest reads the box's trees from the host side: ManifestRoots and
-// any more roots a test names (the charm's install tree and state directory
-// change with every hook's records, so only a test about removal reads them).
+// TakeManifest reads the box's trees from the host side (a remote
+// machine's with find and sha256sum run on it): ManifestRoots and any more
+// roots a test names (the charm's install tree and state directory change
+// with every hook's records, so only a test about removal reads them).
 func (b *Box) TakeManifest(more ...string) (Manifest, error) {
+	if b.Remote != nil {
+		return b.remoteManifest(context.Background(), more...)
+	}
 	root := b.Root()
-	m := Manifest{}
 	roots := append(append([]string{}, ManifestRoots...), more...)
 	if pys, _ := filepath.Glob(filepath.Join(root, "usr/lib/python3.*")); pys != nil {
 		for _, p := range pys {
 			roots = append(roots, strings.TrimPrefix(p, root))
 		}
 	}
+	return manifestAt(root, roots)
+}
+
+// manifestAt walks the roots (paths under root; roots that are missing or
+// symbolic links are left out) and keys the manifest by path without root.
+func manifestAt(root string, roots []string) (Manifest, error) {
+	m := Manifest{}
 	for _, r := range roots {
 		base := filepath.Join(root, r)
 		if fi, err := os.Lstat(base); err != nil || fi.Mode()&fs.ModeSymlink != 0 {

@@ -3,7 +3,6 @@ package testbed
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +25,7 @@ func (b *Box) graftPaths() []string {
 // version: python3.11 on bookworm, python3.13 on trixie. A link that cannot
 // be read gives a path that exists nowhere, so the graft reads as absent.
 func (b *Box) ActivationFile() string {
-	target, err := os.Readlink(b.Path("/usr/bin/python3"))
+	target, err := b.Readlink("/usr/bin/python3")
 	if err != nil || !strings.HasPrefix(target, "python3.") {
 		target = "(unreadable /usr/bin/python3)"
 	}
@@ -54,19 +53,19 @@ func (b *Box) GraftState() GraftState {
 }
 
 func (b *Box) describe(p string) string {
-	fi, err := os.Stat(b.Path(p))
+	fi, err := b.Stat(p)
 	if err != nil {
 		return "absent"
 	}
-	desc := fi.Mode().String()
+	desc := fi.Mode.String()
 	switch {
-	case fi.Mode().IsRegular():
-		data, _ := os.ReadFile(b.Path(p))
+	case fi.Mode.IsRegular():
+		data, _ := b.ReadFile(p)
 		desc += " " + string(data)
-	case fi.IsDir():
-		entries, _ := os.ReadDir(b.Path(p))
-		for _, e := range entries {
-			desc += " " + e.Name()
+	case fi.Mode.IsDir():
+		names, _ := b.ReadDir(p)
+		for _, n := range names {
+			desc += " " + n
 		}
 	}
 	return desc
@@ -74,7 +73,7 @@ func (b *Box) describe(p string) string {
 
 // ActiveDriverDir is the directory the driver's .pth names, or "".
 func (b *Box) ActiveDriverDir() string {
-	data, err := os.ReadFile(b.Path(b.ActivationFile()))
+	data, err := b.ReadFile(b.ActivationFile())
 	if err != nil {
 		return ""
 	}
@@ -133,7 +132,7 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 			return false
 		}
 		for _, p := range paths {
-			if fi, err := os.Stat(b.Path(p)); err != nil || !s.Started.After(fi.ModTime()) {
+			if fi, err := b.Stat(p); err != nil || !s.Started.After(fi.ModTime) {
 				return false
 			}
 		}
@@ -163,7 +162,7 @@ func (b *Box) AwaitConverged(ctx context.Context, want GraftState, start time.Ti
 // A principal that has been up for a while is what the scenarios disrupt,
 // so they wait for this first.
 func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
-	ini, err := os.ReadFile(b.Path("/etc/magnum/magnum-api-uwsgi.ini"))
+	ini, err := b.ReadFile("/etc/magnum/magnum-api-uwsgi.ini")
 	if err != nil {
 		return err
 	}
@@ -175,7 +174,7 @@ func (b *Box) AwaitAPIReady(ctx context.Context, limit time.Duration) error {
 	}
 	ready := 0
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		log, err := os.ReadFile(b.Path("/var/log/magnum/magnum-api.log"))
+		log, err := b.ReadFile("/var/log/magnum/magnum-api.log")
 		if err != nil {
 			return err
 		}

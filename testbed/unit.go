@@ -11,17 +11,36 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
 
+// fake is the argv of the fake Juju for the box's unit.
+func (b *Box) fake(args ...string) []string {
+	return append([]string{"env", "FAKEJUJU_UNIT=" + b.UnitName(), FakeJuju}, args...)
+}
+
 // Fake runs the fake Juju's operator and agent commands in the box.
 func (b *Box) Fake(ctx context.Context, args ...string) (string, error) {
-	return b.MustRun(ctx, append([]string{FakeJuju}, args...)...)
+	return b.MustRun(ctx, b.fake(args...)...)
 }
 
 // Hook runs one hook through dispatch, as Juju's uniter does. A hook error
 // (non-zero exit) is returned as an error with the hook's output.
 func (b *Box) Hook(ctx context.Context, name string, env ...string) error {
-	args := []string{FakeJuju, "hook", name}
+	return b.RelationHook(ctx, name, nil, env...)
+}
+
+// RelationHook runs a hook as Hook does; rh, when not nil, makes it a
+// relation hook of that relation and remote unit or application.
+func (b *Box) RelationHook(ctx context.Context, name string, rh *fakejuju.RelationHook, env ...string) error {
+	args := b.fake("hook", name)
 	for _, e := range env {
 		args = append(args, "--env", e)
+	}
+	if rh != nil {
+		args = append(args, "--relation", strconv.Itoa(rh.ID))
+		for _, f := range [][2]string{{"--remote-unit", rh.RemoteUnit}, {"--remote-app", rh.RemoteApp}, {"--departing-unit", rh.DepartingUnit}} {
+			if f[1] != "" {
+				args = append(args, f[0], f[1])
+			}
+		}
 	}
 	res, err := b.Run(ctx, args...)
 	if err != nil {
@@ -43,7 +62,7 @@ type ActionOutcome struct {
 
 // Action runs an action with params and returns its outcome.
 func (b *Box) Action(ctx context.Context, name string, params map[string]any) (*ActionOutcome, error) {
-	args := []string{FakeJuju, "action", name}
+	args := b.fake("action", name)
 	if params != nil {
 		p, _ := json.Marshal(params)
 		args = append(args, "--params", string(p))
@@ -61,7 +80,13 @@ func (b *Box) Action(ctx context.Context, name string, params map[string]any) (*
 
 // State reads the fake Juju's state (statuses, logs, results) from the host.
 func (b *Box) State() (*fakejuju.State, error) {
-	return fakejuju.Load(b.Path(StateFile))
+	return fakejuju.Load(b.Path(b.StateFile()))
+}
+
+// UpdateState changes the fake Juju's state from the host, as the
+// controller does.
+func (b *Box) UpdateState(fn func(*fakejuju.State) error) error {
+	return fakejuju.Update(b.Path(b.StateFile()), fn)
 }
 
 // Status is the unit's current workload status.

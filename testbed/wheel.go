@@ -171,11 +171,28 @@ func DriverWheel(dir string, o WheelOptions) (string, error) {
 		// Keep variants of one version apart.
 		out = strings.TrimSuffix(out, ".whl") + ".variant-" + variantTag(o) + ".whl"
 	}
-	tmp := fmt.Sprintf("%s.part-%d", out, os.Getpid())
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return "", err
+	return out, writeNew(out, data, 0o644)
+}
+
+// writeNew writes data to path through a temporary file of its own, so
+// that several boxes booting at once may each write the same file.
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".part-*")
+	if err != nil {
+		return err
 	}
-	return out, os.Rename(tmp, out)
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), mode)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // packWheel zips members as a wheel, adding distInfo/RECORD with every

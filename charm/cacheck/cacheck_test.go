@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/cacheck"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	modelproxy "github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/outside"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/pki"
 )
@@ -158,9 +158,9 @@ func TestThroughTheProxy(t *testing.T) {
 	proxy, err := outside.StartProxy(outside.ProxyOptions{Hosts: map[string]string{"keystone.example:5000": k.srv.Listener.Addr().String()}})
 	require.NoError(t, err)
 	defer proxy.Close()
-	via, err := kubeconfig.ModelProxy("", proxy.URL(), "")
+	parsed, err := modelproxy.New(modelproxy.Settings{HTTPS: proxy.URL()})
 	require.NoError(t, err)
-	r := cacheck.Check(context.Background(), cacheck.Input{Endpoint: "https://keystone.example:5000/v3", SystemRoots: k.pool(), Proxy: via})
+	r := cacheck.Check(context.Background(), cacheck.Input{Endpoint: "https://keystone.example:5000/v3", SystemRoots: k.pool(), Proxy: parsed.Func})
 	assert.Equal(t, cacheck.Result{State: cacheck.Pass,
 		Evidence: "https://keystone.example:5000/v3 verifies with the system store, through the model's proxy"}, r)
 	require.Len(t, proxy.Requests(), 1)

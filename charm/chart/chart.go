@@ -99,7 +99,7 @@ type Request struct {
 	Version *string
 	// DriverVersion is driver-version, for the driver's defaults.
 	DriverVersion string
-	// Proxy is the model's proxy (kubeconfig.ModelProxy); nil connects
+	// Proxy is the model's proxy (proxy.Proxy.Func); nil connects
 	// directly.
 	Proxy func(*http.Request) (*url.URL, error)
 	// RootCAs verifies the repository; nil is the system's store, which

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/outside"
 )
 
@@ -49,11 +49,11 @@ func newWorld(t *testing.T, charts ...outside.Chart) *world {
 // request is what the reconcile would ask with the model's proxy set as
 // JUJU_CHARM_HTTPS_PROXY.
 func (w *world) request(version *string) chart.Request {
-	proxy, err := kubeconfig.ModelProxy("", w.proxy.URL(), "")
+	parsed, err := proxy.New(proxy.Settings{HTTPS: w.proxy.URL()})
 	if err != nil {
 		panic(err)
 	}
-	return chart.Request{Repo: ptr(w.repo.URL()), Version: version, DriverVersion: "1.4.0", Proxy: proxy, RootCAs: w.roots}
+	return chart.Request{Repo: ptr(w.repo.URL()), Version: version, DriverVersion: "1.4.0", Proxy: parsed.Func, RootCAs: w.roots}
 }
 
 func TestVersionPresent(t *testing.T) {

@@ -410,39 +410,8 @@ func readWheel(data []byte, member string, inflate *int64) (*Wheel, error) {
 	if err != nil {
 		return nil, err
 	}
-	distInfos := make(map[string]bool)
-	tops := make(map[string]bool)
-	for name := range files {
-		top, _, nested := strings.Cut(name, "/")
-		// importlib.metadata takes any entry of a sys.path directory
-		// whose lower-cased name ends in .dist-info or .egg-info for a
-		// distribution (CPython Lib/importlib/metadata/__init__.py,
-		// Lookup.__init__), so the suffixes are matched without case.
-		switch {
-		case hasSuffixFold(top, ".egg-info"):
-			return nil, fmt.Errorf("wheel has %s: importlib.metadata would read it as another distribution", top)
-		case !nested:
-			if mod, ok := strings.CutSuffix(top, ".py"); ok && identRE.MatchString(mod) {
-				tops[mod] = true
-			}
-		case hasSuffixFold(top, ".dist-info"):
-			distInfos[top] = true
-		case hasSuffixFold(top, ".data"):
-			// Scripts, headers and data files would have to go outside the
-			// install directory; the driver has none.
-			return nil, fmt.Errorf("wheel has a %s directory (scripts or data files); not supported", top)
-		case identRE.MatchString(top):
-			// A directory is importable as a package, with or without
-			// __init__.py (a namespace package).
-			tops[top] = true
-		}
-	}
-	w.topLevel = sortedKeys(tops)
-	if len(distInfos) != 1 {
-		return nil, fmt.Errorf("wheel has %d .dist-info directories, want exactly 1", len(distInfos))
-	}
-	for d := range distInfos {
-		w.distInfo = d
+	if err := w.readLayout(files); err != nil {
+		return nil, err
 	}
 	read := func(name string) ([]byte, error) {
 		f := files[w.distInfo+"/"+name]
@@ -494,6 +463,46 @@ func readWheel(data []byte, member string, inflate *int64) (*Wheel, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// readLayout reads a wheel's top-level names: its importable modules and
+// packages, and its one .dist-info directory.
+func (w *Wheel) readLayout(files map[string]*zip.File) error {
+	distInfos := make(map[string]bool)
+	tops := make(map[string]bool)
+	for name := range files {
+		top, _, nested := strings.Cut(name, "/")
+		// importlib.metadata takes any entry of a sys.path directory
+		// whose lower-cased name ends in .dist-info or .egg-info for a
+		// distribution (CPython Lib/importlib/metadata/__init__.py,
+		// Lookup.__init__), so the suffixes are matched without case.
+		switch {
+		case hasSuffixFold(top, ".egg-info"):
+			return fmt.Errorf("wheel has %s: importlib.metadata would read it as another distribution", top)
+		case !nested:
+			if mod, ok := strings.CutSuffix(top, ".py"); ok && identRE.MatchString(mod) {
+				tops[mod] = true
+			}
+		case hasSuffixFold(top, ".dist-info"):
+			distInfos[top] = true
+		case hasSuffixFold(top, ".data"):
+			// Scripts, headers and data files would have to go outside the
+			// install directory; the driver has none.
+			return fmt.Errorf("wheel has a %s directory (scripts or data files); not supported", top)
+		case identRE.MatchString(top):
+			// A directory is importable as a package, with or without
+			// __init__.py (a namespace package).
+			tops[top] = true
+		}
+	}
+	w.topLevel = sortedKeys(tops)
+	if len(distInfos) != 1 {
+		return fmt.Errorf("wheel has %d .dist-info directories, want exactly 1", len(distInfos))
+	}
+	for d := range distInfos {
+		w.distInfo = d
+	}
+	return nil
 }
 
 // zipEntries reads the entry count from a zip's end of central directory

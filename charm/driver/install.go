@@ -324,28 +324,9 @@ func VerifyInstalled(dir string) error {
 	if err != nil {
 		return fmt.Errorf("verify driver: %w", err)
 	}
-	expected := make(map[string]recordEntry)
-	for _, e := range entries {
-		if !e.IsDir() || !hasSuffixFold(e.Name(), ".dist-info") {
-			continue
-		}
-		data, err := files.ReadFile(filepath.Join(dir, e.Name(), "RECORD"), maxMemberSize)
-		if err != nil {
-			return fmt.Errorf("verify driver %s: %w", dir, err)
-		}
-		record, err := parseRecord(data)
-		if err != nil {
-			return fmt.Errorf("verify driver %s: %s: %w", dir, e.Name(), err)
-		}
-		for _, r := range record {
-			if _, dup := expected[r.Path]; dup {
-				return fmt.Errorf("verify driver %s: %s is listed by two RECORDs", dir, r.Path)
-			}
-			expected[r.Path] = r
-		}
-	}
-	if len(expected) == 0 {
-		return fmt.Errorf("verify driver %s: no .dist-info with a RECORD", dir)
+	expected, err := installedRecords(dir, entries)
+	if err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(expected))
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -401,6 +382,35 @@ func VerifyInstalled(dir string) error {
 		}
 	}
 	return nil
+}
+
+// installedRecords reads the RECORD of every .dist-info in an install
+// directory: what must be there, by path.
+func installedRecords(dir string, entries []os.DirEntry) (map[string]recordEntry, error) {
+	expected := make(map[string]recordEntry)
+	for _, e := range entries {
+		if !e.IsDir() || !hasSuffixFold(e.Name(), ".dist-info") {
+			continue
+		}
+		data, err := files.ReadFile(filepath.Join(dir, e.Name(), "RECORD"), maxMemberSize)
+		if err != nil {
+			return nil, fmt.Errorf("verify driver %s: %w", dir, err)
+		}
+		record, err := parseRecord(data)
+		if err != nil {
+			return nil, fmt.Errorf("verify driver %s: %s: %w", dir, e.Name(), err)
+		}
+		for _, r := range record {
+			if _, dup := expected[r.Path]; dup {
+				return nil, fmt.Errorf("verify driver %s: %s is listed by two RECORDs", dir, r.Path)
+			}
+			expected[r.Path] = r
+		}
+	}
+	if len(expected) == 0 {
+		return nil, fmt.Errorf("verify driver %s: no .dist-info with a RECORD", dir)
+	}
+	return expected, nil
 }
 
 func checkOwnerMode(rel string, fi fs.FileInfo, want fs.FileMode) error {

@@ -133,16 +133,20 @@ func (u Unmet) String() string {
 	return fmt.Sprintf("%s%s (found %s)", clip(u.Name), clip(u.Spec), clip(u.Found))
 }
 
-const requirementsScript = `
-import json, os, platform, sys
-from importlib import metadata
+// hidePrelude reads the request from stdin and takes the hidden
+// directories off sys.path.
+const hidePrelude = `
 req = json.load(sys.stdin)
 hide = [h.rstrip("/") for h in req["hide"]]
 def hidden(p):
     a = os.path.abspath(p) if p else p
     return any(a == h or a.startswith(h + "/") for h in hide)
 sys.path[:] = [p for p in sys.path if not hidden(p)]
-def fmt(info):
+`
+
+const requirementsScript = `
+import json, os, platform, sys
+from importlib import metadata` + hidePrelude + `def fmt(info):
     v = "%d.%d.%d" % tuple(info[:3])
     if info.releaselevel != "final":
         v += info.releaselevel[0] + str(info.serial)
@@ -213,14 +217,7 @@ func (s Shadow) String() string {
 // package is imported either.
 const shadowScript = `
 import json, os, sys, importlib.util
-from importlib import metadata
-req = json.load(sys.stdin)
-hide = [h.rstrip("/") for h in req["hide"]]
-def hidden(p):
-    a = os.path.abspath(p) if p else p
-    return any(a == h or a.startswith(h + "/") for h in hide)
-sys.path[:] = [p for p in sys.path if not hidden(p)]
-importlib.invalidate_caches()
+from importlib import metadata` + hidePrelude + `importlib.invalidate_caches()
 def providers():
     try:
         return metadata.packages_distributions()

@@ -87,7 +87,7 @@ func TestDiscoverReportsMissingPython(t *testing.T) {
 	assert.ErrorContains(t, err, "discover Python")
 }
 
-func TestProveActivateRollback(t *testing.T) {
+func TestProveWhatThePthActivates(t *testing.T) {
 	f := newPyFixture(t)
 	ctx := context.Background()
 	root := t.TempDir()
@@ -102,7 +102,7 @@ func TestProveActivateRollback(t *testing.T) {
 	_, err = Prove(ctx, f.interp, "", f.env, "1.2.0", good)
 	assertNotProven(t, err)
 
-	require.NoError(t, Activate(f.site, DefaultPthName, good))
+	activate(t, f.site, good)
 	p, err := Prove(ctx, f.interp, "", f.env, "1.2.0", good)
 	require.NoError(t, err)
 	assert.Equal(t, "1.2.0", p.Version)
@@ -120,16 +120,16 @@ func TestProveActivateRollback(t *testing.T) {
 	assert.ErrorContains(t, err, "not from "+broken)
 
 	// A version whose import fails is caught, with Python's exception...
-	require.NoError(t, Activate(f.site, DefaultPthName, broken))
+	activate(t, f.site, broken)
 	_, err = Prove(ctx, f.interp, "", f.env, "1.3.0", broken)
 	assert.ErrorContains(t, err, "JSONDecodeError: Expecting property name enclosed in double quotes")
-	// ...and rolling back restores the one that worked.
-	require.NoError(t, Rollback(f.site, DefaultPthName, good))
+	// ...and activating the one that worked again restores it.
+	activate(t, f.site, good)
 	p, err = Prove(ctx, f.interp, "", f.env, "1.2.0", good)
 	require.NoError(t, err)
 	assert.Equal(t, "1.2.0", p.Version)
 
-	require.NoError(t, Deactivate(f.site, DefaultPthName))
+	require.NoError(t, os.Remove(filepath.Join(f.site, PthName)))
 	_, err = Prove(ctx, f.interp, "", f.env, "1.2.0", good)
 	assertNotProven(t, err)
 }
@@ -249,4 +249,11 @@ func TestParseDriverListTable(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, l.Listed)
 	assert.Equal(t, []string{"vm/ubuntu/kubernetes", "vm/flatcar/kubernetes"}, l.Provides)
+}
+
+// activate writes the .pth the charm plans, naming dir, into site.
+func activate(t *testing.T, site, dir string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(site, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(site, PthName), PthContent(dir), 0o644))
 }

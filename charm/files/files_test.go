@@ -359,55 +359,6 @@ func TestPutBack(t *testing.T) {
 	})
 }
 
-func TestFootprint(t *testing.T) {
-	state := filepath.Join(t.TempDir(), "state")
-	etc := t.TempDir()
-	conf, absent := filepath.Join(etc, "magnum-api"), filepath.Join(etc, "99-capi.conf")
-	put(t, conf, "USE_SYSLOG=yes\n", 0o640)
-
-	fp, err := LoadFootprint(state)
-	require.NoError(t, err)
-	assert.Empty(t, fp.Entries)
-	assert.NoDirExists(t, state, "loading writes nothing")
-
-	require.NoError(t, fp.Remember(conf))
-	require.NoError(t, fp.Remember(absent))
-	// The charm changes both, then remembers them again: the first record
-	// is the one that counts.
-	put(t, conf, "USE_SYSLOG=yes\n# BEGIN magnum-capi-graft\n", 0o644)
-	put(t, absent, "[capi_helm]\n", 0o640)
-	require.NoError(t, fp.Remember(conf))
-	require.NoError(t, fp.Remember(absent))
-
-	wantConf := Stat{Exists: true, Content: []byte("USE_SYSLOG=yes\n"), Mode: 0o640, UID: os.Geteuid(), GID: os.Getegid()}
-	assert.Equal(t, map[string]Stat{conf: wantConf, absent: {}}, fp.Entries)
-
-	// Saved at once, root-only.
-	fi, err := os.Stat(filepath.Join(state, "footprint.json"))
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	di, err := os.Stat(state)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o700), di.Mode().Perm())
-
-	loaded, err := LoadFootprint(state)
-	require.NoError(t, err)
-	assert.Equal(t, fp.Entries, loaded.Entries)
-
-	// A reloaded footprint still keeps the first record.
-	require.NoError(t, loaded.Remember(conf))
-	assert.Equal(t, wantConf, loaded.Entries[conf])
-
-	require.NoError(t, loaded.Forget(absent))
-	again, err := LoadFootprint(state)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]Stat{conf: wantConf}, again.Entries, "Forget is saved")
-
-	require.NoError(t, os.WriteFile(filepath.Join(state, "footprint.json"), []byte("{"), 0o600))
-	_, err = LoadFootprint(state)
-	assert.ErrorContains(t, err, "read footprint")
-}
-
 func TestFootprintPaths(t *testing.T) {
 	fp := &Footprint{Entries: map[string]Stat{}}
 	for _, p := range []string{

@@ -1,15 +1,10 @@
 package files
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
-
-	"github.com/canonical/pebble/internals/osutil"
 )
 
 // Footprint records, for every path the charm has ever changed on this unit,
@@ -19,7 +14,8 @@ import (
 // takes off what the charm added and keeps what others changed since (see
 // Undo).
 type Footprint struct {
-	dir     string
+	store   Store
+	name    string
 	Entries map[string]Stat `json:"entries"`
 	// Ours marks each path as the charm last left it. A footprint
 	// written by an earlier revision of the charm has none; the first
@@ -27,20 +23,21 @@ type Footprint struct {
 	Ours map[string]Mark `json:"ours,omitempty"`
 }
 
-const footprintFile = "footprint.json"
+// Store keeps a footprint between hooks: the charm's state directory
+// (state.Dir), root-only, as it can hold a prior kubeconfig.
+type Store interface {
+	// Load decodes the named JSON file into v; a missing file is an
+	// error fs.ErrNotExist matches.
+	Load(name string, v any) error
+	Save(name string, v any) error
+}
 
-// LoadFootprint reads the footprint kept in dir (empty if none yet).
-func LoadFootprint(dir string) (*Footprint, error) {
-	fp := &Footprint{dir: dir, Entries: map[string]Stat{}, Ours: map[string]Mark{}}
-	b, err := os.ReadFile(filepath.Join(dir, footprintFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fp, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read footprint: %w", err)
-	}
-	if err := json.Unmarshal(b, fp); err != nil {
-		return nil, fmt.Errorf("read footprint: %w", err)
+// LoadFootprint reads the footprint kept in store under name (empty if
+// none yet).
+func LoadFootprint(store Store, name string) (*Footprint, error) {
+	fp := &Footprint{store: store, name: name}
+	if err := store.Load(name, fp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read the footprint: %w", err)
 	}
 	if fp.Entries == nil {
 		fp.Entries = map[string]Stat{}
@@ -118,9 +115,6 @@ func (fp *Footprint) Forget(paths ...string) error {
 // Empty reports a footprint with nothing left in it.
 func (fp *Footprint) Empty() bool { return len(fp.Entries) == 0 }
 
-// Path is where the footprint is kept.
-func (fp *Footprint) Path() string { return filepath.Join(fp.dir, footprintFile) }
-
 // Paths lists the recorded paths, deepest first, so files are restored
 // before the directories that hold them.
 func (fp *Footprint) Paths() []string {
@@ -138,16 +132,5 @@ func (fp *Footprint) Paths() []string {
 }
 
 func (fp *Footprint) save() error {
-	if err := os.MkdirAll(fp.dir, 0o700); err != nil {
-		return fmt.Errorf("save footprint: %w", err)
-	}
-	b, err := json.Marshal(fp)
-	if err != nil {
-		return err
-	}
-	// The footprint can hold a prior kubeconfig: root-only.
-	if err := osutil.AtomicWriteFile(filepath.Join(fp.dir, footprintFile), b, 0o600, 0); err != nil {
-		return fmt.Errorf("save footprint: %w", err)
-	}
-	return nil
+	return fp.store.Save(fp.name, fp)
 }

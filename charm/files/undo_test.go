@@ -1,6 +1,8 @@
 package files
 
 import (
+	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,7 +69,7 @@ func TestUndo(t *testing.T) {
 			if tc.before != nil {
 				require.NoError(t, os.WriteFile(p, []byte(*tc.before), 0o644))
 			}
-			fp, err := LoadFootprint(filepath.Join(dir, "state"))
+			fp, err := LoadFootprint(storeAt(dir), "footprint.json")
 			require.NoError(t, err)
 			charmWrites(t, fp, p, tc.charm)
 			if tc.then != nil {
@@ -104,7 +106,7 @@ func del(p string) { _ = os.Remove(p) }
 // A directory the charm created goes when empty; anything in it keeps it.
 func TestUndoDirectory(t *testing.T) {
 	dir := t.TempDir()
-	fp, err := LoadFootprint(filepath.Join(dir, "state"))
+	fp, err := LoadFootprint(storeAt(dir), "footprint.json")
 	require.NoError(t, err)
 	d := filepath.Join(dir, "conf.d")
 	require.NoError(t, fp.Remember(d))
@@ -132,14 +134,14 @@ func TestUndoDirectory(t *testing.T) {
 func TestAdoptAndConfirm(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f")
-	fp, err := LoadFootprint(filepath.Join(dir, "state"))
+	fp, err := LoadFootprint(storeAt(dir), "footprint.json")
 	require.NoError(t, err)
 	require.NoError(t, fp.Remember(p))
 	require.NoError(t, os.WriteFile(p, []byte("ours\n"), 0o644))
 	fp.Ours = map[string]Mark{} // as an earlier revision saved it
 	require.NoError(t, fp.save())
 
-	fp, err = LoadFootprint(filepath.Join(dir, "state"))
+	fp, err = LoadFootprint(storeAt(dir), "footprint.json")
 	require.NoError(t, err)
 	s, err := fp.Undo(p, strip)
 	require.NoError(t, err)
@@ -149,7 +151,7 @@ func TestAdoptAndConfirm(t *testing.T) {
 	assert.Len(t, fp.Ours, 1, "only footprint paths are marked")
 	require.NoError(t, os.WriteFile(p, []byte("theirs\n"), 0o644))
 	require.NoError(t, fp.Adopt(p))
-	fp, err = LoadFootprint(filepath.Join(dir, "state"))
+	fp, err = LoadFootprint(storeAt(dir), "footprint.json")
 	require.NoError(t, err)
 	s, err = fp.Undo(p, strip)
 	require.NoError(t, err)
@@ -177,4 +179,32 @@ func TestLeftovers(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), nil, 0o600))
 	}
 	assert.Equal(t, []string{filepath.Join(dir, "kubeconfig.BcDfGh012345~")}, Leftovers(p))
+}
+
+// memStore keeps footprints in memory, as state.Dir keeps them on disk.
+type memStore map[string][]byte
+
+func (m memStore) Load(name string, v any) error {
+	b, ok := m[name]
+	if !ok {
+		return fs.ErrNotExist
+	}
+	return json.Unmarshal(b, v)
+}
+
+func (m memStore) Save(name string, v any) error {
+	b, err := json.Marshal(v)
+	m[name] = b
+	return err
+}
+
+var stores = map[string]memStore{}
+
+// storeAt is the one store of a test's directory, so a footprint loaded
+// again sees what the last one saved.
+func storeAt(dir string) memStore {
+	if stores[dir] == nil {
+		stores[dir] = memStore{}
+	}
+	return stores[dir]
 }

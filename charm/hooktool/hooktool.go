@@ -74,6 +74,29 @@ type Tools interface {
 	// prints. A resource that was never attached returns an error wrapping
 	// ErrResourceNotFound.
 	ResourceGet(ctx context.Context, name string) (string, error)
+
+	// RelationIDs runs `relation-ids <endpoint> --format=json`: the ids of
+	// the unit's relations on endpoint, as the other relation tools take
+	// them ("graft:3").
+	RelationIDs(ctx context.Context, endpoint string) ([]string, error)
+	// RelationList runs `relation-list -r <id> --format=json`: the remote
+	// units in the relation that the unit has seen join and not yet
+	// depart. In a peer relation the unit itself is never among them.
+	RelationList(ctx context.Context, id string) ([]string, error)
+	// RelationGet runs `relation-get -r <id> --format=json - <unit>` and
+	// returns a unit's settings in the relation, or, for a name without a
+	// "/", with --app the application's. The unit's own settings, and its
+	// application's when it is the leader, include what this hook set;
+	// everyone else's are as last committed. An unknown relation returns
+	// an error wrapping ErrRelationNotFound.
+	RelationGet(ctx context.Context, id, unitOrApp string) (map[string]string, error)
+	// RelationSet runs `relation-set -r <id> [--app] -- k=v ...` with the
+	// keys sorted; an empty value deletes its key. Juju commits the
+	// settings when the hook ends, and only if it succeeds. Keys and
+	// values are checked before anything runs (ErrBadRelationSetting);
+	// --app by a unit that is not the leader returns an error wrapping
+	// ErrNotLeader.
+	RelationSet(ctx context.Context, id string, app bool, values map[string]string) error
 }
 
 // Runner runs one hook tool: argv[0] is the tool's name, found on PATH.
@@ -103,4 +126,15 @@ var (
 	ErrSecretURIInvalid = errors.New("not a valid secret URI")
 	// ErrBadActionKey: an action-set key breaks Juju's key rule.
 	ErrBadActionKey = errors.New("invalid action-set key")
+	// ErrRelationNotFound: the unit is not in the relation a relation tool
+	// names ("ERROR invalid value "graft:9" for option -r: relation not
+	// found", exit 2): it was removed, or the id is wrong.
+	ErrRelationNotFound = errors.New("relation not found")
+	// ErrNotLeader: relation-set --app by a unit that is not the leader
+	// ("ERROR cannot write relation settings").
+	ErrNotLeader = errors.New("not the leader")
+	// ErrBadRelationSetting: a relation-set key or value relation-set would
+	// refuse or change (an empty key, a key with "=", spaces around either:
+	// relation-set trims them).
+	ErrBadRelationSetting = errors.New("invalid relation setting")
 )

@@ -384,7 +384,7 @@ func TestResourceGet(t *testing.T) {
 // codes. (testbed/juju runs the same ExecRunner against Juju's own jujuc.)
 func TestExecRunner(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, func(st *fakejuju.State) { st.Resources["helm"] = "" })
+	f := newFixture(t, func(st *fakejuju.State) { st.Resources["helm"] = "" }, withPeers)
 	t.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("FAKEJUJU_STATE", f.state)
 	juju := hooktool.New(hooktool.ExecRunner{})
@@ -417,6 +417,16 @@ func TestExecRunner(t *testing.T) {
 
 	_, err = juju.SecretGet(ctx, "secret:"+fakejuju.NewSecretID(), hooktool.SecretCurrent)
 	assert.ErrorIs(t, err, hooktool.ErrSecretNotFound)
+
+	ids, err := juju.RelationIDs(ctx, "graft")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"graft:3"}, ids)
+	require.NoError(t, juju.RelationSet(ctx, "graft:3", false, map[string]string{"turn": "requested"}))
+	mine, err := juju.RelationGet(ctx, "graft:3", "magnum-capi-graft/0")
+	require.NoError(t, err)
+	assert.Equal(t, "requested", mine["turn"])
+	_, err = juju.RelationList(ctx, "graft:7")
+	assert.ErrorIs(t, err, hooktool.ErrRelationNotFound)
 
 	_, err = juju.ActionGet(ctx)
 	var ee *hooktool.ExitError
@@ -456,4 +466,93 @@ func TestExecRunnerBoundsOutput(t *testing.T) {
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	_, err := hooktool.ExecRunner{}.Run(context.Background(), []string{"secret-get", "x"})
 	assert.EqualError(t, err, "secret-get: printed more than 16 MiB")
+}
+
+// withPeers puts the unit in the peer relation graft:3 with
+// magnum-capi-graft/1 (which asked for a turn) and /2, and the
+// application's settings as the leader wrote them.
+func withPeers(st *fakejuju.State) {
+	r := st.AddRelation(3, "graft", "magnum-capi-graft")
+	r.Join(st.Unit, st.Unit, map[string]string{"private-address": "10.0.0.10"})
+	r.Join(st.Unit, "magnum-capi-graft/1", map[string]string{"private-address": "10.0.0.11", "turn": "requested"})
+	r.Join(st.Unit, "magnum-capi-graft/2", map[string]string{"private-address": "10.0.0.12"})
+	r.Applications["magnum-capi-graft"] = map[string]string{"turn": "magnum-capi-graft/1"}
+}
+
+func TestRelationIDsAndList(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, withPeers)
+	ids, err := f.juju.RelationIDs(ctx, "graft")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"graft:3"}, ids)
+	ids, err = f.juju.RelationIDs(ctx, "juju-info")
+	require.NoError(t, err)
+	assert.Equal(t, []string{}, ids, "no relation: empty, not nil")
+
+	units, err := f.juju.RelationList(ctx, "graft:3")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"magnum-capi-graft/1", "magnum-capi-graft/2"}, units)
+
+	_, err = f.juju.RelationList(ctx, "graft:9")
+	assert.ErrorIs(t, err, hooktool.ErrRelationNotFound)
+	var ee *hooktool.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, `invalid value "graft:9" for option -r: relation not found`, ee.Message())
+}
+
+func TestRelationGetAndSet(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, withPeers)
+	s, err := f.juju.RelationGet(ctx, "graft:3", "magnum-capi-graft/1")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"private-address": "10.0.0.11", "turn": "requested"}, s)
+	s, err = f.juju.RelationGet(ctx, "graft:3", "magnum-capi-graft")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"turn": "magnum-capi-graft/1"}, s, "a name without / is the application's")
+
+	require.NoError(t, f.juju.RelationSet(ctx, "graft:3", false, map[string]string{"turn": "requested", "private-address": ""}))
+	require.NoError(t, f.juju.RelationSet(ctx, "graft:3", true, map[string]string{"turn": "magnum-capi-graft/0", "-x": "y=z"}))
+	s, err = f.juju.RelationGet(ctx, "graft:3", "magnum-capi-graft/0")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"turn": "requested"}, s, "the hook reads back what it set")
+	require.NoError(t, fakejuju.EndHook(f.state, true))
+	r, err := f.load(t).Relation(3)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"turn": "requested"}, r.Units["magnum-capi-graft/0"])
+	assert.Equal(t, map[string]string{"turn": "magnum-capi-graft/0", "-x": "y=z"}, r.Applications["magnum-capi-graft"])
+
+	// Exactly Juju's argv: sorted keys after --.
+	stub := &stubRunner{}
+	require.NoError(t, hooktool.New(stub).RelationSet(ctx, "graft:3", true, map[string]string{"b": "2", "a": ""}))
+	require.NoError(t, hooktool.New(stub).RelationSet(ctx, "graft:3", false, nil))
+	assert.Equal(t, [][]string{{"relation-set", "-r", "graft:3", "--app", "--", "a=", "b=2"}}, stub.calls, "nothing to set runs nothing")
+	stub.out = []byte(`{"a":"1"}`)
+	_, err = hooktool.New(stub).RelationGet(ctx, "graft:3", "magnum-capi-graft/2")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"relation-get", "-r", "graft:3", "--format=json", "-", "magnum-capi-graft/2"}, stub.calls[1])
+}
+
+func TestRelationSetErrors(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, withPeers, func(st *fakejuju.State) { st.Leader = false })
+	err := f.juju.RelationSet(ctx, "graft:3", true, map[string]string{"turn": "magnum-capi-graft/0"})
+	assert.ErrorIs(t, err, hooktool.ErrNotLeader)
+	assert.ErrorContains(t, err, "cannot write relation settings")
+	err = f.juju.RelationSet(ctx, "graft:9", false, map[string]string{"a": "1"})
+	assert.ErrorIs(t, err, hooktool.ErrRelationNotFound)
+	_, err = f.juju.RelationGet(ctx, "graft:9", "magnum-capi-graft/1")
+	assert.ErrorIs(t, err, hooktool.ErrRelationNotFound)
+
+	for _, values := range []map[string]string{
+		{"": "x"}, {"a=b": "x"}, {" a": "x"}, {"a": " x"}, {"a": "x\n"},
+	} {
+		stub := &stubRunner{}
+		err := hooktool.New(stub).RelationSet(ctx, "graft:3", false, values)
+		assert.ErrorIs(t, err, hooktool.ErrBadRelationSetting, "%q", values)
+		assert.Empty(t, stub.calls, "nothing may run for %q", values)
+	}
+	require.NoError(t, fakejuju.EndHook(f.state, true))
+	r, err := f.load(t).Relation(3)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"turn": "magnum-capi-graft/1"}, r.Applications["magnum-capi-graft"], "a refused call sets nothing")
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 )
 
 func TestValidateProblems(t *testing.T) {
@@ -266,48 +268,6 @@ func TestVersionOrder(t *testing.T) {
 	}
 }
 
-func TestNoProxy(t *testing.T) {
-	for _, tc := range []struct {
-		noProxy, host string
-		viaProxy      bool
-	}{
-		{"", "api.example.com:6443", true},
-		{"", "127.0.0.1:6443", false},
-		{"", "localhost:6443", false},
-		{"", "[::1]:6443", false},
-		{"*", "api.example.com:6443", false},
-		{"example.com", "api.example.com:6443", false},
-		{"example.com", "example.com:6443", false},
-		{"example.com", "badexample.com:6443", true},
-		{".example.com", "example.com:6443", true},
-		{".example.com", "api.example.com:6443", false},
-		{"*.example.com", "api.example.com:6443", false},
-		{"EXAMPLE.com", "API.example.COM:6443", false},
-		{"example.com:443", "api.example.com:6443", true},
-		{"example.com:6443", "api.example.com:6443", false},
-		{"10.0.0.0/8", "10.1.2.3:6443", false},
-		{"10.0.0.0/8", "192.168.1.1:6443", true},
-		{"192.168.1.1", "192.168.1.1:6443", false},
-		{"192.168.1.1:443", "192.168.1.1:6443", true},
-		{" foo.internal , 10.0.0.0/8 ,,", "api.foo.internal:6443", false},
-	} {
-		p, err := newProxy("http://proxy.example.com:3128", tc.noProxy)
-		require.NoError(t, err)
-		assert.Equal(t, tc.viaProxy, p.use(tc.host), "NO_PROXY=%q host %s", tc.noProxy, tc.host)
-	}
-
-	direct, err := newProxy("", "")
-	require.NoError(t, err)
-	assert.False(t, direct.use("api.example.com:6443"))
-
-	bare, err := newProxy("squid.internal:3128", "")
-	require.NoError(t, err)
-	assert.Equal(t, "http://squid.internal:3128", bare.url.String())
-
-	_, err = newProxy("http://%zz", "")
-	assert.Error(t, err)
-}
-
 func TestPreflightWithoutKubeconfig(t *testing.T) {
 	r := Preflight(t.Context(), nil, "1.4.0", Options{})
 	assert.Equal(t, []string{"kubeconfig: not validated, nothing to preflight"}, r.Problems)
@@ -318,7 +278,7 @@ func TestPreflightBadProxySetting(t *testing.T) {
 	client := fx.validClient()
 	kc, r := Validate(kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0", time.Now(), ValidateOptions{})
 	require.True(t, r.OK(), r.Problems)
-	r = Preflight(t.Context(), kc, "1.4.0", Options{HTTPSProxy: "http://user:pa ss@%zz"})
+	r = Preflight(t.Context(), kc, "1.4.0", Options{Proxy: proxy.Settings{HTTPS: "http://user:pa ss@%zz"}})
 	assert.Equal(t, []string{"management cluster: the https proxy setting is not a valid URL"}, r.Problems)
 	assert.NotContains(t, fmt.Sprint(r), "pa ss")
 }

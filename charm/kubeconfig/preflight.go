@@ -11,9 +11,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 )
 
 const (
@@ -30,11 +33,9 @@ const (
 
 // Options adjusts Preflight to the unit.
 type Options struct {
-	// HTTPSProxy and NoProxy are the model's proxy settings, as the charm
-	// finds them in JUJU_CHARM_HTTPS_PROXY and JUJU_CHARM_NO_PROXY. Empty
-	// HTTPSProxy connects directly.
-	HTTPSProxy string
-	NoProxy    string
+	// Proxy is the model's proxy settings (package proxy); without an
+	// https proxy the preflight connects directly.
+	Proxy proxy.Settings
 	// RequestTimeout bounds each request; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// Timeout bounds the whole preflight; zero, or anything over
@@ -174,18 +175,18 @@ func newPreflighter(kc *Kubeconfig, opts Options, perRequest, total time.Duratio
 		tlsConfig.Certificates = []tls.Certificate{*kc.clientCert}
 	}
 
-	proxy, err := newProxy(opts.HTTPSProxy, opts.NoProxy)
+	px, err := proxy.New(opts.Proxy)
 	if err != nil {
 		// The proxy URL may carry credentials, so only the setting is named.
 		return nil, "management cluster: the https proxy setting is not a valid URL"
 	}
-	p.viaProxy = proxy.use(kc.Server.Host)
+	p.viaProxy = px.URLFor(&url.URL{Scheme: "https", Host: kc.Server.Host}) != nil
 
 	dialer := &net.Dialer{Timeout: perRequest}
 	p.client = &http.Client{
 		Timeout: perRequest,
 		Transport: &http.Transport{
-			Proxy:                 proxy.forRequest,
+			Proxy:                 px.Func,
 			DialContext:           dialer.DialContext,
 			TLSClientConfig:       tlsConfig,
 			TLSHandshakeTimeout:   perRequest,

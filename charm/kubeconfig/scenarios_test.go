@@ -21,6 +21,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 )
 
 // fixedNow is the clock for checks that need no live server, so their dates
@@ -396,15 +398,15 @@ var scenarios = []scenario{{
 		srv := fx.start(&fakeAPI{served: capiServed("v1beta1")})
 		password := string(fx.secret([]byte("proxy-password-" + fx.token())))
 		var connects atomic.Int32
-		proxy := connectProxy(t, "magnum", password, hostPort(srv), &connects)
+		proxyAddr := connectProxy(t, "magnum", password, hostPort(srv), &connects)
 		client := fx.validClient()
 		_, port, _ := net.SplitHostPort(hostPort(srv))
 		// api.test is not resolvable: only the proxy can reach it.
 		kc := validated(t, o, kcSpec{server: "https://api.test:" + port, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
-		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{
-			HTTPSProxy: "http://magnum:" + password + "@" + proxy,
-			NoProxy:    "10.0.0.0/8,.internal,keystone",
-		}))
+		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{Proxy: proxy.Settings{
+			HTTPS:   "http://magnum:" + password + "@" + proxyAddr,
+			NoProxy: "10.0.0.0/8,.internal,keystone",
+		}}))
 		results := allPass(t, r)
 		assert.Equal(t, "pass: https://api.test:"+port+"/readyz ok, TLS verified with the kubeconfig CA, client-certificate auth, via the https proxy", results["connection"])
 		assert.Equal(t, int32(1), connects.Load())
@@ -414,12 +416,12 @@ var scenarios = []scenario{{
 	run: func(t *testing.T, fx *fixture, o *outcome) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
-		proxy := l.Addr().String()
+		proxyAddr := l.Addr().String()
 		require.NoError(t, l.Close())
 		client := fx.validClient()
 		kc := validated(t, o, kcSpec{server: "https://api.test:6443", caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
 		password := string(fx.secret([]byte("proxy-password-" + fx.token())))
-		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{HTTPSProxy: "http://magnum:" + password + "@" + proxy}))
+		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{Proxy: proxy.Settings{HTTPS: "http://magnum:" + password + "@" + proxyAddr}}))
 		assert.Equal(t, []string{"management cluster: cannot reach the https proxy (connection refused)"}, r.Problems)
 	},
 }, {

@@ -46,7 +46,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -58,22 +58,9 @@ import (
 // before the service drops to user magnum).
 const EnvFile = "/var/lib/magnum-capi-graft/model-proxy.env"
 
-// Model is the model's proxy settings as Juju hands them to a charm.
-type Model struct {
-	HTTP, HTTPS, NoProxy string
-}
-
-// FromEnv reads the model's settings (JUJU_CHARM_HTTP_PROXY,
-// JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY) with getenv (os.Getenv).
-func FromEnv(getenv func(string) string) Model {
-	return Model{HTTP: getenv("JUJU_CHARM_HTTP_PROXY"), HTTPS: getenv("JUJU_CHARM_HTTPS_PROXY"),
-		NoProxy: getenv("JUJU_CHARM_NO_PROXY")}
-}
-
-// Set reports whether the model names a proxy.
-func (m Model) Set() bool {
-	return strings.TrimSpace(m.HTTP) != "" || strings.TrimSpace(m.HTTPS) != ""
-}
+// Model is the model's proxy settings as Juju hands them to a charm
+// (proxy.FromJuju reads them): one reading of them for the whole charm.
+type Model = proxy.Settings
 
 // Placement is where a service's environment is written.
 type Placement string
@@ -212,10 +199,11 @@ func variables(m Model, endpoints []string) ([]Var, []Route, error) {
 			return nil, nil, fmt.Errorf("%s holds a line break, NUL or single quote, which no service environment can carry", name)
 		}
 	}
-	proxyFor, err := kubeconfig.ModelProxy(m.HTTP, m.HTTPS, m.NoProxy)
+	parsed, err := proxy.New(m)
 	if err != nil {
 		return nil, nil, err
 	}
+	proxyFor := parsed.Func
 	var noProxy []string
 	add := func(entry string) bool {
 		entry = strings.TrimSpace(entry)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
@@ -188,7 +189,7 @@ func TestCompare(t *testing.T) {
 
 func TestFromEnv(t *testing.T) {
 	env := map[string]string{"JUJU_CHARM_HTTPS_PROXY": "http://p:3128", "JUJU_CHARM_NO_PROXY": "x"}
-	m := proxyenv.FromEnv(func(k string) string { return env[k] })
+	m := proxy.FromJuju(func(k string) string { return env[k] })
 	assert.Equal(t, proxyenv.Model{HTTPS: "http://p:3128", NoProxy: "x"}, m)
 	assert.True(t, m.Set())
 	assert.False(t, proxyenv.Model{NoProxy: "x"}.Set())

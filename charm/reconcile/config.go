@@ -1,9 +1,11 @@
 package reconcile
 
 import (
-	"fmt"
+	"cmp"
 	"strings"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -14,32 +16,50 @@ type Config struct {
 	Wiring           wiring.Mode
 	KubeconfigSecret string
 	DriverVersion    string
+	// Driver is the driver's options (checked by the driver, in Desire).
+	Driver driver.Config
 }
 
 // DefaultDriverVersion is the driver release the charm pins when the
 // operator names none.
 const DefaultDriverVersion = "1.4.0"
 
-// ParseConfig reads the core options from config-get's output.
+// options are the core options as config-get gives them, each with the
+// default charmcraft.yaml gives it (Juju always passes every option; a
+// test's config may not).
+type options struct {
+	ServiceWiring    string  `json:"service-wiring"`
+	DriverVersion    string  `json:"driver-version"`
+	Kubeconfig       *string `json:"kubeconfig"`
+	DriverSource     string  `json:"driver-source"`
+	PipIndexURL      string  `json:"pip-index-url"`
+	DriverAptPackage string  `json:"driver-apt-package"`
+	DriverAptSource  string  `json:"driver-apt-source"`
+}
+
+// ParseConfig decodes the core options from config-get's output, once.
 func ParseConfig(raw map[string]any) (Config, error) {
-	c := Config{Raw: raw, Wiring: wiring.Auto, DriverVersion: DefaultDriverVersion}
-	if v, ok := raw["service-wiring"]; ok {
-		s, _ := v.(string)
-		m, err := wiring.ParseMode(s)
-		if err != nil {
-			return c, err
-		}
-		c.Wiring = m
+	o := options{ServiceWiring: string(wiring.Auto), DriverVersion: DefaultDriverVersion,
+		DriverSource: string(driver.SourceAuto), PipIndexURL: driver.DefaultIndexURL, DriverAptPackage: driver.DefaultAptPackage}
+	c := Config{Raw: raw}
+	if err := hooktool.Decode(raw, &o); err != nil {
+		return c, err
 	}
-	if v, ok := raw["driver-version"].(string); ok && v != "" {
-		c.DriverVersion = strings.TrimPrefix(v, "v")
+	m, err := wiring.ParseMode(o.ServiceWiring)
+	if err != nil {
+		return c, err
 	}
-	if v, ok := raw["kubeconfig"]; ok && v != nil {
-		s, ok := v.(string)
-		if !ok {
-			return c, fmt.Errorf("kubeconfig must be a secret URI")
-		}
-		c.KubeconfigSecret = s
+	c.Wiring = m
+	c.DriverVersion = cmp.Or(strings.TrimPrefix(o.DriverVersion, "v"), DefaultDriverVersion)
+	if o.Kubeconfig != nil {
+		c.KubeconfigSecret = *o.Kubeconfig
+	}
+	c.Driver = driver.Config{
+		Source:     driver.Source(strings.TrimSpace(o.DriverSource)),
+		Version:    c.DriverVersion,
+		IndexURL:   strings.TrimSpace(o.PipIndexURL),
+		AptPackage: strings.TrimSpace(o.DriverAptPackage),
+		AptSource:  strings.TrimSpace(o.DriverAptSource),
 	}
 	return c, nil
 }

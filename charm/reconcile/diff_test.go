@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
@@ -36,10 +37,10 @@ func TestDiffLinksStampsAndDriverRestarts(t *testing.T) {
 	stamp := filepath.Join(dir, "python3-magnum-capi-helm.list")
 	require.NoError(t, os.WriteFile(stamp, nil, 0o644))
 
-	d := &Desired{
+	d := &Desired{Part: artifact.Part{
 		Links:  []files.Symlink{{Path: filepath.Join(dir, "helm"), Target: "/opt/magnum-capi-graft/helm/helm"}},
 		Stamps: []string{stamp},
-	}
+	}}
 	for range unitshape.Services {
 		d.Wirings = append(d.Wirings, wiring.Wiring{Method: wiring.ByDefaultDirs})
 	}
@@ -57,7 +58,7 @@ func TestDiffLinksStampsAndDriverRestarts(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, p.Restarts)
 
-	d.Driver = &DriverState{restartReason: "apt-get install python3-magnum-capi-helm"}
+	d.Restart = []string{"apt-get install python3-magnum-capi-helm"}
 	p, err = Diff(d, runningUnit(time.Now().Add(time.Minute)))
 	require.NoError(t, err)
 	require.Len(t, p.Restarts, 2)
@@ -83,8 +84,8 @@ func TestDiffRemovesStaleTemporaryFiles(t *testing.T) {
 	for _, p := range notOurs {
 		require.NoError(t, os.WriteFile(p, nil, 0o644))
 	}
-	d := &Desired{Files: []files.File{{Path: kc, Content: []byte("apiVersion: v1\n"), Mode: 0o640,
-		Owner: me.Username, Group: group.Name, Secret: true, Restarts: []string{"magnum-api"}}}}
+	d := &Desired{Part: artifact.Part{Files: []files.File{{Path: kc, Content: []byte("apiVersion: v1\n"), Mode: 0o640,
+		Owner: me.Username, Group: group.Name, Secret: true, Restarts: []string{"magnum-api"}}}}}
 	p, err := Diff(d, &unitshape.Unit{})
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1, "%v", p.Changes)

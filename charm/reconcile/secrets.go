@@ -3,22 +3,18 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/canonical/pebble/internals/osutil"
-
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // App is the application name used in the commands a blocked status gives
 // the operator.
 func (r *Reconciler) app() string {
-	if unit := os.Getenv("JUJU_UNIT_NAME"); unit != "" {
+	if unit := r.Env.UnitName; unit != "" {
 		if app, _, ok := strings.Cut(unit, "/"); ok {
 			return app
 		}
@@ -56,7 +52,7 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 	}
 	kc, rep := kubeconfig.Validate(data, cfg.DriverVersion, time.Now(), kubeconfig.ValidateOptions{})
 	if !rep.OK() {
-		return nil, nil, "", blocked{rep.BlockedStatus()}
+		return nil, nil, "", block("%s", rep.BlockedStatus())
 	}
 	return data, kc, rep.WarningSuffix(), nil
 }
@@ -64,10 +60,8 @@ func (r *Reconciler) kubeconfig(ctx context.Context, cfg Config) ([]byte, *kubec
 // failure is the memory of a graft that made a service fail: the hash of its
 // desired state and the message. While config and secrets stay the same, later
 // hooks say the message instead of restarting services into the same failure.
-const failureFile = "failed"
-
 func (r *Reconciler) failedBefore(hash string) (string, bool) {
-	b, err := files.ReadFile(filepath.Join(r.StateDir, failureFile), files.MaxTextFile)
+	b, err := r.State.Read(state.Failure)
 	if err != nil {
 		return "", false
 	}
@@ -75,12 +69,15 @@ func (r *Reconciler) failedBefore(hash string) (string, bool) {
 	return msg, ok && h == hash
 }
 
+// rememberFailure keeps the memory; without it, the next hook would try
+// the same graft again, so a failure to keep it is logged, not fatal.
 func (r *Reconciler) rememberFailure(hash, msg string) {
-	if err := os.MkdirAll(r.StateDir, 0o700); err == nil {
-		_ = osutil.AtomicWriteFile(filepath.Join(r.StateDir, failureFile), []byte(hash+"\n"+msg), 0o600, 0)
+	if err := r.State.Write(state.Failure, []byte(hash+"\n"+msg)); err != nil {
+		r.logf("%v", err)
 	}
 }
 
-func (r *Reconciler) clearFailure() {
-	_ = os.Remove(filepath.Join(r.StateDir, failureFile))
+func (r *Reconciler) clearFailure() error {
+	_, err := r.State.Remove(state.Failure)
+	return err
 }

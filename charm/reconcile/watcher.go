@@ -2,48 +2,22 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
-// WatcherUnitPath is the watcher's systemd unit. The watcher is part of the
-// graft: Juju gives a subordinate no hook when its principal changes, so the
-// charm leaves a small service behind that notices and re-runs update-status.
-const WatcherUnitPath = "/etc/systemd/system/" + watcher.ServiceName
+// WatcherUnitPath is the watcher's systemd unit.
+const WatcherUnitPath = watcher.UnitPath
 
-// watchListPath is where the watcher reads what to watch.
-func (r *Reconciler) watchListPath() string { return filepath.Join(r.StateDir, "watch.json") }
-
-// desireWatcher adds the watcher's unit file and watch list to the desired
-// state. It needs a unit name and the charm binary (hook context); outside
-// one (a dry run from the CLI on a dev machine) it desires nothing.
-func (r *Reconciler) desireWatcher(unit *unitshape.Unit, d *Desired) error {
-	unitName := os.Getenv("JUJU_UNIT_NAME")
-	binary, err := os.Executable()
-	if unitName == "" || err != nil {
-		return nil
-	}
-	fi, err := os.Stat(binary)
-	if err != nil {
-		return nil
-	}
-	jujuExec, err := exec.LookPath("juju-exec")
-	if err != nil {
-		jujuExec = watcher.DefaultJujuExec
-	}
-	build := fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().Unix())
-	d.Files = append(d.Files, files.File{
-		Path: WatcherUnitPath, Content: watcher.UnitFile(binary, unitName, r.watchListPath(), jujuExec, build),
-		Mode: 0o644, Owner: "root", Group: "root", UnitFile: true,
-	})
-
+// desireWatcher adds the watcher's unit file and watch list: it watches
+// every path of the graft, Magnum's services, their /etc/default files and
+// drop-in directories, and Magnum's packages. Outside a hook (a dry run
+// from the CLI on a dev machine) there is no watcher.
+func (r *Reconciler) desireWatcher(d *Desired) error {
 	list := watcher.WatchList{
 		Paths:    []string{wiring.ConfDir, ConfFile, KubeconfigFile},
 		Units:    []string{},
@@ -54,26 +28,20 @@ func (r *Reconciler) desireWatcher(unit *unitshape.Unit, d *Desired) error {
 		list.Units = append(list.Units, svc+".service")
 	}
 	for _, f := range d.Files {
-		if f.Path != WatcherUnitPath {
-			list.Paths = append(list.Paths, f.Path)
-		}
+		list.Paths = append(list.Paths, f.Path)
 	}
-	// The driver's and helm's install tree: a version directory removed
-	// (or the whole tree) leaves an activation naming nothing.
-	list.Paths = append(list.Paths, InstallRoot, DriverRoot, HelmDir, HelmBinary)
-	if d.Driver != nil && d.Driver.Dir != "" {
-		list.Paths = append(list.Paths, d.Driver.Dir)
-	}
+	// The install tree and what the artifacts name in it: a version
+	// directory removed (or the whole tree) leaves an activation naming
+	// nothing.
+	list.Paths = append(append(list.Paths, r.artifactContext(nil, Options{}).Root()), d.Watch...)
 	for _, l := range d.Links {
 		list.Paths = append(list.Paths, l.Path)
 	}
-	b, err := list.Encode()
-	if err != nil {
-		return err
-	}
-	d.Files = append(d.Files, files.File{Path: r.watchListPath(), Content: b, Mode: 0o600, Owner: "root", Group: "root"})
-	d.Watcher = true
-	return nil
+	fs, err := watcher.Files(watcher.Install{Binary: r.Env.Executable, Unit: r.Env.UnitName, JujuExec: r.Env.JujuExec,
+		WatchList: r.State.Path(state.WatchList)}, list)
+	d.Files = append(d.Files, fs...)
+	d.Watcher = len(fs) > 0
+	return err
 }
 
 // ensureWatcher enables the watcher and (re)starts it when its unit file
@@ -98,41 +66,4 @@ func (r *Reconciler) ensureWatcher(ctx context.Context, unitFileChanged bool) er
 		return sd.RestartNoSettle(ctx, watcher.ServiceName)
 	}
 	return nil
-}
-
-// removeWatcher stops and disables the watcher before its unit file goes,
-// so it cannot re-graft what removal takes off. It reports whether there
-// was a watcher to stop.
-func (r *Reconciler) removeWatcher(ctx context.Context) (bool, error) {
-	if _, err := os.Stat(WatcherUnitPath); err != nil {
-		return false, nil
-	}
-	sd, err := r.units(ctx)
-	if err != nil {
-		return false, err
-	}
-	u, err := sd.Unit(ctx, watcher.ServiceName)
-	if err != nil {
-		return false, err
-	}
-	// A unit file someone changed is kept (see Remove): a later removal
-	// hook finds its service already stopped and disabled.
-	running := u.ActiveState != "" && u.ActiveState != "inactive" && u.ActiveState != "failed"
-	if !running && u.UnitFileState != "enabled" {
-		return false, nil
-	}
-	r.logf("stop and disable %s", watcher.ServiceName)
-	if err := sd.Stop(ctx, watcher.ServiceName); err != nil {
-		return false, err
-	}
-	return true, sd.Disable(ctx, watcher.ServiceName)
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -105,16 +105,14 @@ func connect(ctx context.Context, creds Credentials, pacing Pacing, say func(str
 // model's juju-http(s)-proxy and juju-no-proxy as JUJU_CHARM_HTTP_PROXY,
 // JUJU_CHARM_HTTPS_PROXY and JUJU_CHARM_NO_PROXY; the standard variables a
 // process may carry are not the model's word (http.DefaultTransport's
-// ProxyFromEnvironment would read them). The rules are the preflight's
-// (kubeconfig.ModelProxy).
+// ProxyFromEnvironment would read them). The rules are package proxy's.
 func newTransport(creds Credentials) (*http.Transport, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	proxy, err := kubeconfig.ModelProxy(os.Getenv("JUJU_CHARM_HTTP_PROXY"), os.Getenv("JUJU_CHARM_HTTPS_PROXY"),
-		os.Getenv("JUJU_CHARM_NO_PROXY"))
+	px, err := proxy.New(proxy.FromJuju(os.Getenv))
 	if err != nil {
 		return nil, err
 	}
-	transport.Proxy = proxy
+	transport.Proxy = px.Func
 	if creds.CACert != "" {
 		pool, err := x509.SystemCertPool()
 		if err != nil {

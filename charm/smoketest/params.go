@@ -325,3 +325,53 @@ func (p Params) createTimeoutMinutes() int {
 	m := int((p.Timeout + time.Minute - 1) / time.Minute)
 	return max(m, 1)
 }
+
+// ActionParams are the smoke-test action's parameters as action-get gives
+// them (charmcraft.yaml's actions.smoke-test.params), decoded once with
+// hooktool.Decode.
+type ActionParams struct {
+	// Credentials is the Juju secret holding the cloud credentials.
+	Credentials     string `json:"credentials"`
+	Image           string `json:"image"`
+	Keypair         string `json:"keypair"`
+	ExternalNetwork string `json:"external-network"`
+	MasterFlavor    string `json:"master-flavor"`
+	Flavor          string `json:"flavor"`
+	NetworkDriver   string `json:"network-driver"`
+	KubeTag         string `json:"kube-tag"`
+	// Labels is "key=value,key=value".
+	Labels      string `json:"labels"`
+	MasterCount int    `json:"master-count"`
+	NodeCount   int    `json:"node-count"`
+	// Timeout is a Go duration, like 30m.
+	Timeout string `json:"timeout"`
+	Keep    bool   `json:"keep"`
+	Prefix  string `json:"prefix"`
+	// Force runs the test on a unit that is not the leader.
+	Force bool `json:"force"`
+}
+
+// Params are the test's parameters the action asks for.
+func (a ActionParams) Params() (Params, error) {
+	p := Params{Image: a.Image, Keypair: a.Keypair, ExternalNetwork: a.ExternalNetwork, MasterFlavor: a.MasterFlavor,
+		Flavor: a.Flavor, NetworkDriver: a.NetworkDriver, KubeTag: a.KubeTag, Prefix: a.Prefix,
+		MasterCount: a.MasterCount, NodeCount: a.NodeCount, Keep: a.Keep}
+	if a.Timeout != "" {
+		d, err := time.ParseDuration(a.Timeout)
+		if err != nil {
+			return p, fmt.Errorf("timeout %q: use a duration like 30m", a.Timeout)
+		}
+		p.Timeout = d
+	}
+	if a.Labels != "" {
+		p.Labels = map[string]string{}
+		for _, kv := range strings.Split(a.Labels, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return p, fmt.Errorf("labels: %q is not key=value", kv)
+			}
+			p.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return p, nil
+}

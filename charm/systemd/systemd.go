@@ -52,6 +52,47 @@ func (u Unit) Running() bool { return u.ActiveState == "active" && u.MainPID != 
 // ErrMasked is returned when asked to restart a masked unit.
 var ErrMasked = errors.New("unit is masked")
 
+// StartFailure is a restart's error when the service itself did not come up
+// (its job failed, it failed or kept being replaced while settling, it did
+// not settle in time): the unit's own doing, which a retry of the same files
+// would repeat. Any other error from Restart (D-Bus, a cancelled context) is
+// the charm's way to systemd failing, and a retry may well succeed.
+type StartFailure struct{ Err error }
+
+func (e *StartFailure) Error() string { return e.Err.Error() }
+func (e *StartFailure) Unwrap() error { return e.Err }
+
+// IsStartFailure reports whether err says the service did not start.
+func IsStartFailure(err error) bool {
+	var sf *StartFailure
+	return errors.As(err, &sf)
+}
+
+func startFailure(format string, args ...any) error {
+	return &StartFailure{fmt.Errorf(format, args...)}
+}
+
+// Controller is what the charm needs of the unit's systemd: Manager, and
+// in unit tests systemdtest.Fake, so the reconcile's and removal's
+// rollback paths run in milliseconds instead of in a box.
+type Controller interface {
+	Unit(ctx context.Context, name string) (Unit, error)
+	DaemonReload(ctx context.Context) error
+	// Restart restarts a service and waits until it has settled; an error
+	// that IsStartFailure recognises means the service did not come up,
+	// any other means systemd could not be asked.
+	Restart(ctx context.Context, name string, settle time.Duration) (Unit, error)
+	Settle(ctx context.Context, name string, window time.Duration) (Unit, error)
+	RestartNoSettle(ctx context.Context, name string) error
+	Enable(ctx context.Context, name string) error
+	Stop(ctx context.Context, name string) error
+	Disable(ctx context.Context, name string) error
+	JournalTail(ctx context.Context, unit string, n int) string
+	Close()
+}
+
+var _ Controller = (*Manager)(nil)
+
 // Manager talks to the unit's systemd. Every hook reads unit state, and
 // few change anything, so reads go over one plain connection fetching only
 // the properties the charm uses; go-systemd's connection (two sockets and
@@ -257,7 +298,7 @@ func (m *Manager) Settle(ctx context.Context, name string, window time.Duration)
 		}
 		switch {
 		case u.ActiveState == "failed":
-			return u, fmt.Errorf("%s failed (%s)", name, u.SubState)
+			return u, startFailure("%s failed (%s)", name, u.SubState)
 		case u.Running() && u.MainPID == pid:
 			stable := time.Since(stableSince)
 			if (stable >= window && hasChildren(pid)) || stable >= 5*window {
@@ -267,13 +308,13 @@ func (m *Manager) Settle(ctx context.Context, name string, window time.Duration)
 			if pid != 0 {
 				// The main process was replaced: Restart=on-failure at work.
 				if replaced++; replaced > 1 {
-					return u, fmt.Errorf("%s restarted by itself (main PID %d -> %d): it is failing", name, pid, u.MainPID)
+					return u, startFailure("%s restarted by itself (main PID %d -> %d): it is failing", name, pid, u.MainPID)
 				}
 			}
 			pid, stableSince = u.MainPID, time.Now()
 		}
 		if time.Now().After(deadline) {
-			return u, fmt.Errorf("%s did not settle (state %s/%s)", name, u.ActiveState, u.SubState)
+			return u, startFailure("%s did not settle (state %s/%s)", name, u.ActiveState, u.SubState)
 		}
 		select {
 		case <-ctx.Done():
@@ -325,6 +366,12 @@ func Environ(pid uint32) (map[string]string, error) {
 		}
 	}
 	return env, nil
+}
+
+// JournalTail is the package's JournalTail, for code that holds a Manager
+// behind an interface.
+func (m *Manager) JournalTail(ctx context.Context, unit string, n int) string {
+	return JournalTail(ctx, unit, n)
 }
 
 // JournalTail returns the last n journal lines of a unit, for a blocked
@@ -401,7 +448,9 @@ func (m *Manager) job(ctx context.Context, verb, name string, start func(*sd.Con
 	select {
 	case result := <-done:
 		if result != "done" {
-			return fmt.Errorf("%s %s: job %s", verb, name, result)
+			// systemd ran the job and the unit did not get there
+			// (failed, timeout, dependency, canceled).
+			return startFailure("%s %s: job %s", verb, name, result)
 		}
 		return nil
 	case <-ctx.Done():

@@ -102,8 +102,13 @@ type Root string
 
 func (r Root) path(p string) string { return filepath.Join(string(r), p) }
 
+// UnitReader reads one systemd unit's state (systemd.Manager does).
+type UnitReader interface {
+	Unit(ctx context.Context, name string) (systemd.Unit, error)
+}
+
 // Observe reads the unit.
-func Observe(ctx context.Context, sd *systemd.Manager) (*Unit, error) {
+func Observe(ctx context.Context, sd UnitReader) (*Unit, error) {
 	u := &Unit{}
 	for _, name := range Services {
 		unit, err := sd.Unit(ctx, name+".service")
@@ -300,4 +305,31 @@ func OriginalExecStart(svc *Service) (string, error) {
 		return "", fmt.Errorf("%s: no ExecStart in %s", svc.Name, strings.Join(paths, ", "))
 	}
 	return exec, nil
+}
+
+const (
+	// DefaultPATH is the search path Magnum's init scripts set; the
+	// services' observed PATH is used when there is one.
+	DefaultPATH = "/sbin:/usr/sbin:/bin:/usr/bin"
+	// MagnumHome is user magnum's home: a writable HOME for helm.
+	MagnumHome = "/var/lib/magnum"
+)
+
+// ServicesPATH is the search path the services run with: the first one
+// observed, or DefaultPATH.
+func (u *Unit) ServicesPATH() string {
+	if u != nil {
+		for _, s := range u.Services {
+			if s.PATH != "" {
+				return s.PATH
+			}
+		}
+	}
+	return DefaultPATH
+}
+
+// ServicesEnv is the environment Magnum's services run with, as far as
+// proving anything matters: their PATH and user magnum's home.
+func (u *Unit) ServicesEnv() []string {
+	return []string{"PATH=" + u.ServicesPATH(), "HOME=" + MagnumHome, "LANG=C.UTF-8"}
 }

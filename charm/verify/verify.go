@@ -8,13 +8,13 @@ package verify
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/helm"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
@@ -47,10 +47,16 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 		checks = append(checks, Check{Name: name, Pass: pass, Evidence: fmt.Sprintf(format, args...)})
 	}
 
-	out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
-	pending := out.Plan.Lines()
-	add("converged", out.Plan.Empty(), "%s", orNone(strings.Join(pending, "; "), "no pending changes"))
-	add("status", out.Status == "active", "%s: %s", out.Status, out.Message)
+	out, err := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	if err != nil {
+		// Not a verdict on the graft: the plan could not be computed.
+		add("converged", false, "cannot compute the plan: %v", err)
+		add("status", false, "cannot compute the plan: %v", err)
+	} else {
+		pending := out.Plan.Lines()
+		add("converged", out.Plan.Empty(), "%s", orNone(strings.Join(pending, "; "), "no pending changes"))
+		add("status", out.Status == "active", "%s: %s", out.Status, out.Message)
+	}
 
 	if out.Desired != nil && out.Desired.Kubeconfig != nil {
 		rep := r.Preflight(ctx, out.Desired, true)
@@ -119,8 +125,8 @@ func watcherCheck(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Mana
 	if err != nil {
 		return err
 	}
-	f, ferr := watcher.LoadFailures(filepath.Join(r.StateDir, watcher.FailuresFile))
-	t, terr := watcher.LoadTrigger(filepath.Join(r.StateDir, watcher.TriggerFile))
+	f, ferr := watcher.LoadFailures(r.State)
+	t, terr := watcher.LoadTrigger(r.State)
 	switch {
 	case !u.Running() || u.UnitFileState != "enabled":
 		add("watcher", false, "%s is %s/%s and %s: nothing re-grafts when Magnum changes until the regraft action", watcher.ServiceName, u.ActiveState, u.SubState, orNone(u.UnitFileState, "not installed"))
@@ -159,7 +165,7 @@ func orNone(s, none string) string {
 // driverChecks proves the driver and helm the way the services will use
 // them: as user magnum, with the services' PATH, in a fresh interpreter.
 func driverChecks(ctx context.Context, unit *unitshape.Unit, d *reconcile.Desired, add func(string, bool, string, ...any)) {
-	env := reconcile.ServicesEnv(unit)
+	env := unit.ServicesEnv()
 	if d == nil || d.Driver == nil {
 		add("driver.entry-point", false, "the desired driver is not known: see status")
 	} else {
@@ -185,11 +191,11 @@ func driverChecks(ctx context.Context, unit *unitshape.Unit, d *reconcile.Desire
 		add("driver.list-drivers", false, "magnum-driver-manage list-drivers as magnum does not list %s (it lists %s)",
 			driver.EntryPointName, strings.Join(l.Names, ", "))
 	}
-	path, version, err := reconcile.HelmOnPath(ctx, unit)
+	path, version, err := helm.OnPath(ctx, unit)
 	if err != nil {
 		add("helm", false, "%v", err)
 	} else {
 		add("helm", true, "%s version --short as magnum (PATH %s, HOME %s): %s", path,
-			strings.TrimPrefix(env[0], "PATH="), reconcile.MagnumHome, version)
+			strings.TrimPrefix(env[0], "PATH="), unitshape.MagnumHome, version)
 	}
 }

@@ -12,6 +12,6 @@
 //
 // The charm tells it what to watch with a WatchList saved to a file, which
 // the watcher also watches, and keeps the count of re-grafts that failed in
-// a row in a record beside it (FailuresFile): the watcher stops while the
+// a row in a record beside it (state.RegraftFailures): the watcher stops while the
 // record says MaxFailures and starts again when a hook removes it.
 package watcher

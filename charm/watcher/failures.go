@@ -1,21 +1,15 @@
 package watcher
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/canonical/pebble/internals/osutil"
-
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
-// FailuresFile is the record of the watcher's re-grafts that failed in a
-// row. It lives beside the watch list, in the charm's state directory.
+// The record of the watcher's re-grafts that failed in a row
+// (state.RegraftFailures) lives beside the watch list, in the charm's state
+// directory.
 //
 // Only hooks write it, because only a hook knows how its re-graft ended: the
 // update-status hook the watcher runs adds a failure when it ends blocked;
@@ -26,7 +20,6 @@ import (
 // watcher's memory means a restarted watcher (a reboot, a charm upgrade)
 // stays stopped, and that the status the hook sets and the watcher's
 // behaviour can never disagree.
-const FailuresFile = "regraft-failures.json"
 
 // MaxFailures re-grafts failing in a row stop automatic re-grafting.
 const MaxFailures = 2
@@ -45,23 +38,11 @@ type Failures struct {
 // Stopped reports whether automatic re-grafting is stopped.
 func (f Failures) Stopped() bool { return f.Count >= MaxFailures }
 
-// FailuresPath is the record beside a watch list.
-func FailuresPath(watchList string) string {
-	return filepath.Join(filepath.Dir(watchList), FailuresFile)
-}
-
 // LoadFailures reads the record; a missing record is no failures.
-func LoadFailures(path string) (Failures, error) {
-	var f Failures
-	data, err := files.ReadFile(path, files.MaxTextFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return f, nil
-	}
+func LoadFailures(d state.Dir) (Failures, error) {
+	f, err := state.Get[Failures](d, state.RegraftFailures)
 	if err != nil {
-		return f, fmt.Errorf("read re-graft failures: %w", err)
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return Failures{}, fmt.Errorf("parse re-graft failures %s: %w", path, err)
+		return Failures{}, fmt.Errorf("cannot read the re-graft failures: %w", err)
 	}
 	return f, nil
 }
@@ -69,31 +50,17 @@ func LoadFailures(path string) (Failures, error) {
 // RecordFailure adds one failure with its reason and returns the record.
 // An unreadable record counts as none: the count starts again rather than
 // the unit being stuck.
-func RecordFailure(path, reason string, now time.Time) (Failures, error) {
-	f, err := LoadFailures(path)
+func RecordFailure(d state.Dir, reason string, now time.Time) (Failures, error) {
+	f, err := LoadFailures(d)
 	if err != nil || f.Count == 0 {
 		f = Failures{Since: now.UTC()}
 	}
 	f.Count++
 	f.Reason = reason
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return f, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return f, err
-	}
-	if err := osutil.AtomicWriteFile(path, append(data, '\n'), 0o600, 0); err != nil {
-		return f, fmt.Errorf("write re-graft failures: %w", err)
-	}
-	return f, nil
+	return f, d.Save(state.RegraftFailures, f)
 }
 
 // ClearFailures removes the record; it reports whether there was one.
-func ClearFailures(path string) (bool, error) {
-	err := os.Remove(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
+func ClearFailures(d state.Dir) (bool, error) {
+	return d.Remove(state.RegraftFailures)
 }

@@ -8,12 +8,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 func TestFailuresRecord(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	path := FailuresPath(filepath.Join(dir, "watch.json"))
-	assert.Equal(t, filepath.Join(dir, FailuresFile), path)
+	path := state.Dir(dir)
 
 	f, err := LoadFailures(path)
 	require.NoError(t, err)
@@ -33,7 +34,7 @@ func TestFailuresRecord(t *testing.T) {
 	got, err := LoadFailures(path)
 	require.NoError(t, err)
 	assert.Equal(t, f, got)
-	fi, err := os.Stat(path)
+	fi, err := os.Stat(path.Path(state.RegraftFailures))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 
@@ -46,10 +47,10 @@ func TestFailuresRecord(t *testing.T) {
 }
 
 func TestFailuresUnreadableRecordStartsAgain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FailuresFile)
-	require.NoError(t, os.WriteFile(path, []byte("{not json"), 0o600))
+	path := state.Dir(t.TempDir())
+	require.NoError(t, os.WriteFile(path.Path(state.RegraftFailures), []byte("{not json"), 0o600))
 	_, err := LoadFailures(path)
-	assert.ErrorContains(t, err, "parse re-graft failures")
+	assert.ErrorContains(t, err, "cannot parse")
 	f, err := RecordFailure(path, "blocked: c", time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, 1, f.Count)

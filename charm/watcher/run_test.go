@@ -16,6 +16,8 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // fakeSystemd stands in for the D-Bus connection.
@@ -191,7 +193,7 @@ func TestRunReloadsWatchList(t *testing.T) {
 func TestRunFollowsTheFailureRecord(t *testing.T) {
 	dir := t.TempDir()
 	conf, other := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-conductor")
-	record := filepath.Join(dir, FailuresFile)
+	record := state.Dir(dir)
 	_, err := RecordFailure(record, "blocked: driver resource missing", time.Now())
 	require.NoError(t, err)
 	h := startRunIn(t, dir, WatchList{Paths: []string{conf, other}}, func(c *Config) {
@@ -232,7 +234,7 @@ func TestRunFollowsTheFailureRecord(t *testing.T) {
 func TestRunStartsStoppedWhenTheRecordSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	conf, other := filepath.Join(dir, "99-capi.conf"), filepath.Join(dir, "magnum-conductor")
-	record := filepath.Join(dir, FailuresFile)
+	record := state.Dir(dir)
 	for range MaxFailures {
 		_, err := RecordFailure(record, "blocked: x", time.Now())
 		require.NoError(t, err)
@@ -339,7 +341,7 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	assert.Equal(t, want, h.nextTrigger(t))
 	assert.Equal(t, want, h.nextTrigger(t), "retried with the same reasons, no new event")
 	h.waitLog(t, "(2 in a row)")
-	rec, err := LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err := LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerFailed, rec.Outcome)
 	assert.Equal(t, 2, rec.Failed)
@@ -348,7 +350,7 @@ func TestRunRetriesATriggerThatNeverReachedTheHook(t *testing.T) {
 	close(proceed)
 	assert.Equal(t, want, h.nextTrigger(t), "retried again")
 	h.waitLog(t, "re-graft succeeded")
-	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err = LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerRecord{Outcome: TriggerOK, Started: rec.Started, Ended: rec.Ended}, rec)
 	select {
@@ -376,14 +378,14 @@ func TestRunWaitsForABusyUnitAgent(t *testing.T) {
 	writeFile(t, conf, "a")
 	h.nextTrigger(t)
 	h.waitLog(t, "waiting for the unit agent")
-	rec, err := LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err := LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerWaiting, rec.Outcome)
 	assert.Contains(t, rec.Reason, "waiting for the unit agent since ")
 
 	close(release)
 	h.waitLog(t, "re-graft succeeded")
-	rec, err = LoadTrigger(filepath.Join(dir, TriggerFile))
+	rec, err = LoadTrigger(state.Dir(dir))
 	require.NoError(t, err)
 	assert.Equal(t, TriggerOK, rec.Outcome)
 	assert.Equal(t, 0, rec.Failed)
@@ -410,7 +412,12 @@ func TestRunKeepsAnEditMadeDuringANoOpRegraft(t *testing.T) {
 		}
 	})
 	h.noop.Store(true)
-	writeFile(t, conf, "a")
+	// One event for conf: os.WriteFile's create and write could reach the
+	// watcher on either side of the first re-graft (the debounce is 1 ns
+	// here) and make conf's own late write look like the edit.
+	tmp := filepath.Join(dir, ".99-capi.conf.tmp")
+	writeFile(t, tmp, "a")
+	require.NoError(t, os.Rename(tmp, conf))
 	assert.Equal(t, []string{"path " + conf}, h.nextTrigger(t))
 	// Let the watcher see the edit before the re-graft ends.
 	time.Sleep(50 * time.Millisecond)

@@ -1,29 +1,23 @@
 package watcher
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/canonical/pebble/internals/osutil"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
-// TriggerFile is the watcher's own record of its last re-graft trigger,
-// beside the watch list in the charm's state directory. Only the watcher
-// writes it; the verify action reads it.
+// The watcher's own record of its last re-graft trigger
+// (state.RegraftTrigger) is beside the watch list in the charm's state
+// directory. Only the watcher writes it; the verify action reads it.
 //
-// FailuresFile says how the charm's re-grafts ended, and only a hook can
+// state.RegraftFailures says how the charm's re-grafts ended, and only a hook can
 // write that. This file says what the hook cannot: that a trigger never
 // reached it (juju-exec refused the command line, the unit agent was
 // down) or that the hook failed without recording why (it crashed), and
 // that a trigger is waiting for the unit agent, which runs one operation
 // at a time (juju/juju internal/worker/uniter/resolver/loop.go), so a
 // re-graft queues behind a long action such as smoke-test.
-const TriggerFile = "regraft-trigger.json"
 
 // Trigger outcomes.
 const (
@@ -33,7 +27,7 @@ const (
 	// TriggerOK: the hook ran and ended well.
 	TriggerOK = "ok"
 	// TriggerBlocked: the hook ran and recorded a blocked ending in
-	// FailuresFile, which governs what happens next.
+	// state.RegraftFailures, which governs what happens next.
 	TriggerBlocked = "blocked"
 	// TriggerFailed: the trigger failed and the hook recorded nothing: it
 	// is retried, and verify reports it.
@@ -57,35 +51,14 @@ type TriggerRecord struct {
 	Failed int `json:"failed-in-a-row"`
 }
 
-// TriggerPath is the record beside a watch list.
-func TriggerPath(watchList string) string {
-	return filepath.Join(filepath.Dir(watchList), TriggerFile)
-}
-
 // LoadTrigger reads the record; a missing record is a zero record (no
 // trigger yet).
-func LoadTrigger(path string) (TriggerRecord, error) {
-	var r TriggerRecord
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return r, nil
-	}
+func LoadTrigger(d state.Dir) (TriggerRecord, error) {
+	r, err := state.Get[TriggerRecord](d, state.RegraftTrigger)
 	if err != nil {
-		return r, fmt.Errorf("cannot read the watcher's trigger record: %w", err)
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return TriggerRecord{}, fmt.Errorf("cannot parse the watcher's trigger record %s: %w", path, err)
+		return TriggerRecord{}, fmt.Errorf("cannot read the watcher's trigger record: %w", err)
 	}
 	return r, nil
-}
-
-// saveTrigger writes the record atomically.
-func saveTrigger(path string, r TriggerRecord) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return osutil.AtomicWriteFile(path, append(data, '\n'), 0o600, 0)
 }
 
 // maxReason bounds a reason kept in the record.

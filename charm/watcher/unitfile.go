@@ -1,14 +1,24 @@
 package watcher
 
 import (
+	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
 
 // ServiceName is the watcher's systemd unit.
 const ServiceName = "magnum-capi-graft-watcher.service"
+
+// UnitPath is the watcher's systemd unit. The watcher is part of the
+// graft: Juju gives a subordinate no hook when its principal changes, so
+// the charm leaves a small service behind that notices and re-runs
+// update-status.
+const UnitPath = "/etc/systemd/system/" + ServiceName
 
 // UnitFile renders the watcher's systemd unit: the charm binary at binary
 // running `watch` for the Juju unit unitName with the watch list at
@@ -58,4 +68,37 @@ func execLine(argv ...string) string {
 		quoted[i] = `"` + r.Replace(a) + `"`
 	}
 	return strings.Join(quoted, " ")
+}
+
+// Install is how the charm runs the watcher.
+type Install struct {
+	// Binary is the charm's binary and Unit the Juju unit it runs for;
+	// without either (outside a hook) there is no watcher.
+	Binary, Unit string
+	// JujuExec is the juju-exec that triggers re-grafts.
+	JujuExec string
+	// WatchList is where the watch list is kept.
+	WatchList string
+}
+
+// Files are the watcher's unit file and watch list as the graft wants
+// them, for list; none outside a hook.
+func Files(in Install, list WatchList) ([]files.File, error) {
+	if in.Unit == "" || in.Binary == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(in.Binary)
+	if err != nil {
+		return nil, nil
+	}
+	build := fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().Unix())
+	b, err := list.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return []files.File{
+		{Path: UnitPath, Content: UnitFile(in.Binary, in.Unit, in.WatchList, in.JujuExec, build),
+			Mode: 0o644, Owner: "root", Group: "root", UnitFile: true},
+		{Path: in.WatchList, Content: b, Mode: 0o600, Owner: "root", Group: "root"},
+	}, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
 // Defaults for Config.
@@ -30,14 +31,14 @@ const (
 	// catches only a wedged agent.
 	DefaultTriggerTimeout = 24 * time.Hour
 	// DefaultBusyAfter is how long a trigger may take before the watcher
-	// says (log, TriggerFile) that it waits for the unit agent.
+	// says (log, state.RegraftTrigger) that it waits for the unit agent.
 	DefaultBusyAfter = 30 * time.Second
 	DefaultEchoGrace = time.Second
 	// DefaultJujuExec is where the machine agent installs juju-exec, used
 	// when it is not on PATH (systemd gives services a short PATH).
 	DefaultJujuExec = "/usr/bin/juju-exec"
 	// FromWatcherFlag tells the update-status hook that the watcher runs
-	// it: such a hook records how its re-graft ended (see FailuresFile) and
+	// it: such a hook records how its re-graft ended (see state.RegraftFailures) and
 	// exits non-zero when it failed. Juju's own update-status has no
 	// arguments.
 	FromWatcherFlag = "--from-watcher"
@@ -196,12 +197,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("watcher: %w", err)
 	}
 	w := &watcher{
-		cfg:      cfg,
-		log:      log.New(cfg.Stderr, "", 0),
-		sched:    newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace),
-		failures: FailuresPath(cfg.WatchList),
-		trigger:  TriggerPath(cfg.WatchList),
+		cfg:   cfg,
+		log:   log.New(cfg.Stderr, "", 0),
+		sched: newScheduler(cfg.Debounce, cfg.MinInterval, cfg.EchoGrace),
+		state: state.Dir(filepath.Dir(cfg.WatchList)),
 	}
+	w.failures = w.state.Path(state.RegraftFailures)
 	return w.run(ctx)
 }
 
@@ -209,12 +210,12 @@ type watcher struct {
 	cfg   Config
 	log   *log.Logger
 	sched *scheduler
-	// failures is the charm's record of failed re-grafts (FailuresFile).
+	// state is the charm's state directory, beside the watch list:
+	// failures is the path of its record of failed re-grafts, and record
+	// what the watcher's own record of its triggers holds now.
+	state    state.Dir
 	failures string
-	// trigger is the watcher's own record of its triggers (TriggerFile),
-	// and record what it holds now.
-	trigger string
-	record  TriggerRecord
+	record   TriggerRecord
 
 	list  WatchList
 	ino   *inotify
@@ -248,7 +249,7 @@ func (w *watcher) run(ctx context.Context) error {
 	w.log.Printf("watching %d paths, %d units and %d packages from %s",
 		len(w.list.Paths), len(w.list.Units), len(w.list.Packages), w.cfg.WatchList)
 	w.readFailures()
-	if w.record, err = LoadTrigger(w.trigger); err != nil {
+	if w.record, err = LoadTrigger(w.state); err != nil {
 		w.log.Printf("%v", err)
 	}
 
@@ -318,7 +319,7 @@ func (w *watcher) run(ctx context.Context) error {
 				continue
 			}
 			started = now
-			before, _ = LoadFailures(w.failures)
+			before, _ = LoadFailures(w.state)
 			done = make(chan triggerResult, 1)
 			go func(done chan<- triggerResult, reasons []string) {
 				changed, err := w.cfg.Trigger(ctx, reasons)
@@ -374,7 +375,7 @@ func (w *watcher) triggerEnded(now, started time.Time, before Failures, reasons 
 	switch {
 	case err == nil:
 	case w.hookRecorded(before):
-		r.Outcome, r.Reason = TriggerBlocked, "the hook ended blocked (see "+FailuresFile+")"
+		r.Outcome, r.Reason = TriggerBlocked, "the hook ended blocked (see "+state.RegraftFailures+")"
 	default:
 		r.Outcome, r.Reason, r.Failed = TriggerFailed, clip(err.Error()), w.record.Failed+1
 		w.sched.Retry(now, reasons)
@@ -385,7 +386,7 @@ func (w *watcher) triggerEnded(now, started time.Time, before Failures, reasons 
 // hookRecorded reports whether the charm's record of failures changed
 // since before: the hook ran and recorded its blocked ending.
 func (w *watcher) hookRecorded(before Failures) bool {
-	after, err := LoadFailures(w.failures)
+	after, err := LoadFailures(w.state)
 	return err == nil && after.Count > 0 && (after.Count != before.Count || !after.Since.Equal(before.Since) || after.Reason != before.Reason)
 }
 
@@ -393,7 +394,7 @@ func (w *watcher) hookRecorded(before Failures) bool {
 // logged, as the record only informs.
 func (w *watcher) saveRecord(r TriggerRecord) {
 	w.record = r
-	if err := saveTrigger(w.trigger, r); err != nil {
+	if err := w.state.Save(state.RegraftTrigger, r); err != nil {
 		w.log.Printf("cannot save the trigger record: %v", err)
 	}
 }
@@ -488,7 +489,7 @@ func (w *watcher) listWritten(ctx context.Context) {
 // readFailures stops or restarts re-grafting as the charm's record of
 // failures says, and logs when that changes.
 func (w *watcher) readFailures() {
-	f, err := LoadFailures(w.failures)
+	f, err := LoadFailures(w.state)
 	if err != nil {
 		// A record the watcher cannot read stops nothing: the hook that
 		// runs next rewrites or removes it.

@@ -21,6 +21,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/hooks"
 )
@@ -45,11 +46,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 func runtime() *hooks.Runtime {
 	stateDir := os.Getenv("MAGNUM_CAPI_GRAFT_STATE_DIR")
 	if stateDir == "" {
-		stateDir = reconcile.DefaultStateDir
+		stateDir = state.DefaultDir
 	}
 	return &hooks.Runtime{
 		Juju:     hooktool.New(hooktool.ExecRunner{}),
-		StateDir: stateDir,
+		State:    state.Dir(stateDir),
 		Settle:   2 * time.Second,
 		CharmDir: os.Getenv("JUJU_CHARM_DIR"),
 		Stdout:   os.Stdout,
@@ -168,9 +169,13 @@ func plan(ctx context.Context, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rt := runtime()
-	r := &reconcile.Reconciler{Juju: rt.Juju, StateDir: rt.StateDir}
+	r := &reconcile.Reconciler{Juju: rt.Juju, State: rt.State, Env: reconcile.ProcessEnv()}
 	defer r.Close()
-	out := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	out, err := r.Reconcile(ctx, reconcile.Options{DryRun: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "magnum-capi-graft plan: %v\n", err)
+		return 1
+	}
 	fmt.Fprint(stdout, out.Plan.String())
 	fmt.Fprintf(stdout, "status after: %s: %s\n", out.Status, out.Message)
 	return 0

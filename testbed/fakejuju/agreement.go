@@ -18,19 +18,25 @@ type Call struct {
 	// with AgreementSecret granted (revisions 1 and 2, tracked 1),
 	// AgreementHiddenSecret not granted, config options kubeconfig (that
 	// secret), service-wiring "auto", minimum-flavor-ram 4096 and
-	// namespace-prefix unset, and the resources "driver" (an uploaded file)
-	// and "helm" (Charmhub's empty placeholder).
+	// namespace-prefix unset, the resources "driver" (an uploaded file)
+	// and "helm" (Charmhub's empty placeholder), and the peer relation
+	// graft:3 (see NewAgreementState).
 	Setup func(*State)
 	// InAction runs the call inside a running action (id "1", params
 	// AgreementActionParams); otherwise in a hook.
 	InAction bool
-	Argv     []string
-	Code     int
+	// InRelation runs the call in a relation hook of that relation, for
+	// that remote unit or application.
+	InRelation *RelationHook
+	Argv       []string
+	Code       int
 	// Stdout is the expected output; "{resources}" stands for the unit's
 	// resources directory.
 	Stdout string
 	Stderr string
-	// Check inspects the state after the call; nil means nothing to check.
+	// Check inspects the state after the call, once the hook has ended
+	// well (when Juju commits relation settings); nil means nothing to
+	// check.
 	Check func(*State) error
 }
 
@@ -66,7 +72,40 @@ func NewAgreementState(upload string) *State {
 	hidden, _ := ParseSecretURI(AgreementHiddenSecret)
 	st.Secrets[hidden] = &Secret{Revisions: []Revision{{Revision: 1, Content: map[string]string{"k": "v"}}}}
 	st.Resources = map[string]string{"driver": upload, "helm": ""}
+
+	// The peer relation: this unit and two more, each with the addresses
+	// Juju's EnterScope gives a unit's settings (apiserver/facades/agent/
+	// uniter/uniter.go, EnterScope), the second also with what it asked
+	// for, and the application's settings as the leader wrote them.
+	peers := st.AddRelation(AgreementRelation, "graft", "magnum-capi-graft")
+	peers.Join(st.Unit, st.Unit, withAddress("10.0.0.10", map[string]string{"note": "mine"}))
+	peers.Join(st.Unit, "magnum-capi-graft/1", withAddress("10.0.0.11", map[string]string{"turn": "requested"}))
+	peers.Join(st.Unit, "magnum-capi-graft/2", withAddress("10.0.0.12", nil))
+	peers.Applications["magnum-capi-graft"] = map[string]string{"roll": "2", "turn": "magnum-capi-graft/1"}
 	return st
+}
+
+// AgreementRelation is the id of the peer relation in the table's state.
+const AgreementRelation = 3
+
+// withAddress adds to settings what Juju's EnterScope puts there.
+func withAddress(addr string, settings map[string]string) map[string]string {
+	out := map[string]string{"private-address": addr, "ingress-address": addr, "egress-subnets": addr + "/32"}
+	for k, v := range settings {
+		out[k] = v
+	}
+	return out
+}
+
+func peers(st *State) *Relation {
+	r, _ := st.Relation(AgreementRelation)
+	return r
+}
+
+// inPeerHook runs a row in a relation hook of the peer relation, caused
+// by remote unit (or, with unit "", by the application's settings).
+func inPeerHook(unit string) *RelationHook {
+	return &RelationHook{ID: AgreementRelation, RemoteUnit: unit, RemoteApp: "magnum-capi-graft"}
 }
 
 func expect(what string, got, want any) error {
@@ -227,6 +266,118 @@ var Agreement = []Call{
 		Argv: []string{"resource-get"}, Code: 2, Stderr: "ERROR missing required resource name\n"},
 	{Name: "resource-get two names",
 		Argv: []string{"resource-get", "a", "b"}, Code: 2, Stderr: "ERROR unrecognized args: [\"b\"]\n"},
+
+	// relation-ids
+	{Name: "relation-ids of an endpoint, json",
+		Argv: []string{"relation-ids", "graft", "--format=json"}, Stdout: `["graft:3"]` + "\n"},
+	{Name: "relation-ids of an endpoint, smart",
+		Argv: []string{"relation-ids", "graft"}, Stdout: "graft:3\n"},
+	{Name: "relation-ids of an endpoint with no relation",
+		Argv: []string{"relation-ids", "--format=json", "nosuch"}, Stdout: "[]\n"},
+	{Name: "relation-ids of nothing, smart, prints nothing",
+		Argv: []string{"relation-ids", "nosuch"}, Stdout: ""},
+	{Name: "relation-ids in a relation hook: its endpoint by default", InRelation: inPeerHook("magnum-capi-graft/1"),
+		Argv: []string{"relation-ids"}, Stdout: "graft:3\n"},
+	{Name: "relation-ids outside a relation hook needs an endpoint",
+		Argv: []string{"relation-ids"}, Code: 2, Stderr: "ERROR no endpoint name specified\n"},
+	{Name: "relation-ids two endpoints",
+		Argv: []string{"relation-ids", "graft", "juju-info"}, Code: 2, Stderr: "ERROR unrecognized args: [\"juju-info\"]\n"},
+
+	// relation-list
+	{Name: "relation-list the remote units, json",
+		Argv: []string{"relation-list", "-r", "graft:3", "--format=json"}, Stdout: `["magnum-capi-graft/1","magnum-capi-graft/2"]` + "\n"},
+	{Name: "relation-list by bare id, smart",
+		Argv: []string{"relation-list", "--relation=3"}, Stdout: "magnum-capi-graft/1\nmagnum-capi-graft/2\n"},
+	{Name: "relation-list --app: the application at the other end",
+		Argv: []string{"relation-list", "--app", "-r", "graft:3"}, Stdout: "magnum-capi-graft\n"},
+	{Name: "relation-list with no members",
+		Setup: func(st *State) { peers(st).Depart("magnum-capi-graft/1"); peers(st).Depart("magnum-capi-graft/2") },
+		Argv:  []string{"relation-list", "-r", "graft:3", "--format=json"}, Stdout: "[]\n"},
+	{Name: "relation-list in a relation hook: its relation by default", InRelation: inPeerHook("magnum-capi-graft/2"),
+		Argv: []string{"relation-list", "--format=json"}, Stdout: `["magnum-capi-graft/1","magnum-capi-graft/2"]` + "\n"},
+	{Name: "relation-list outside a relation hook needs -r",
+		Argv: []string{"relation-list"}, Code: 2, Stderr: "ERROR no relation id specified\n"},
+	{Name: "relation-list of a relation the unit is not in",
+		Argv: []string{"relation-list", "-r", "graft:9"}, Code: 2, Stderr: "ERROR invalid value \"graft:9\" for option -r: relation not found\n"},
+	{Name: "relation-list of a relation id that is no number",
+		Argv: []string{"relation-list", "--relation", "graft:x"}, Code: 2, Stderr: "ERROR invalid value \"graft:x\" for option --relation: invalid relation id\n"},
+
+	// relation-get
+	{Name: "relation-get a remote unit's settings, json",
+		Argv:   []string{"relation-get", "-r", "graft:3", "--format=json", "-", "magnum-capi-graft/1"},
+		Stdout: `{"egress-subnets":"10.0.0.11/32","ingress-address":"10.0.0.11","private-address":"10.0.0.11","turn":"requested"}` + "\n"},
+	{Name: "relation-get one key of a remote unit",
+		Argv: []string{"relation-get", "-r", "graft:3", "turn", "magnum-capi-graft/1"}, Stdout: "requested\n"},
+	{Name: "relation-get a key the unit has not set prints nothing",
+		Argv: []string{"relation-get", "-r", "graft:3", "turn", "magnum-capi-graft/2"}, Stdout: ""},
+	{Name: "relation-get a missing key as json is null",
+		Argv: []string{"relation-get", "-r", "graft:3", "--format=json", "turn", "magnum-capi-graft/2"}, Stdout: "null\n"},
+	{Name: "relation-get the unit's own settings",
+		Argv: []string{"relation-get", "-r", "graft:3", "note", "magnum-capi-graft/0"}, Stdout: "mine\n"},
+	{Name: "relation-get --app: the application's settings, read by the leader",
+		Argv: []string{"relation-get", "-r", "graft:3", "--app", "--format=json", "-", "magnum-capi-graft"}, Stdout: `{"roll":"2","turn":"magnum-capi-graft/1"}` + "\n"},
+	{Name: "relation-get --app: the application's settings, read by another unit", Setup: notLeader,
+		Argv: []string{"relation-get", "-r", "graft:3", "--app", "--format=json", "-", "magnum-capi-graft"}, Stdout: `{"roll":"2","turn":"magnum-capi-graft/1"}` + "\n"},
+	{Name: "relation-get --app with a unit name reads its application", Setup: notLeader,
+		Argv: []string{"relation-get", "-r", "graft:3", "--app", "turn", "magnum-capi-graft/2"}, Stdout: "magnum-capi-graft/1\n"},
+	{Name: "relation-get an application without --app",
+		Argv: []string{"relation-get", "-r", "graft:3", "-", "magnum-capi-graft"}, Code: 2, Stderr: "ERROR expected unit name, got application name \"magnum-capi-graft\"\n"},
+	{Name: "relation-get an invalid unit name",
+		Argv: []string{"relation-get", "-r", "graft:3", "-", "Magnum/1"}, Code: 2, Stderr: "ERROR invalid unit name \"Magnum/1\"\n"},
+	{Name: "relation-get outside a relation hook with no unit",
+		Argv: []string{"relation-get", "-r", "graft:3"}, Code: 2, Stderr: "ERROR no unit or application specified\n"},
+	{Name: "relation-get outside a relation hook with no relation",
+		Argv: []string{"relation-get", "-", "magnum-capi-graft/1"}, Code: 2, Stderr: "ERROR no relation id specified\n"},
+	{Name: "relation-get in a relation hook: the remote unit by default", InRelation: inPeerHook("magnum-capi-graft/1"),
+		Argv: []string{"relation-get", "turn"}, Stdout: "requested\n"},
+	{Name: "relation-get in a hook for the application's settings: those by default", InRelation: inPeerHook(""), Setup: notLeader,
+		Argv: []string{"relation-get", "--format=json"}, Stdout: `{"roll":"2","turn":"magnum-capi-graft/1"}` + "\n"},
+	{Name: "relation-get a unit that was never in the relation",
+		Argv: []string{"relation-get", "-r", "graft:3", "-", "magnum-capi-graft/7"}, Code: 1,
+		Stderr: "ERROR cannot read settings for unit \"magnum-capi-graft/7\" in relation \"magnum-capi-graft:graft\": unit \"magnum-capi-graft/7\": settings not found\n"},
+	{Name: "relation-get a unit of an application not at the other end",
+		Argv: []string{"relation-get", "-r", "graft:3", "-", "magnum/0"}, Code: 1, Stderr: "ERROR permission denied\n"},
+	{Name: "relation-get a departed unit's settings stay readable",
+		Setup: func(st *State) { peers(st).Depart("magnum-capi-graft/1") },
+		Argv:  []string{"relation-get", "-r", "graft:3", "turn", "magnum-capi-graft/1"}, Stdout: "requested\n"},
+
+	// relation-set
+	{Name: "relation-set the unit's settings; an empty value deletes",
+		Argv: []string{"relation-set", "-r", "graft:3", "turn=requested", "note="},
+		Check: func(st *State) error {
+			return expect("settings", peers(st).Units[st.Unit], withAddress("10.0.0.10", map[string]string{"turn": "requested"}))
+		}},
+	{Name: "relation-set a value with = and spaces round it",
+		Argv:  []string{"relation-set", "-r", "3", "cmd= a=b c "},
+		Check: func(st *State) error { return expect("cmd", peers(st).Units[st.Unit]["cmd"], "a=b c") }},
+	{Name: "relation-set after --: a key may start with a dash",
+		Argv: []string{"relation-set", "-r", "graft:3", "--", "-odd=1", "plain=2"},
+		Check: func(st *State) error {
+			return expect("settings", peers(st).Units[st.Unit]["-odd"]+" "+peers(st).Units[st.Unit]["plain"], "1 2")
+		}},
+	{Name: "relation-set --app by the leader",
+		Argv: []string{"relation-set", "-r", "graft:3", "--app", "turn=magnum-capi-graft/2", "roll="},
+		Check: func(st *State) error {
+			return expect("application settings", peers(st).Applications["magnum-capi-graft"], map[string]string{"turn": "magnum-capi-graft/2"})
+		}},
+	{Name: "relation-set --app by another unit", Setup: notLeader,
+		Argv: []string{"relation-set", "-r", "graft:3", "--app", "turn=magnum-capi-graft/0"}, Code: 1, Stderr: "ERROR cannot write relation settings\n",
+		Check: func(st *State) error {
+			return expect("application settings", peers(st).Applications["magnum-capi-graft"], map[string]string{"roll": "2", "turn": "magnum-capi-graft/1"})
+		}},
+	{Name: "relation-set in a relation hook: its relation by default", InRelation: inPeerHook("magnum-capi-graft/1"),
+		Argv:  []string{"relation-set", "seen=1"},
+		Check: func(st *State) error { return expect("seen", peers(st).Units[st.Unit]["seen"], "1") }},
+	{Name: "relation-set outside a relation hook with no relation",
+		Argv: []string{"relation-set", "a=1"}, Code: 2, Stderr: "ERROR no relation id specified\n"},
+	{Name: "relation-set without =",
+		Argv: []string{"relation-set", "-r", "graft:3", "turn"}, Code: 2, Stderr: "ERROR expected \"key=value\", got \"turn\"\n"},
+	{Name: "relation-set an empty key",
+		Argv: []string{"relation-set", "-r", "graft:3", "=x"}, Code: 2, Stderr: "ERROR expected \"key=value\", got \"=x\"\n"},
+	{Name: "relation-set a key twice",
+		Argv: []string{"relation-set", "-r", "graft:3", "a=1", "a=2"}, Code: 2, Stderr: "ERROR key \"a\" specified more than once\n"},
+	{Name: "relation-set of a relation the unit is not in",
+		Argv: []string{"relation-set", "-r", "graft:9", "a=1"}, Code: 2, Stderr: "ERROR invalid value \"graft:9\" for option -r: relation not found\n"},
 }
 
 // AgreementMetadata is the charm metadata the table's resource rows read
@@ -239,6 +390,9 @@ requires:
   juju-info:
     interface: juju-info
     scope: container
+peers:
+  graft:
+    interface: magnum-capi-graft-peers
 resources:
   driver:
     type: file

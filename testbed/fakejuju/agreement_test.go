@@ -39,6 +39,14 @@ func TestAgreement(t *testing.T) {
 				r.Env["JUJU_ACTION_UUID"] = "1"
 				st.Action = &fakejuju.Action{Name: "smoke-test", UUID: "1", Params: fakejuju.AgreementActionParams()}
 			}
+			if h := row.InRelation; h != nil {
+				rel, err := st.Relation(h.ID)
+				require.NoError(t, err)
+				for _, kv := range h.Vars(rel.Endpoint) {
+					k, v, _ := strings.Cut(kv, "=")
+					r.Env[k] = v
+				}
+			}
 			require.NoError(t, fakejuju.Create(state, st))
 
 			stdout, err := r.Run(context.Background(), row.Argv)
@@ -52,6 +60,8 @@ func TestAgreement(t *testing.T) {
 			assert.Equal(t, row.Code, code, "exit code")
 			assert.Equal(t, strings.ReplaceAll(row.Stdout, "{resources}", filepath.Join(dir, "resources")), string(stdout), "stdout")
 			assert.Equal(t, row.Stderr, stderr, "stderr")
+			// The hook ends well: Juju commits its relation settings.
+			require.NoError(t, fakejuju.EndHook(state, true))
 			if row.Check != nil {
 				after, err := fakejuju.Load(state)
 				require.NoError(t, err)

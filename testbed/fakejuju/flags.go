@@ -38,10 +38,13 @@ type parsed struct {
 	values map[string]string
 	bools  map[string]bool
 	args   []string
+	// spelled is each flag given as it was given ("-r" or "--relation"),
+	// by its canonical name: gnuflag's errors name it so.
+	spelled map[string]string
 }
 
 func (fs flagSet) parse(argv []string) (*parsed, error) {
-	p := &parsed{values: map[string]string{}, bools: map[string]bool{}}
+	p := &parsed{values: map[string]string{}, bools: map[string]bool{}, spelled: map[string]string{}}
 	for i := 0; i < len(argv); i++ {
 		arg := argv[i]
 		if arg == "--" {
@@ -68,6 +71,7 @@ func (fs flagSet) parse(argv []string) (*parsed, error) {
 		if !known || (dashes == "-" && len(given) > 1) {
 			return nil, usagef("option provided but not defined: %s%s", dashes, given)
 		}
+		p.spelled[name] = dashes + given
 		if !takesValue {
 			b := true
 			if hasValue {
@@ -151,6 +155,13 @@ func writeValue(w io.Writer, f string, v any) error {
 			s = "True"
 		}
 		_, err := fmt.Fprintln(w, s)
+		return err
+	case []string:
+		// One per line; nothing at all for none.
+		if len(v) == 0 {
+			return nil
+		}
+		_, err := fmt.Fprintln(w, strings.Join(v, "\n"))
 		return err
 	case float64, int:
 		_, err := fmt.Fprintln(w, v)

@@ -180,6 +180,18 @@ func (s *State) outputs() map[string]string {
 	for i, l := range s.ActionLogs {
 		out[fmt.Sprintf("action-log[%d]", i)] = l
 	}
+	// Relation settings the unit writes are read by every unit at the
+	// other end, and by anyone who runs juju show-unit.
+	for _, r := range s.Relations {
+		for what, settings := range map[string]map[string]string{
+			"unit settings": r.Units[s.Unit], "pending unit settings": r.PendingUnit,
+			"application settings": r.Applications[s.app()], "pending application settings": r.PendingApp,
+		} {
+			for k, v := range settings {
+				out[fmt.Sprintf("relation %s %s %s", r.FakeID(), what, k)] = k + "=" + v
+			}
+		}
+	}
 	return out
 }
 

@@ -86,7 +86,7 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer, env func(str
 	}
 	name := filepath.Base(argv[0])
 	if _, ok := tools[name]; ok {
-		c := &toolCtx{name: name, statePath: PathsFromEnv(env).State, env: env, stdout: stdout, stderr: stderr}
+		c := &toolCtx{name: name, statePath: PathsFromEnv(env).State, env: env, stdin: stdin, stdout: stdout, stderr: stderr}
 		return runTool(c, argv[1:])
 	}
 	if len(argv) < 2 {
@@ -95,7 +95,7 @@ func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer, env func(str
 	}
 	sub, args := argv[1], argv[2:]
 	if _, ok := tools[sub]; ok {
-		c := &toolCtx{name: sub, statePath: PathsFromEnv(env).State, env: env, stdout: stdout, stderr: stderr}
+		c := &toolCtx{name: sub, statePath: PathsFromEnv(env).State, env: env, stdin: stdin, stdout: stdout, stderr: stderr}
 		return runTool(c, args)
 	}
 	a := &agent{sub: sub, stdin: stdin, stdout: stdout, stderr: stderr, env: env}

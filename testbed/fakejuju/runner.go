@@ -12,7 +12,10 @@ import (
 
 // Runner is a hooktool.Runner that runs the fake's hook tools in process:
 // no binaries, no PATH, but the same argv parsing, output and errors as the
-// fakejuju binary, so unit tests exercise the real hooktool.Juju.
+// fakejuju binary, so unit tests exercise the real hooktool.Juju. Relation
+// settings a hook sets stay pending until the test ends the hook with
+// EndHook, as Juju commits them only when a hook succeeds. For a relation
+// hook, set the variables RelationHook.Vars gives in Env.
 type Runner struct {
 	// StatePath is the state file the tools read and write.
 	StatePath string

@@ -50,6 +50,8 @@ type State struct {
 	// ActionsRun counts the actions queued so far: Juju's action ids are
 	// numbers.
 	ActionsRun int `json:"actions-run"`
+	// Relations are the relations the unit is in, by id (relations.go).
+	Relations []*Relation `json:"relations,omitempty"`
 
 	// Outputs.
 	Status             StatusEntry       `json:"status"`

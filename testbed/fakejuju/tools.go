@@ -26,6 +26,7 @@ type toolCtx struct {
 	name           string
 	statePath      string
 	env            func(string) string
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -44,6 +45,10 @@ var tools = map[string]toolFunc{
 	"action-fail":             actionFail,
 	"action-log":              actionLog,
 	"resource-get":            resourceGet,
+	"relation-ids":            relationIDs,
+	"relation-list":           relationList,
+	"relation-get":            relationGet,
+	"relation-set":            relationSet,
 }
 
 var toolUsage = map[string]string{
@@ -59,6 +64,10 @@ var toolUsage = map[string]string{
 	"action-fail":             "[\"<failure message>\"]",
 	"action-log":              "<message>",
 	"resource-get":            "<resource name>",
+	"relation-ids":            "[options] <name>",
+	"relation-list":           "[options]",
+	"relation-get":            "[options] <key> <unit id>",
+	"relation-set":            "[options] key=value [key=value ...]",
 }
 
 // ToolUsage returns a tool's usage line, and whether the fake provides it.

@@ -181,3 +181,77 @@ func TestResultsTree(t *testing.T) {
 		"e": "3",
 	}, st.ResultsTree())
 }
+
+// TestRelationSettingsWaitForTheHookToSucceed: the fake's relation-set is
+// pending until EndHook, as the uniter commits a hook's settings only when
+// it succeeds; the hook reads its own pending settings back meanwhile.
+func TestRelationSettingsWaitForTheHookToSucceed(t *testing.T) {
+	ctx := context.Background()
+	path, _ := newState(t, func(st *fakejuju.State) {
+		r := st.AddRelation(3, "graft", "magnum-capi-graft")
+		r.Join(st.Unit, st.Unit, map[string]string{"note": "mine"})
+		r.Join(st.Unit, "magnum-capi-graft/1", nil)
+	})
+	r := fakejuju.NewRunner(path)
+	committed := func() *fakejuju.Relation {
+		t.Helper()
+		st, err := fakejuju.Load(path)
+		require.NoError(t, err)
+		rel, err := st.Relation(3)
+		require.NoError(t, err)
+		return rel
+	}
+	for _, argv := range [][]string{
+		{"relation-set", "-r", "graft:3", "turn=wanted", "note="},
+		{"relation-set", "-r", "graft:3", "--app", "turn=magnum-capi-graft/0"},
+	} {
+		_, err := r.Run(ctx, argv)
+		require.NoError(t, err)
+	}
+	out, err := r.Run(ctx, []string{"relation-get", "-r", "3", "--format=json", "-", "magnum-capi-graft/0"})
+	require.NoError(t, err)
+	assert.Equal(t, `{"turn":"wanted"}`+"\n", string(out), "the hook sees what it set")
+	assert.Equal(t, map[string]string{"note": "mine"}, committed().Units["magnum-capi-graft/0"], "nothing committed yet")
+
+	require.NoError(t, fakejuju.EndHook(path, false))
+	rel := committed()
+	assert.Equal(t, map[string]string{"note": "mine"}, rel.Units["magnum-capi-graft/0"], "a failed hook commits nothing")
+	assert.Empty(t, rel.Applications["magnum-capi-graft"])
+	assert.Empty(t, rel.PendingUnit)
+
+	_, err = r.Run(ctx, []string{"relation-set", "-r", "graft:3", "turn=wanted", "note="})
+	require.NoError(t, err)
+	_, err = r.Run(ctx, []string{"relation-set", "-r", "graft:3", "--app", "turn=magnum-capi-graft/0"})
+	require.NoError(t, err)
+	require.NoError(t, fakejuju.EndHook(path, true))
+	rel = committed()
+	assert.Equal(t, map[string]string{"turn": "wanted"}, rel.Units["magnum-capi-graft/0"])
+	assert.Equal(t, map[string]string{"turn": "magnum-capi-graft/0"}, rel.Applications["magnum-capi-graft"])
+	assert.Empty(t, rel.PendingApp)
+
+	// Leadership moved while the hook ran: its application settings
+	// cannot be committed, and nothing of the hook is.
+	_, err = r.Run(ctx, []string{"relation-set", "-r", "graft:3", "--app", "turn=magnum-capi-graft/1"})
+	require.NoError(t, err)
+	require.NoError(t, fakejuju.Update(path, func(st *fakejuju.State) error { st.Leader = false; return nil }))
+	assert.ErrorContains(t, fakejuju.EndHook(path, true), `"magnum-capi-graft/0" is not leader of "magnum-capi-graft"`)
+	rel = committed()
+	assert.Equal(t, "magnum-capi-graft/0", rel.Applications["magnum-capi-graft"]["turn"])
+	assert.Empty(t, rel.PendingApp, "the failed hook's settings are gone")
+}
+
+// TestRelationSettingsAreOutputs: relation data is read by every unit at
+// the other end and shown by juju show-unit, so no secret may go there.
+func TestRelationSettingsAreOutputs(t *testing.T) {
+	path, _ := newState(t, func(st *fakejuju.State) {
+		st.AddRelation(3, "graft", "magnum-capi-graft")
+		st.Sensitive = []string{"s3cr3t-token"}
+	})
+	r := fakejuju.NewRunner(path)
+	assert.Panics(t, func() {
+		_, _ = r.Run(context.Background(), []string{"relation-set", "-r", "3", "why=s3cr3t-token"})
+	})
+	st, err := fakejuju.Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"relation graft:3 pending unit settings why holds sensitive[0]"}, st.Leaks)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed"
 )
@@ -17,12 +18,12 @@ import (
 // The watcher's re-grafts through Juju's own juju-exec (testbed/juju), with
 // the unit agent's rule that a unit runs one operation at a time.
 
-const stateDir = "/var/lib/magnum-capi-graft"
+const stateDir = state.DefaultDir
 
 // triggerRecord reads the watcher's record of its last trigger.
 func (u *unit) triggerRecord() watcher.TriggerRecord {
 	u.t.Helper()
-	r, err := watcher.LoadTrigger(u.box.Path(stateDir + "/" + watcher.TriggerFile))
+	r, err := watcher.LoadTrigger(state.Dir(u.box.Path(stateDir)))
 	require.NoError(u.t, err)
 	return r
 }

@@ -17,6 +17,7 @@ require (
 	github.com/juju/errors v1.0.0
 	github.com/juju/juju v0.0.0-20251015133347-17876b918429
 	github.com/juju/loggo v1.0.0
+	github.com/juju/names/v5 v5.0.0
 	github.com/juju/proxy v1.0.0
 	github.com/juju/utils/v3 v3.2.3
 	github.com/magnum-capi-graft/magnum-capi-graft v0.0.0
@@ -86,7 +87,6 @@ require (
 	github.com/juju/lumberjack/v2 v2.0.2 // indirect
 	github.com/juju/mgo/v3 v3.0.5 // indirect
 	github.com/juju/mutex/v2 v2.0.0 // indirect
-	github.com/juju/names/v5 v5.0.0 // indirect
 	github.com/juju/os/v2 v2.2.5 // indirect
 	github.com/juju/packaging/v4 v4.0.0 // indirect
 	github.com/juju/persistent-cookiejar v1.0.0 // indirect

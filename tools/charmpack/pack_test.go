@@ -144,6 +144,10 @@ func TestCharmIsWhatJujuAccepts(t *testing.T) {
 	require.NotNil(t, ep, "a subordinate needs a juju-info endpoint to relate to magnum")
 	assert.Equal(t, "juju-info", ep["interface"])
 	assert.Equal(t, "container", ep["scope"], "a subordinate's endpoint must be container-scoped")
+	peers, _ := meta["peers"].(map[string]any)
+	peer, _ := peers["graft"].(map[string]any)
+	require.NotNil(t, peer, "the units' peer relation")
+	assert.Equal(t, "magnum-capi-graft-peers", peer["interface"])
 
 	config := yamlOf(t, files["config.yaml"])
 	options, _ := config["options"].(map[string]any)

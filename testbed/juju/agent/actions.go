@@ -96,10 +96,10 @@ func (a *Agent) RunAction(name string, params map[string]any, output io.Writer) 
 		"JUJU_DISPATCH_PATH=actions/" + name,
 	}}
 	code := 0
-	err = a.run(op, func(env []string) error {
+	err = a.run(op, func(env []string) (bool, error) {
 		var err error
 		code, err = a.dispatch(env, output, output)
-		return err
+		return code == 0, err
 	})
 	if err != nil {
 		return nil, err

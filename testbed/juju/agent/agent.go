@@ -31,6 +31,7 @@ import (
 
 	"github.com/juju/clock"
 	"github.com/juju/cmd/v3"
+	jujuerrors "github.com/juju/errors"
 	"github.com/juju/loggo"
 	"github.com/juju/proxy"
 
@@ -71,12 +72,18 @@ type operation struct {
 	// begin, when set, runs once the locks are held, before the context:
 	// an action becomes the unit's running action only when it runs.
 	begin func() error
+	// relation is what a relation hook runs for; nil otherwise.
+	relation *fakejuju.RelationHook
 }
 
 // run takes the unit's operation lock and (unless parallel) the machine
 // lock, serves the hook tools for a fresh context, and calls fn with the
-// context's environment.
-func (a *Agent) run(op operation, fn func(env []string) error) error {
+// context's environment. When fn says the operation succeeded, what it
+// changed in its relations is committed, as the uniter's runner does
+// (runner.go: the context's Flush after every hook, action and juju-exec
+// command, which commits only when given no error); a commit that fails
+// fails the operation.
+func (a *Agent) run(op operation, fn func(env []string) (succeeded bool, err error)) error {
 	release, err := flock(a.Paths.OperationLock())
 	if err != nil {
 		return fmt.Errorf("cannot take the unit's operation lock: %w", err)
@@ -98,7 +105,16 @@ func (a *Agent) run(op operation, fn func(env []string) error) error {
 	if err != nil {
 		return err
 	}
-	hctx := hookcontext.New(hookcontext.Config{ID: id, Paths: a.Paths, ActionID: op.action})
+	hctx := hookcontext.New(hookcontext.Config{ID: id, Paths: a.Paths, ActionID: op.action, Relation: op.relation})
+	relationVars, err := hctx.RelationVars()
+	if errors.Is(err, jujuerrors.NotFound) {
+		// The uniter's context factory refuses a relation hook of a
+		// relation the unit is not in (contextfactory.go, HookContext).
+		return fmt.Errorf("unknown relation id: %d", op.relation.ID)
+	}
+	if err != nil {
+		return err
+	}
 	srv, err := serveTools(hctx, a.Paths.AgentSocket())
 	if err != nil {
 		return err
@@ -108,7 +124,15 @@ func (a *Agent) run(op operation, fn func(env []string) error) error {
 	if err != nil {
 		return err
 	}
-	return fn(append(hookVars(a.Paths, st, id), op.env...))
+	env := append(hookVars(a.Paths, st, id), relationVars...)
+	succeeded, err := fn(append(env, op.env...))
+	if err != nil || !succeeded {
+		return err
+	}
+	if err := hctx.Commit(); err != nil {
+		return fmt.Errorf("cannot commit the changes of %s: %w", op.name, err)
+	}
+	return nil
 }
 
 // machineLock takes Juju's machine lock, as the uniter does for every
@@ -223,23 +247,71 @@ func setEnv(env []string, kv string) []string {
 	return append(out, kv)
 }
 
-// RunHook runs the charm's dispatch for hook name, as the uniter does
+// Hook is a hook to run.
+type Hook struct {
+	Name string
+	// Relation is set for a relation hook: its relation, and the remote
+	// unit (or, for a change of the remote application's settings, only
+	// the application) that caused it. RemoteApp defaults to the remote
+	// unit's application, or else the relation's, as Juju always sets it
+	// in a relation hook (hook.Info.RemoteApplication).
+	Relation *fakejuju.RelationHook
+	// Env are K=V variables a test adds (JUJU_SECRET_ID for
+	// secret-changed, say).
+	Env []string
+}
+
+// RunHook runs the charm's dispatch for a hook, as the uniter does
 // (runner.go, runCharmHookWithLocation: JUJU_DISPATCH_PATH=hooks/<name>),
-// and returns its exit code. extra are K=V variables a test adds
-// (JUJU_SECRET_ID for secret-changed, say).
-func (a *Agent) RunHook(name string, extra []string, stdout, stderr io.Writer) (int, error) {
+// and returns its exit code. Relation settings the hook set are committed
+// if it exits 0.
+func (a *Agent) RunHook(h Hook, stdout, stderr io.Writer) (int, error) {
+	op := operation{name: h.Name}
+	if h.Relation != nil {
+		rel, err := a.hookRelation(h)
+		if err != nil {
+			return 0, err
+		}
+		op.relation = rel
+	}
 	code := 0
-	err := a.run(operation{name: name}, func(env []string) error {
-		env = setEnv(env, "JUJU_HOOK_NAME="+name)
-		env = append(env, "JUJU_DISPATCH_PATH=hooks/"+name)
-		for _, kv := range extra {
+	err := a.run(op, func(env []string) (bool, error) {
+		env = setEnv(env, "JUJU_HOOK_NAME="+h.Name)
+		env = append(env, "JUJU_DISPATCH_PATH=hooks/"+h.Name)
+		for _, kv := range h.Env {
 			env = setEnv(env, kv)
 		}
 		var err error
 		code, err = a.dispatch(env, stdout, stderr)
-		return err
+		return code == 0, err
 	})
 	return code, err
+}
+
+// hookRelation checks a relation hook against the unit's relations as the
+// uniter's context factory does, and fills in the remote application: the
+// hook's name is the relation's endpoint, "-relation-" and what happened
+// (contextfactory.go, HookContext: hookName = relation name + kind).
+func (a *Agent) hookRelation(h Hook) (*fakejuju.RelationHook, error) {
+	st, err := fakejuju.Load(a.Paths.State)
+	if err != nil {
+		return nil, err
+	}
+	rh := *h.Relation
+	r, err := st.Relation(rh.ID)
+	if err != nil {
+		return nil, fmt.Errorf("unknown relation id: %d", rh.ID)
+	}
+	if kind, ok := strings.CutPrefix(h.Name, r.Endpoint+"-relation-"); !ok || kind == "" {
+		return nil, fmt.Errorf("hook %q is not a hook of relation %s", h.Name, r.FakeID())
+	}
+	if rh.RemoteApp == "" {
+		rh.RemoteApp = r.RemoteApplication
+		if app, _, ok := strings.Cut(rh.RemoteUnit, "/"); ok {
+			rh.RemoteApp = app
+		}
+	}
+	return &rh, nil
 }
 
 // dispatch runs the charm's dispatch in its directory with env.

@@ -150,6 +150,28 @@ func testCharm() int {
 		}
 	case "actions/crash":
 		return 3
+	case "hooks/graft-relation-changed":
+		// Reads the remote unit's settings and answers them through the
+		// charm's own relation tools; the leader also hands it the turn.
+		printEnv()
+		id := os.Getenv("JUJU_RELATION_ID")
+		remote := os.Getenv("JUJU_REMOTE_UNIT")
+		theirs, err := juju.RelationGet(ctx, id, remote)
+		if err != nil {
+			return fail(err)
+		}
+		if err := juju.RelationSet(ctx, id, false, map[string]string{"saw": remote + " " + theirs["turn"]}); err != nil {
+			return fail(err)
+		}
+		if leader, err := juju.IsLeader(ctx); err != nil {
+			return fail(err)
+		} else if leader {
+			if err := juju.RelationSet(ctx, id, true, map[string]string{"turn": remote}); err != nil {
+				return fail(err)
+			}
+		}
+		code, _ := strconv.Atoi(os.Getenv("HOOK_EXIT"))
+		return code
 	}
 	return fail(fmt.Errorf("unexpected JUJU_DISPATCH_PATH %q", path))
 }
@@ -170,6 +192,9 @@ requires:
   juju-info:
     interface: juju-info
     scope: container
+peers:
+  graft:
+    interface: magnum-capi-graft-peers
 `
 
 const actionsYAML = `investigate:
@@ -344,6 +369,8 @@ func TestHookEnvironment(t *testing.T) {
 	assert.Equal(t, "127.0.0.1,::1,localhost", env["no_proxy"], "juju/proxy sorts the no-proxy list")
 	assert.NotContains(t, env, "http_proxy", "legacy variables only when set")
 	assert.NotContains(t, env, "JUJU_ACTION_NAME")
+	assert.NotContains(t, env, "JUJU_RELATION", "not a relation hook")
+	assert.NotContains(t, env, "JUJU_REMOTE_UNIT")
 	assert.NotContains(t, env, "HOME", "the hook environment is clean, not inherited")
 	assert.NotContains(t, env, "FAKEJUJU_STATE", "the tools find the agent by its socket, not a file")
 }

@@ -62,17 +62,19 @@ func (s *execServer) RunCommands(args uniter.RunCommandsArgs, result *exec.ExecR
 // RunCommands runs commands in the unit's context as juju-exec does
 // (runner.go runCommandsWithTimeout and execOnMachine): /bin/bash -s with
 // the commands on stdin, in the charm directory, with HookVars and no
-// JUJU_DISPATCH_PATH; the exit code is the response's, not an error.
+// JUJU_DISPATCH_PATH; the exit code is the response's, not an error. So
+// relation settings the commands set are committed whatever their exit
+// code (runner.RunCommands flushes with the error of running them only).
 func (a *Agent) RunCommands(commands string) (*exec.ExecResponse, error) {
 	var res *exec.ExecResponse
-	err := a.run(operation{name: "run-commands"}, func(env []string) error {
+	err := a.run(operation{name: "run-commands"}, func(env []string) (bool, error) {
 		p := exec.RunParams{Commands: commands, WorkingDir: a.Paths.CharmDir, Environment: env}
 		if err := p.Run(); err != nil {
-			return err
+			return false, err
 		}
 		var err error
 		res, err = p.Wait()
-		return err
+		return err == nil, err
 	})
 	return res, err
 }

@@ -45,7 +45,7 @@ func TestAgreementWithJuju(t *testing.T) {
 			}
 			require.NoError(t, fakejuju.Create(paths.State, st))
 
-			ctx := hookcontext.New(hookcontext.Config{ID: "magnum-capi-graft/0-agreement-1", Paths: paths, ActionID: actionID})
+			ctx := hookcontext.New(hookcontext.Config{ID: "magnum-capi-graft/0-agreement-1", Paths: paths, ActionID: actionID, Relation: row.InRelation})
 			c, err := jujuc.NewCommand(ctx, row.Argv[0])
 			require.NoError(t, err)
 			var stdout, stderr bytes.Buffer
@@ -54,6 +54,8 @@ func TestAgreementWithJuju(t *testing.T) {
 			assert.Equal(t, row.Code, code, "exit code")
 			assert.Equal(t, strings.ReplaceAll(row.Stdout, "{resources}", filepath.Join(dir, "resources")), stdout.String(), "stdout")
 			assert.Equal(t, row.Stderr, stderr.String(), "stderr")
+			// The hook ends well: the uniter commits its relation settings.
+			require.NoError(t, ctx.Commit())
 			if row.Check != nil {
 				after, err := fakejuju.Load(paths.State)
 				require.NoError(t, err)

@@ -10,13 +10,16 @@
 // tools, the test's model-side commands and a parallel action never lose
 // each other's writes. Real Juju caches some of this per hook and flushes
 // at the end (HookContext.Flush); tests read the state after the hook, so
-// writing through is indistinguishable for them.
+// writing through is indistinguishable for them, except for relation
+// settings: other units see them, and only once the hook succeeded, so
+// those are kept in the context until Commit (relations.go).
 package hookcontext
 
 import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/juju/charm/v12"
 	"github.com/juju/errors"
@@ -42,6 +45,12 @@ type Context struct {
 	// actionID is the running action's id; empty outside actions.
 	actionID string
 	logs     *loggo.Context
+	// relationHook is what a relation hook runs for; nil otherwise.
+	relationHook *fakejuju.RelationHook
+	// relMu guards rels, the relations as this context sees them (nil
+	// until first used; relations.go).
+	relMu sync.Mutex
+	rels  map[int]*contextRelation
 }
 
 var _ jujuc.Context = (*Context)(nil)
@@ -55,6 +64,9 @@ type Config struct {
 	// ActionID is the action this context runs; empty for hooks and
 	// juju-exec.
 	ActionID string
+	// Relation is the relation, and remote unit or application, a
+	// relation hook runs for; nil for any other hook, action or juju-exec.
+	Relation *fakejuju.RelationHook
 }
 
 // New returns the context for cfg.
@@ -67,6 +79,7 @@ func New(cfg Config) *Context {
 		resourcesDir: cfg.Paths.ResourcesDir(),
 		actionID:     cfg.ActionID,
 		logs:         loggo.NewContext(loggo.TRACE),
+		relationHook: cfg.Relation,
 	}
 	// juju-log's lines end up in the unit's log (juju debug-log); here in
 	// the state, where tests read them.

@@ -1,7 +1,8 @@
 // Command fakejuju is the test bed's Juju on a unit: the fake unit agent,
 // with Juju's own code wherever the charm meets Juju.
 //
-//	fakejuju hook NAME [--env K=V ...]      run a hook as the uniter does
+//	fakejuju hook NAME [--env K=V ...] [--relation ID --remote-unit U | --remote-app A [--departing-unit U]]
+//	                                        run a hook as the uniter does
 //	fakejuju action NAME [--params JSON]    queue and run an action, print its outcome
 //	fakejuju agent                          serve juju-exec for the unit until SIGTERM
 //	fakejuju install-tools DIR              link Juju's hook tools (DIR/jujuc) into DIR
@@ -29,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -117,6 +119,11 @@ func hook(a *agent.Agent, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("fakejuju hook", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	extra := fs.StringArray("env", nil, "extra hook environment variable K=V (repeatable)")
+	relation := fs.String("relation", "", "the relation a relation hook runs for, as relation-ids prints it (graft:3) or its number")
+	var rh fakejuju.RelationHook
+	fs.StringVar(&rh.RemoteUnit, "remote-unit", "", "the remote unit the relation hook is about")
+	fs.StringVar(&rh.RemoteApp, "remote-app", "", "the remote application (default: the remote unit's, or the relation's)")
+	fs.StringVar(&rh.DepartingUnit, "departing-unit", "", "in relation-departed, the unit that leaves")
 	if err := fs.Parse(args); err != nil {
 		return usage(stderr, "%v", err)
 	}
@@ -128,7 +135,18 @@ func hook(a *agent.Agent, args []string, stdout, stderr io.Writer) int {
 			return usage(stderr, "--env %q is not K=V", kv)
 		}
 	}
-	code, err := a.RunHook(fs.Arg(0), *extra, stdout, stderr)
+	h := agent.Hook{Name: fs.Arg(0), Env: *extra}
+	if *relation != "" {
+		id, err := strconv.Atoi((*relation)[strings.LastIndex(*relation, ":")+1:])
+		if err != nil {
+			return usage(stderr, "--relation %q is no relation id", *relation)
+		}
+		rh.ID = id
+		h.Relation = &rh
+	} else if rh != (fakejuju.RelationHook{}) {
+		return usage(stderr, "--remote-unit, --remote-app and --departing-unit need --relation")
+	}
+	code, err := a.RunHook(h, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR %v\n", err)
 		return 1

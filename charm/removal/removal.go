@@ -1,8 +1,10 @@
-package reconcile
+// Package removal takes the graft off the unit when its principal goes:
+// exactly what the charm added, from the footprint the reconcile kept, and
+// what its artifacts installed; everything else stays, and is said.
+package removal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,16 +13,39 @@ import (
 	"strings"
 	"time"
 
-	"github.com/canonical/pebble/internals/osutil"
-
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/helm"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
+
+// Remover carries what a removal needs.
+type Remover struct {
+	State state.Dir
+	// Systemd returns the unit's systemd; it is asked only when removal
+	// has something to stop or restart.
+	Systemd func(context.Context) (systemd.Controller, error)
+	// Settle is how long a restarted service must stay up.
+	Settle time.Duration
+	Log    func(string)
+	// InstallRoot is the charm's install tree (artifact.InstallRoot
+	// unless a test points it elsewhere).
+	InstallRoot string
+}
+
+func (r *Remover) logf(format string, args ...any) {
+	if r.Log != nil {
+		r.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *Remover) systemd(ctx context.Context) (systemd.Controller, error) { return r.Systemd(ctx) }
 
 // Removal is what a removal hook did.
 type Removal struct {
@@ -52,35 +77,10 @@ func (res *Removal) Message() string {
 	return msg
 }
 
-// units is what removal and apply need of systemd; tests replace it.
-type units interface {
-	Unit(ctx context.Context, name string) (systemd.Unit, error)
-	DaemonReload(ctx context.Context) error
-	Restart(ctx context.Context, name string, settle time.Duration) (systemd.Unit, error)
-	Settle(ctx context.Context, name string, window time.Duration) (systemd.Unit, error)
-	Stop(ctx context.Context, name string) error
-	Disable(ctx context.Context, name string) error
-}
-
-func (r *Reconciler) units(ctx context.Context) (units, error) {
-	if r.fakeUnits != nil {
-		return r.fakeUnits, nil
-	}
-	return r.systemd(ctx)
-}
-
-// stateFiles are the files the reconcile keeps in the state directory.
-// Removal deletes exactly these (and the leftovers of their interrupted
-// writes), the wheel cache, and what the caller names; anything else keeps
-// the directory, and the status says so.
-var stateFiles = []string{"footprint.json", driverRecordFile, helmRecordFile, "watch.json", preflightFile,
-	failureFile, driverPending, helmPending, watcher.FailuresFile, watcher.TriggerFile, pendingRestartsFile}
-
-// pendingRestartsFile remembers a daemon-reload and restarts that removal
-// changed files for but could not do (systemd unreachable), so the hook's
-// retry, which finds the files already dealt with, still does them.
-const pendingRestartsFile = "removal-restarts.json"
-
+// pendingRestarts (state.RemovalRestarts) remembers a daemon-reload and
+// restarts that removal changed files for but could not do (systemd
+// unreachable), so the hook's retry, which finds the files already dealt
+// with, still does them.
 type pendingRestarts struct {
 	Reload   bool     `json:"reload"`
 	Services []string `json:"services"`
@@ -103,11 +103,9 @@ type pendingRestarts struct {
 // the rest. It is complete in one run, because Juju 4.0 runs stop and
 // remove after juju-info-relation-broken only sometimes (the unit agent may
 // be gone by then), and a later run finds nothing and changes nothing.
-// otherState names files other parts of the charm keep in the state
-// directory.
-func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal, error) {
+func (r *Remover) Remove(ctx context.Context) (*Removal, error) {
 	res := &Removal{Plan: &plan.Plan{}}
-	fp, err := files.LoadFootprint(r.StateDir)
+	fp, err := r.State.Footprint()
 	if err != nil {
 		return res, err
 	}
@@ -116,9 +114,44 @@ func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal
 		return res, err
 	}
 	res.Changed = stopped
-	var failed []error
+	done, failed := r.undoFootprint(fp, res)
+	for _, k := range res.Kept {
+		r.logf("left in place: %s", k)
+	}
+	// With the activation gone: the packages the charm installed and its
+	// own tree (driver versions, helm).
+	did, err := r.removeArtifacts(ctx, res)
+	if err != nil {
+		failed = append(failed, err)
+	}
+	for _, d := range did {
+		for _, svc := range unitshape.Services {
+			res.Plan.NeedRestart(svc, d)
+		}
+	}
+	res.Plan.Order(unitshape.Services)
+	if err := r.restartAfterRemoval(ctx, res); err != nil {
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 {
+		// Keep what is left to do for the retry.
+		_ = fp.Forget(done...)
+		return res, errors.Join(failed...)
+	}
+	if !res.Plan.Empty() {
+		res.Changed = true
+	}
+	if err := r.removeState(res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// undoFootprint undoes each path of the footprint (see files.Footprint.Undo
+// for the rule), and the leftovers of the charm's interrupted writes. It
+// returns the paths dealt with and what failed.
+func (r *Remover) undoFootprint(fp *files.Footprint, res *Removal) (done []string, failed []error) {
 	kept := map[string]bool{}
-	var done []string
 	for _, path := range fp.Paths() {
 		// A write of the charm's killed half-way leaves its temporary
 		// file beside the target: the charm's, and in the way of an
@@ -163,36 +196,7 @@ func (r *Reconciler) Remove(ctx context.Context, otherState ...string) (*Removal
 		}
 		done = append(done, path)
 	}
-	for _, k := range res.Kept {
-		r.logf("left in place: %s", k)
-	}
-	// With the activation gone: the packages the charm installed and its
-	// own tree (driver versions, helm).
-	did, err := r.removeDriver(ctx, res)
-	if err != nil {
-		failed = append(failed, err)
-	}
-	for _, d := range did {
-		for _, svc := range unitshape.Services {
-			res.Plan.NeedRestart(svc, d)
-		}
-	}
-	res.Plan.Order(unitshape.Services)
-	if err := r.restartAfterRemoval(ctx, res); err != nil {
-		failed = append(failed, err)
-	}
-	if len(failed) > 0 {
-		// Keep what is left to do for the retry.
-		_ = fp.Forget(done...)
-		return res, errors.Join(failed...)
-	}
-	if !res.Plan.Empty() {
-		res.Changed = true
-	}
-	if err := r.removeState(res, otherState); err != nil {
-		return res, err
-	}
-	return res, nil
+	return done, failed
 }
 
 func stepWhy(s files.Step) string {
@@ -231,7 +235,7 @@ func names(paths []string) string {
 
 // rmdirIfEmpty removes a directory the charm created once nothing is left
 // in it, and otherwise says what keeps it.
-func (r *Reconciler) rmdirIfEmpty(dir string, res *Removal, kept map[string]bool) error {
+func (r *Remover) rmdirIfEmpty(dir string, res *Removal, kept map[string]bool) error {
 	st, err := files.Read(dir)
 	switch {
 	case err != nil:
@@ -268,59 +272,41 @@ func (r *Reconciler) rmdirIfEmpty(dir string, res *Removal, kept map[string]bool
 	return nil
 }
 
-// removeInstallTree removes what the charm put in its install tree: the
-// driver's version directories (verified trees the reconcile itself
-// replaces when anything in them is not the wheel's, so wholly the
-// charm's), the directories interrupted installs left, and helm; then each
-// of its directories once empty.
-func (r *Reconciler) removeInstallTree(res *Removal) error {
-	root := r.installTree()
-	driverRoot, helmDir := filepath.Join(root, "driver"), filepath.Join(root, "helm")
-	if st, err := files.Read(driverRoot); err == nil && st.IsDir {
-		removed, err := driver.Prune(driverRoot, "", "")
-		for _, p := range removed {
-			r.logf("remove %s (the charm installed it)", p)
-			res.Changed = true
-		}
+// removeArtifacts takes off what the artifacts installed (the packages the
+// charm installed, its install tree: driver versions, helm), then each of
+// their directories and the tree once empty. It returns what the services
+// must restart without.
+func (r *Remover) removeArtifacts(ctx context.Context, res *Removal) ([]string, error) {
+	c := &artifact.Context{State: r.State, Log: r.Log, InstallRoot: r.InstallRoot}
+	var did, dirs []string
+	for _, a := range []artifact.Artifact{&driver.Driver{}, &helm.Helm{}} {
+		rm, err := a.Remove(ctx, c)
+		did = append(did, rm.Did...)
+		res.Changed = res.Changed || rm.Changed
 		if err != nil {
-			return err
+			return did, err
 		}
-	}
-	helm := filepath.Join(helmDir, "helm")
-	for _, p := range append([]string{helm, helm + ".new"}, append(files.Leftovers(helm), files.Leftovers(helm+".new")...)...) {
-		// The charm writes regular files there; anything else is not
-		// its helm.
-		if st, err := files.Read(p); err != nil || !st.Exists || st.IsDir || st.Link != "" {
-			continue
-		}
-		err := os.Remove(p)
-		if files.Missing(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("cannot remove %s: %w", p, err)
-		}
-		r.logf("remove %s (the charm installed it)", p)
-		res.Changed = true
+		dirs = append(dirs, rm.Dirs...)
 	}
 	kept := map[string]bool{}
-	for _, d := range []string{driverRoot, helmDir, root} {
+	for _, d := range append(dirs, c.Root()) {
 		if err := r.rmdirIfEmpty(d, res, kept); err != nil {
-			return err
+			return did, err
 		}
 	}
-	return nil
+	return did, nil
 }
 
 // removeState deletes the charm's state: the files it knows it keeps there
-// and the wheel cache, then the directory once empty.
-func (r *Reconciler) removeState(res *Removal, otherState []string) error {
+// (state.Files) and the wheel cache, then the directory once empty;
+// anything else keeps the directory, and the status says so.
+func (r *Remover) removeState(res *Removal) error {
 	var paths []string
-	for _, name := range append(append([]string{}, stateFiles...), otherState...) {
-		p := filepath.Join(r.StateDir, name)
+	for _, name := range state.Files {
+		p := r.State.Path(name)
 		paths = append(append(paths, p), files.Leftovers(p)...)
 	}
-	cache := filepath.Join(r.StateDir, wheelCacheDir)
+	cache := r.State.Path(state.WheelCache)
 	if entries, err := os.ReadDir(cache); err == nil {
 		for _, e := range entries {
 			// Only fetchWheel writes there: wheels, through atomic writes.
@@ -342,7 +328,7 @@ func (r *Reconciler) removeState(res *Removal, otherState []string) error {
 	if err := r.rmdirIfEmpty(cache, res, kept); err != nil {
 		return err
 	}
-	return r.rmdirIfEmpty(r.StateDir, res, kept)
+	return r.rmdirIfEmpty(string(r.State), res, kept)
 }
 
 // restartAfterRemoval reloads systemd if a unit file went and restarts each
@@ -350,10 +336,9 @@ func (r *Reconciler) removeState(res *Removal, otherState []string) error {
 // first, so the hook's retry does it; a service that does not start again
 // is said, not retried (it is the principal's, and a retry would not mend
 // it).
-func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) error {
-	pendingPath := filepath.Join(r.StateDir, pendingRestartsFile)
+func (r *Remover) restartAfterRemoval(ctx context.Context, res *Removal) error {
 	var pending pendingRestarts
-	if b, err := os.ReadFile(pendingPath); err == nil && json.Unmarshal(b, &pending) == nil {
+	if r.State.Load(state.RemovalRestarts, &pending) == nil {
 		res.Plan.Reload = res.Plan.Reload || pending.Reload
 		for _, svc := range pending.Services {
 			res.Plan.NeedRestart(svc, "left from an earlier removal hook")
@@ -367,10 +352,10 @@ func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) erro
 	for _, rs := range res.Plan.Restarts {
 		pending.Services = append(pending.Services, rs.Service)
 	}
-	if b, err := json.Marshal(pending); err == nil && os.MkdirAll(r.StateDir, 0o700) == nil {
-		_ = osutil.AtomicWriteFile(pendingPath, b, 0o600, 0)
+	if err := r.State.Save(state.RemovalRestarts, pending); err != nil {
+		return err
 	}
-	sd, err := r.units(ctx)
+	sd, err := r.systemd(ctx)
 	if err != nil {
 		return err
 	}
@@ -403,6 +388,34 @@ func (r *Reconciler) restartAfterRemoval(ctx context.Context, res *Removal) erro
 			}
 		}
 	}
-	_ = os.Remove(pendingPath)
-	return nil
+	_, err = r.State.Remove(state.RemovalRestarts)
+	return err
+}
+
+// removeWatcher stops and disables the watcher before its unit file goes,
+// so it cannot re-graft what removal takes off. It reports whether there
+// was a watcher to stop.
+func (r *Remover) removeWatcher(ctx context.Context) (bool, error) {
+	if _, err := os.Stat(watcher.UnitPath); err != nil {
+		return false, nil
+	}
+	sd, err := r.systemd(ctx)
+	if err != nil {
+		return false, err
+	}
+	u, err := sd.Unit(ctx, watcher.ServiceName)
+	if err != nil {
+		return false, err
+	}
+	// A unit file someone changed is kept (see Remove): a later removal
+	// hook finds its service already stopped and disabled.
+	running := u.ActiveState != "" && u.ActiveState != "inactive" && u.ActiveState != "failed"
+	if !running && u.UnitFileState != "enabled" {
+		return false, nil
+	}
+	r.logf("stop and disable %s", watcher.ServiceName)
+	if err := sd.Stop(ctx, watcher.ServiceName); err != nil {
+		return false, err
+	}
+	return true, sd.Disable(ctx, watcher.ServiceName)
 }

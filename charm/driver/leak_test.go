@@ -1,4 +1,4 @@
-package reconcile
+package driver
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
@@ -19,24 +21,24 @@ import (
 // credentials redacted.
 func TestIndexCredentialsNeverReachJuju(t *testing.T) {
 	const token = "s3cr3t-index-token"
-	state := filepath.Join(t.TempDir(), "state.json")
+	jujuState := filepath.Join(t.TempDir(), "state.json")
 	st := fakejuju.NewState("")
 	// In the fake's config, as a hook would have it: the fake then refuses
 	// (and fails the test on) any output holding the token.
 	st.Config["pip-index-url"] = "https://ci:" + token + "@127.0.0.1:1/simple"
 	st.Sensitive = []string{token}
-	require.NoError(t, fakejuju.Create(state, st))
+	require.NoError(t, fakejuju.Create(jujuState, st))
 	ctx := context.Background()
-	juju := hooktool.New(fakejuju.NewRunner(state))
-	r := &Reconciler{Juju: juju, StateDir: t.TempDir(), Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
+	juju := hooktool.New(fakejuju.NewRunner(jujuState))
+	c := &artifact.Context{Juju: juju, State: state.Dir(t.TempDir()), Unit: &unitshape.Unit{}, DryRun: true,
+		Log: func(s string) { _ = juju.Log(ctx, hooktool.Info, s) }}
 
 	for _, index := range []string{"https://ci:" + token + "@127.0.0.1:1/simple", "https://" + token + "@127.0.0.1:1/simple"} {
-		s := &DriverState{Config: DriverConfig{Source: SourceIndex, Version: "1.4.0", IndexURL: index}}
-		err := r.resolveDriver(ctx, &unitshape.Unit{}, s, Options{DryRun: true})
+		_, err := New(Config{Source: SourceIndex, Version: "1.4.0", IndexURL: index}).Resolve(ctx, c)
 		require.Error(t, err)
 		require.NoError(t, juju.StatusSet(ctx, hooktool.Blocked, err.Error()))
 	}
-	st, err := fakejuju.Load(state)
+	st, err := fakejuju.Load(jujuState)
 	require.NoError(t, err)
 	assert.Empty(t, st.Leaks)
 	require.NotEmpty(t, st.Logs)

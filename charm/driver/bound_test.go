@@ -1,4 +1,4 @@
-package reconcile
+package driver
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 )
 
 // TestSlowIndexIsBounded: the slowest hostile input a hook can meet is a
@@ -19,7 +21,7 @@ import (
 // the wheel), and then the hook goes on with a blocked status. The watchdog
 // only turns a hang into a failure: it measures nothing.
 func TestSlowIndexIsBounded(t *testing.T) {
-	client, err := indexHTTPClient()
+	client, err := indexHTTPClient(proxy.Settings{})
 	require.NoError(t, err)
 	assert.Equal(t, indexTimeout, client.Timeout, "the bound the README states is the one in effect")
 

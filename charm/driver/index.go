@@ -1,4 +1,4 @@
-package reconcile
+package driver
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"html"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,7 +20,7 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -43,82 +42,14 @@ const (
 // indexHTTPClient is the client for the index: https only, through the
 // model's proxy (JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY), never the
 // process's own proxy variables. Tests replace it.
-var indexHTTPClient = func() (*http.Client, error) {
-	proxy, err := modelProxy(os.Getenv("JUJU_CHARM_HTTPS_PROXY"), os.Getenv("JUJU_CHARM_NO_PROXY"))
+var indexHTTPClient = func(settings proxy.Settings) (*http.Client, error) {
+	px, err := proxy.New(settings)
 	if err != nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = proxy
+	tr.Proxy = px.Func
 	return &http.Client{Transport: tr, Timeout: indexTimeout, CheckRedirect: httpsRedirectsOnly}, nil
-}
-
-// modelProxy is the proxy choice for the index's https requests, with
-// golang.org/x/net/http/httpproxy's rules for NO_PROXY (without its
-// dependencies): loopback is never proxied; entries are "*", IP addresses,
-// CIDR ranges, or domains (optionally with :port), where "example.com"
-// matches itself and its subdomains and ".example.com" or
-// "*.example.com" only the subdomains. Errors never quote the proxy URL,
-// which may hold a password.
-func modelProxy(httpsProxy, noProxy string) (func(*http.Request) (*url.URL, error), error) {
-	httpsProxy = strings.TrimSpace(httpsProxy)
-	if httpsProxy == "" {
-		return nil, nil
-	}
-	pu, err := url.Parse(httpsProxy)
-	if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https" && pu.Scheme != "socks5") {
-		if pu, err = url.Parse("http://" + httpsProxy); err != nil || pu.Host == "" {
-			return nil, errors.New("JUJU_CHARM_HTTPS_PROXY is not a valid proxy URL")
-		}
-	}
-	entries := strings.Split(strings.ToLower(noProxy), ",")
-	return func(req *http.Request) (*url.URL, error) {
-		host, port := strings.ToLower(req.URL.Hostname()), req.URL.Port()
-		if port == "" {
-			port = "443"
-		}
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-			return nil, nil
-		}
-		ip := net.ParseIP(host)
-		if ip != nil && ip.IsLoopback() {
-			return nil, nil
-		}
-		for _, e := range entries {
-			e = strings.TrimSpace(e)
-			switch {
-			case e == "":
-				continue
-			case e == "*":
-				return nil, nil
-			}
-			if _, network, err := net.ParseCIDR(e); err == nil {
-				if ip != nil && network.Contains(ip) {
-					return nil, nil
-				}
-				continue
-			}
-			ehost, eport := e, ""
-			if h, p, err := net.SplitHostPort(e); err == nil {
-				ehost, eport = h, p
-			}
-			if eport != "" && eport != port {
-				continue
-			}
-			if eip := net.ParseIP(ehost); eip != nil {
-				if ip != nil && ip.Equal(eip) {
-					return nil, nil
-				}
-				continue
-			}
-			sub := strings.HasPrefix(ehost, ".") || strings.HasPrefix(ehost, "*.")
-			ehost = strings.TrimPrefix(strings.TrimPrefix(ehost, "*"), ".")
-			if strings.HasSuffix(host, "."+ehost) || (!sub && host == ehost) {
-				return nil, nil
-			}
-		}
-		return pu, nil
-	}, nil
 }
 
 func httpsRedirectsOnly(req *http.Request, via []*http.Request) error {
@@ -149,7 +80,7 @@ func pureWheelFor(filename, version string) bool {
 		return false
 	}
 	name := strings.ToLower(regexp.MustCompile(`[-_.]+`).ReplaceAllString(m[1], "-"))
-	if name != driver.DistName || m[2] != version || m[4] != "none" || m[5] != "any" {
+	if name != DistName || m[2] != version || m[4] != "none" || m[5] != "any" {
 		return false
 	}
 	for _, tag := range strings.Split(m[3], ".") {
@@ -173,7 +104,7 @@ func fetchWheel(ctx context.Context, client *http.Client, indexURL, version, cac
 }
 
 func fetchIndexWheel(ctx context.Context, client *http.Client, indexURL, version, cacheDir string, dryRun bool) (string, error) {
-	project, err := url.Parse(strings.TrimRight(indexURL, "/") + "/" + driver.DistName + "/")
+	project, err := url.Parse(strings.TrimRight(indexURL, "/") + "/" + DistName + "/")
 	if err != nil || project.Scheme != "https" {
 		return "", fmt.Errorf("index %s is not an https URL", indexURL)
 	}
@@ -195,9 +126,9 @@ func fetchIndexWheel(ctx context.Context, client *http.Client, indexURL, version
 	}
 	if pick == nil {
 		if len(others) > 0 {
-			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", redact.URL(project), driver.DistName, version, strings.Join(others, ", "))
+			return "", fmt.Errorf("%s lists no pure wheel of %s %s (only %s)", redact.URL(project), DistName, version, strings.Join(others, ", "))
 		}
-		return "", fmt.Errorf("%s lists no %s %s", redact.URL(project), driver.DistName, version)
+		return "", fmt.Errorf("%s lists no %s %s", redact.URL(project), DistName, version)
 	}
 	if len(pick.SHA256) != 64 {
 		return "", fmt.Errorf("%s gives no sha256 for %s: refusing an unverifiable download", redact.URL(project), pick.Filename)

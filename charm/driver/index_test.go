@@ -1,4 +1,4 @@
-package reconcile
+package driver
 
 import (
 	"archive/zip"

@@ -1,68 +1,39 @@
-package reconcile
+package removal
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd/systemdtest"
 )
-
-// fakeUnits is systemd as removal's tests see it: the Magnum services run,
-// and every call is recorded.
-type fakeUnits struct {
-	reloads  int
-	restarts []string
-	// failing services fail their restart, and settle only if recovers.
-	failing  map[string]bool
-	recovers bool
-}
-
-func (f *fakeUnits) Unit(_ context.Context, name string) (systemd.Unit, error) {
-	return systemd.Unit{Name: name, LoadState: "loaded", ActiveState: "active", MainPID: 42}, nil
-}
-func (f *fakeUnits) DaemonReload(context.Context) error { f.reloads++; return nil }
-func (f *fakeUnits) Restart(_ context.Context, name string, _ time.Duration) (systemd.Unit, error) {
-	f.restarts = append(f.restarts, name)
-	if f.failing[name] {
-		return systemd.Unit{Name: name, ActiveState: "active", MainPID: 44}, fmt.Errorf("%s restarted by itself (main PID 43 -> 44): it is failing", name)
-	}
-	return systemd.Unit{Name: name, ActiveState: "active", MainPID: 43}, nil
-}
-func (f *fakeUnits) Settle(_ context.Context, name string, _ time.Duration) (systemd.Unit, error) {
-	if f.failing[name] && !f.recovers {
-		return systemd.Unit{Name: name, ActiveState: "failed"}, fmt.Errorf("%s failed (failed)", name)
-	}
-	return systemd.Unit{Name: name, ActiveState: "active", MainPID: 44}, nil
-}
-func (f *fakeUnits) Stop(context.Context, string) error    { return nil }
-func (f *fakeUnits) Disable(context.Context, string) error { return nil }
 
 // removalBed is a unit in a temporary directory: the charm's state, its
 // install tree and the files a graft touches all live under root.
 type removalBed struct {
 	t     *testing.T
 	root  string
-	r     *Reconciler
-	units *fakeUnits
+	r     *Remover
+	units *systemdtest.Fake
 	log   []string
 }
 
 func newRemovalBed(t *testing.T) *removalBed {
 	t.Helper()
-	b := &removalBed{t: t, root: t.TempDir(), units: &fakeUnits{}}
-	b.r = &Reconciler{StateDir: b.path("/var/lib/magnum-capi-graft"), fakeUnits: b.units,
-		installRoot: b.path(InstallRoot), Log: func(s string) { b.log = append(b.log, s) }}
+	b := &removalBed{t: t, root: t.TempDir(), units: systemdtest.New()}
+	b.r = &Remover{State: state.Dir(b.path("/var/lib/magnum-capi-graft")),
+		Systemd:     func(context.Context) (systemd.Controller, error) { return b.units, nil },
+		InstallRoot: b.path(InstallRoot), Log: func(s string) { b.log = append(b.log, s) }}
 	return b
 }
 
@@ -72,9 +43,8 @@ func (b *removalBed) path(p string) string { return filepath.Join(b.root, p) }
 // write (the changes restart nothing, so no service is touched).
 func (b *removalBed) graft(changes ...plan.Change) {
 	b.t.Helper()
-	fp, err := files.LoadFootprint(b.r.StateDir)
+	fp, err := b.r.State.Footprint()
 	require.NoError(b.t, err)
-	p := &plan.Plan{}
 	made := map[string]bool{}
 	for _, c := range changes {
 		// The unit's own directories (/etc/magnum, /usr/bin, ...) are
@@ -85,14 +55,15 @@ func (b *removalBed) graft(changes ...plan.Change) {
 		if c.Kind == plan.Mkdir {
 			made[c.Path] = true
 		}
-		p.Add(c)
+		require.NoError(b.t, fp.Remember(c.Path))
+		require.NoError(b.t, files.Apply(c))
+		require.NoError(b.t, fp.Confirm(c.Path))
 	}
-	require.NoError(b.t, b.r.apply(context.Background(), p, &Desired{}, fp, nil))
 }
 
 func (b *removalBed) remove() *Removal {
 	b.t.Helper()
-	res, err := b.r.Remove(context.Background(), "inputs.json")
+	res, err := b.r.Remove(context.Background())
 	require.NoError(b.t, err, "removal must not fail on content that is not the charm's")
 	return res
 }
@@ -155,8 +126,8 @@ func TestRemovalKeepsOthersFilesInDirectoriesItCreated(t *testing.T) {
 	assert.Contains(t, kept, site+" (holds site_tool.py")
 	assert.NotContains(t, kept, pyLib+" (", "a directory kept only for a kept directory is not said twice")
 	assert.True(t, res.Changed)
-	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.restarts, "each service restarts once")
-	assert.NoDirExists(t, b.r.StateDir)
+	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.Restarts, "each service restarts once")
+	assert.NoDirExists(t, string(b.r.State))
 }
 
 // The charm's block in a file others share (/etc/default/magnum-X): removal
@@ -268,12 +239,12 @@ func TestRemovalLeavesOthersInTheInstallTreeAndStateDirectory(t *testing.T) {
 	b.write(HelmBinary, "\x7fELF")
 	b.write(InstallRoot+"/NOTES", "the site's own notes\n")
 	b.write(HelmDir+"/plugins.txt", "the site's own\n")
-	state := strings.TrimPrefix(b.r.StateDir, b.root)
+	stateDir := strings.TrimPrefix(string(b.r.State), b.root)
 	for _, f := range []string{"driver.json", "helm.json", "preflight.json", "failed", "driver.pending", "inputs.json",
-		watcher.FailuresFile, "wheels/magnum_capi_helm-1.4.0-py3-none-any.whl", "footprint.json.AbCdEfGhIjKl~"} {
-		b.write(state+"/"+f, "{}")
+		state.RegraftFailures, "wheels/magnum_capi_helm-1.4.0-py3-none-any.whl", "footprint.json.AbCdEfGhIjKl~"} {
+		b.write(stateDir+"/"+f, "{}")
 	}
-	b.write(state+"/NOTES", "the site's own\n")
+	b.write(stateDir+"/NOTES", "the site's own\n")
 
 	res := b.remove()
 
@@ -281,14 +252,14 @@ func TestRemovalLeavesOthersInTheInstallTreeAndStateDirectory(t *testing.T) {
 	assert.NoFileExists(t, b.path(HelmBinary))
 	assert.Equal(t, "the site's own notes\n", b.read(InstallRoot+"/NOTES"))
 	assert.Equal(t, "the site's own\n", b.read(HelmDir+"/plugins.txt"))
-	entries, err := os.ReadDir(b.r.StateDir)
+	entries, err := os.ReadDir(string(b.r.State))
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "only the operator's file stays in the state directory")
 	assert.Equal(t, "NOTES", entries[0].Name())
 	kept := strings.Join(res.Kept, "\n")
 	assert.Contains(t, kept, b.path(InstallRoot)+" (holds NOTES")
 	assert.Contains(t, kept, b.path(HelmDir)+" (holds plugins.txt")
-	assert.Contains(t, kept, b.r.StateDir+" (holds NOTES")
+	assert.Contains(t, kept, string(b.r.State)+" (holds NOTES")
 }
 
 // Juju 4.0 may run relation-broken alone, or stop and remove after it: the
@@ -307,13 +278,13 @@ func TestRemovalIsCompleteOnceAndIdempotent(t *testing.T) {
 	require.True(t, first.Changed)
 	require.NotEmpty(t, first.Kept)
 	assert.NoFileExists(t, b.path("/etc/default/magnum-api"))
-	restarts := len(b.units.restarts)
+	restarts := len(b.units.Restarts)
 
 	for _, hook := range []string{"stop", "remove"} {
 		res := b.remove()
 		assert.False(t, res.Changed, hook)
 		assert.Empty(t, res.Plan.Changes, hook)
-		assert.Len(t, b.units.restarts, restarts, "%s restarted a service", hook)
+		assert.Len(t, b.units.Restarts, restarts, "%s restarted a service", hook)
 	}
 	assert.Equal(t, "x\n", b.read("/etc/magnum/magnum.conf.d/50-site.conf"))
 	assert.Equal(t, "x\n", b.read(InstallRoot+"/NOTES"))
@@ -370,11 +341,11 @@ func TestRemovalWhereADirectoryBecameAFile(t *testing.T) {
 func TestRemovalSaysAServiceThatDidNotStartAgain(t *testing.T) {
 	for _, recovers := range []bool{false, true} {
 		b := newRemovalBed(t)
-		b.units.failing = map[string]bool{"magnum-api.service": true}
-		b.units.recovers = recovers
+		b.units.Failing = map[string]bool{"magnum-api.service": true}
+		b.units.Recovers = recovers
 		b.graft(write(b.path("/etc/magnum/kubeconfig"), "x"))
 		res := b.remove()
-		assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.restarts)
+		assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service"}, b.units.Restarts)
 		if recovers {
 			assert.Empty(t, res.Problems)
 			assert.Equal(t, "graft removed", res.Message())
@@ -382,6 +353,15 @@ func TestRemovalSaysAServiceThatDidNotStartAgain(t *testing.T) {
 			assert.Equal(t, []string{"magnum-api did not start again after the removal: magnum-api.service failed (failed)"}, res.Problems)
 			assert.Equal(t, "graft removed; magnum-api did not start again after the removal: magnum-api.service failed (failed)", res.Message())
 		}
-		assert.NoDirExists(t, b.r.StateDir, "nothing is left for a retry to do")
+		assert.NoDirExists(t, string(b.r.State), "nothing is left for a retry to do")
 	}
 }
+
+// Where the artifacts put things in the install tree, as paths the bed
+// maps under its root.
+const (
+	InstallRoot = artifact.InstallRoot
+	DriverRoot  = InstallRoot + "/driver"
+	HelmDir     = InstallRoot + "/helm"
+	HelmBinary  = HelmDir + "/helm"
+)

@@ -1,0 +1,318 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/helm"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
+)
+
+// Desired is the unit as the operator asked for it: a value computed from
+// config, secrets and the artifacts' records, with no side effect, that a
+// dry run prints and the failure memory hashes. What staging the artifacts
+// finds is added to a copy (With), never to it.
+type Desired struct {
+	Config Config
+	// Part holds the paths, links, stamps and restarts wanted, from the
+	// config, the wiring and the artifacts alike.
+	artifact.Part
+	Wirings []wiring.Wiring
+	// Kubeconfig is the validated management-cluster kubeconfig, and
+	// Warnings what validation said without refusing it.
+	Kubeconfig *kubeconfig.Kubeconfig
+	Warnings   string
+	// Watcher is set when the watcher is part of the desired state.
+	Watcher bool
+	// Driver and Helm are the graft's artifacts.
+	Driver *driver.Driver
+	Helm   *helm.Helm
+	// Hash identifies the desired state with what the artifacts resolved
+	// to (secret content included, hashed): the memory of a failed graft
+	// is kept under it. It is set once the artifacts are resolved.
+	Hash string
+}
+
+// Artifacts lists the artifacts in the order they are staged: helm, then
+// the driver.
+func (d *Desired) Artifacts() []artifact.Artifact {
+	var as []artifact.Artifact
+	if d.Helm != nil {
+		as = append(as, d.Helm)
+	}
+	if d.Driver != nil {
+		as = append(as, d.Driver)
+	}
+	return as
+}
+
+// With is a copy of d with what staging found added.
+func (d *Desired) With(staged artifact.Part) *Desired {
+	c := *d
+	c.Part = artifact.Part{}
+	c.Part.Add(d.Part)
+	c.Part.Add(staged)
+	return &c
+}
+
+// Desire computes the desired state. Everything the operator can get wrong
+// in the options is checked here, before the plan, so bad input changes
+// nothing. It runs no program and fetches nothing: the artifacts read only
+// their records.
+func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.Footprint) (*Desired, error) {
+	raw, err := r.Juju.ConfigGet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return nil, block("%v", err)
+	}
+	if err := confd.Validate(raw, cfg.DriverVersion); err != nil {
+		return nil, block("%v", err)
+	}
+	kcData, kc, warnings, err := r.kubeconfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := confd.Render(raw, cfg.DriverVersion, KubeconfigFile)
+	if err != nil {
+		return nil, block("%v", err)
+	}
+	both := slices.Clone(unitshape.Services)
+	d := &Desired{Config: cfg, Kubeconfig: kc, Warnings: warnings}
+	d.Dirs = append(d.Dirs, files.Dir{Path: wiring.ConfDir, Mode: 0o750, Owner: "root", Group: "magnum"})
+	d.Files = append(d.Files,
+		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
+		files.File{Path: KubeconfigFile, Content: kcData, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
+	)
+	if err := d.wire(c.Unit, fp, conf); err != nil {
+		return nil, err
+	}
+	if err := d.Config.Driver.Check(); err != nil {
+		return nil, block("%v", err)
+	}
+	d.Helm, d.Driver = &helm.Helm{}, driver.New(d.Config.Driver)
+	for _, a := range d.Artifacts() {
+		part, err := a.Desire(c)
+		if err != nil {
+			return nil, err
+		}
+		d.Add(part)
+	}
+	return d, nil
+}
+
+// wire adds each service's wiring.
+func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte) error {
+	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
+	for i := range unit.Services {
+		svc := &unit.Services[i]
+		if svc.Masked() {
+			// A masked unit's shape cannot be read (its unit file is
+			// /dev/null). Leave its wiring exactly as it is until it is
+			// resumed; the verdict says the charm is waiting.
+			d.Wirings = append(d.Wirings, wiring.Wiring{Service: svc.Name, Method: wiring.ByPaused})
+			continue
+		}
+		w, err := wiring.Desire(svc, d.Config.Wiring, priorExisted)
+		if err != nil {
+			return block("%v", err)
+		}
+		d.Wirings = append(d.Wirings, w)
+		d.Dirs = append(d.Dirs, w.Dirs...)
+		d.Files = append(d.Files, w.Files...)
+		for _, p := range w.Absent {
+			d.Absent = append(d.Absent, files.File{Path: p, Restarts: []string{svc.Name},
+				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
+		}
+		if w.Method == wiring.ByDefaultDirs {
+			if err := checkOverrides(svc.Name, conf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// hash identifies the desired state: every file, absence and link, the
+// driver's options and what each artifact resolved to.
+func (d *Desired) hash() string {
+	h := sha256.New()
+	for _, f := range d.Files {
+		fmt.Fprintf(h, "%s\x00%o\x00%s:%s\x00", f.Path, f.Mode, f.Owner, f.Group)
+		h.Write(f.Content)
+	}
+	for _, f := range d.Absent {
+		fmt.Fprintf(h, "absent %s\x00", f.Path)
+	}
+	for _, l := range d.Links {
+		fmt.Fprintf(h, "link %s %s\x00", l.Path, l.Target)
+	}
+	fmt.Fprintf(h, "driver %+v\x00", d.Config.Driver)
+	for _, k := range d.Keys {
+		fmt.Fprintf(h, "%s\x00", k)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// paths lists every path the desired state names.
+func (d *Desired) paths() []string {
+	var ps []string
+	for _, x := range d.Dirs {
+		ps = append(ps, x.Path)
+	}
+	for _, x := range d.Files {
+		ps = append(ps, x.Path)
+	}
+	for _, x := range d.Absent {
+		ps = append(ps, x.Path)
+	}
+	for _, x := range d.Links {
+		ps = append(ps, x.Path)
+	}
+	return ps
+}
+
+// checkOverrides refuses a graft that a service would not see: a service
+// wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
+// is magnum.conf's.
+func checkOverrides(svc string, ours []byte) error {
+	magnumConf, err := files.ReadFile(wiring.MagnumConf, files.MaxTextFile)
+	if err != nil {
+		return nil // No magnum.conf: nothing overrides.
+	}
+	if keys := confd.Overridden(magnumConf, ours); len(keys) > 0 {
+		return block("%s sets %s, which %s reads after 99-capi.conf: remove it there or set service-wiring=default-file",
+			wiring.MagnumConf, strings.Join(keys, ", "), svc)
+	}
+	return nil
+}
+
+// Diff derives the plan that takes the observed unit to the desired one.
+func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
+	p := &plan.Plan{}
+	if err := diffPaths(d, p); err != nil {
+		return nil, err
+	}
+	diffServices(d, unit, p)
+	p.Order(unitshape.Services)
+	// Restarts the unit cannot take now are said, not done.
+	var keep []plan.Restart
+	for _, rs := range p.Restarts {
+		svc := unit.Service(rs.Service)
+		switch {
+		case svc == nil:
+		case svc.Masked():
+			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: masked (paused); it reads the graft when resumed", rs.Service))
+		case !svc.Running():
+			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: not running; it reads the graft when started", rs.Service))
+		default:
+			keep = append(keep, rs)
+		}
+	}
+	p.Restarts = keep
+	return p, nil
+}
+
+// diffPaths adds the changes that make every path as desired.
+func diffPaths(d *Desired, p *plan.Plan) error {
+	if err := addChanges(p, d.Dirs, files.DiffDir); err != nil {
+		return err
+	}
+	if err := addChanges(p, d.Files, files.DiffFile); err != nil {
+		return err
+	}
+	// Leftovers of a write a killed hook never finished: removed, with
+	// no restart (no service reads them) and no footprint entry.
+	var written []string
+	for _, f := range d.Files {
+		written = append(written, f.Path)
+	}
+	for _, l := range d.Links {
+		written = append(written, l.Path)
+	}
+	for _, path := range written {
+		stale, err := files.StaleTemps(path)
+		if err != nil {
+			return err
+		}
+		for _, s := range stale {
+			p.Add(plan.Change{Kind: plan.Remove, Path: s, Why: "left by an interrupted write", Scratch: true})
+		}
+	}
+	for _, f := range d.Absent {
+		if _, err := os.Lstat(f.Path); err == nil {
+			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "no longer wanted", Restarts: f.Restarts, UnitFile: f.UnitFile})
+		}
+	}
+	return addChanges(p, d.Links, files.DiffSymlink)
+}
+
+// addChanges adds the change each wanted x needs, if any.
+func addChanges[T any](p *plan.Plan, xs []T, diff func(T) (*plan.Change, error)) error {
+	for _, x := range xs {
+		c, err := diff(x)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			p.Add(*c)
+		}
+	}
+	return nil
+}
+
+// diffServices adds the restarts the live system needs. It is the truth:
+// a service whose process does not keep the wiring's promise, or that
+// started before a file it reads last changed, must restart even when
+// every file is already right (a hook that died between write and
+// restart, a hand edit reverted by us).
+func diffServices(d *Desired, unit *unitshape.Unit, p *plan.Plan) {
+	for i, w := range d.Wirings {
+		svc := unit.Services[i]
+		if !svc.Running() {
+			continue
+		}
+		if err := wiring.Check(w.Method, svc.Cmdline); err != nil {
+			p.NeedRestart(svc.Name, err.Error())
+			continue
+		}
+		var stamps []string
+		for _, f := range d.Files {
+			if reads(f, svc.Name) {
+				stamps = append(stamps, f.Path)
+			}
+		}
+		for _, stamp := range append(stamps, d.Stamps...) {
+			if fi, err := os.Stat(stamp); err == nil && fi.ModTime().After(svc.StartedAt) {
+				p.NeedRestart(svc.Name, filepath.Base(stamp)+" changed since it started")
+			}
+		}
+		for _, why := range d.Restart {
+			p.NeedRestart(svc.Name, why)
+		}
+	}
+}
+
+func reads(f files.File, svc string) bool {
+	for _, s := range f.Restarts {
+		if s == svc {
+			return true
+		}
+	}
+	return false
+}
