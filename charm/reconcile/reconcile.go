@@ -288,7 +288,7 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	if !rep.OK() {
 		return block("%s (the graft is applied; fix the management cluster or the kubeconfig)", rep.BlockedStatus())
 	}
-	out.Message += desired.Warnings + rep.WarningSuffix()
+	out.Message += desired.Warnings + rep.WarningSuffix() + desired.proxySummary()
 	return nil
 }
 
