@@ -10,6 +10,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/smoketest"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/verify"
 )
 
@@ -104,6 +105,7 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 	if err != nil {
 		return nil, err
 	}
+	p.MagnumVersion = magnumVersion(ctx)
 	res, runErr := smoketest.Run(ctx, creds, p, progress)
 	results := map[string]any{
 		"status": res.Status, "status-reason": res.StatusReason, "cluster-uuid": res.ClusterUUID,
@@ -119,4 +121,19 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 		results["leftovers-removed"] = strings.Join(res.LeftoversRemoved, ", ")
 	}
 	return results, runErr
+}
+
+// magnumVersion is the unit's Magnum version, "" when it cannot be read
+// (the smoke test's pre-check then assumes the newer rules).
+func magnumVersion(ctx context.Context) string {
+	sd, err := systemd.Connect(ctx)
+	if err != nil {
+		return ""
+	}
+	defer sd.Close()
+	u, err := unitshape.Observe(ctx, sd)
+	if err != nil {
+		return ""
+	}
+	return u.MagnumVersion
 }
