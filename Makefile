@@ -18,9 +18,10 @@ FAKEJUJU := $(BUILD)/fakejuju
 JUJUC   := $(BUILD)/jujuc
 FAKEK8S := $(BUILD)/fakek8s
 FAKECLOUD := $(BUILD)/fakecloud
+OUTSIDE := $(BUILD)/outside
 # What the test bed's Go code finds the built artifacts by (testbed.ArtifactsFromEnv).
 ARTIFACTS := CHARM=$(CURDIR)/$(CHARM) FAKEJUJU=$(CURDIR)/$(FAKEJUJU) JUJUC=$(CURDIR)/$(JUJUC) \
-	FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD)
+	FAKEK8S=$(CURDIR)/$(FAKEK8S) FAKECLOUD=$(CURDIR)/$(FAKECLOUD) OUTSIDE=$(CURDIR)/$(OUTSIDE)
 IN_JUJU := cd testbed/juju && export CGO_ENABLED=0 GOFLAGS=-trimpath &&
 TOOLS   := $(CURDIR)/.cache/bin
 STATICCHECK := $(TOOLS)/staticcheck
@@ -46,6 +47,7 @@ fakejuju: servers
 servers:
 	CGO_ENABLED=0 go build -trimpath -o $(FAKEK8S) ./testbed/fakek8s/cmd/fakek8s
 	CGO_ENABLED=0 go build -trimpath -o $(FAKECLOUD) ./testbed/fakecloud/cmd/fakecloud
+	CGO_ENABLED=0 go build -trimpath -o $(OUTSIDE) ./testbed/outside/cmd/outside
 
 charm: build
 	go run ./tools/charmpack --platform $(PLATFORM) --binary $(BIN) --output $(CHARM)

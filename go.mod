@@ -3,6 +3,7 @@ module github.com/magnum-capi-graft/magnum-capi-graft
 go 1.26.8
 
 require (
+	github.com/Masterminds/semver/v3 v3.3.0
 	github.com/canonical/pebble v1.19.0
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/godbus/dbus/v5 v5.2.4

@@ -362,19 +362,20 @@ func (b *Box) StartManagementCluster(ctx context.Context, fakek8s string, args .
 
 // Artifacts are what `make` builds for the test bed: the packed charm, the
 // fake Juju agent (testbed/juju), Juju's own hook-tool client (jujuc), the
-// fake management cluster that runs beside them, and the smoke test's
-// contract server (FakeCloud), which only some tests start.
+// fake management cluster that runs beside them, the smoke test's contract
+// server (FakeCloud) and the world outside the unit (Outside: a proxy and a
+// chart repository behind it), which only some tests start.
 type Artifacts struct {
-	Charm, FakeJuju, JujuC, FakeK8s, FakeCloud string
+	Charm, FakeJuju, JujuC, FakeK8s, FakeCloud, Outside string
 }
 
-// ArtifactsFromEnv reads CHARM, FAKEJUJU, JUJUC, FAKEK8S and FAKECLOUD, as
-// make sets them.
+// ArtifactsFromEnv reads CHARM, FAKEJUJU, JUJUC, FAKEK8S, FAKECLOUD and
+// OUTSIDE, as make sets them.
 func ArtifactsFromEnv() (Artifacts, error) {
 	a := Artifacts{Charm: os.Getenv("CHARM"), FakeJuju: os.Getenv("FAKEJUJU"), JujuC: os.Getenv("JUJUC"),
-		FakeK8s: os.Getenv("FAKEK8S"), FakeCloud: os.Getenv("FAKECLOUD")}
-	if a.Charm == "" || a.FakeJuju == "" || a.JujuC == "" || a.FakeK8s == "" || a.FakeCloud == "" {
-		return a, fmt.Errorf("CHARM, FAKEJUJU, JUJUC, FAKEK8S and FAKECLOUD must name the built artifacts: run it through make")
+		FakeK8s: os.Getenv("FAKEK8S"), FakeCloud: os.Getenv("FAKECLOUD"), Outside: os.Getenv("OUTSIDE")}
+	if a.Charm == "" || a.FakeJuju == "" || a.JujuC == "" || a.FakeK8s == "" || a.FakeCloud == "" || a.Outside == "" {
+		return a, fmt.Errorf("CHARM, FAKEJUJU, JUJUC, FAKEK8S, FAKECLOUD and OUTSIDE must name the built artifacts: run it through make")
 	}
 	return a, nil
 }

@@ -159,32 +159,8 @@ func DriverWheel(dir string, o WheelOptions) (string, error) {
 		members[distInfo+"/"+f] = b
 	}
 
-	var names []string
-	for n := range members {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var record bytes.Buffer
-	for _, n := range names {
-		sum := sha256.Sum256(members[n])
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", n, base64.RawURLEncoding.EncodeToString(sum[:]), len(members[n]))
-	}
-	fmt.Fprintf(&record, "%s/RECORD,,\n", distInfo)
-	members[distInfo+"/RECORD"] = record.Bytes()
-	names = append(names, distInfo+"/RECORD")
-
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, n := range names {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate})
-		if err != nil {
-			return "", err
-		}
-		if _, err := w.Write(members[n]); err != nil {
-			return "", err
-		}
-	}
-	if err := zw.Close(); err != nil {
+	data, err := packWheel(members, distInfo)
+	if err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -195,7 +171,7 @@ func DriverWheel(dir string, o WheelOptions) (string, error) {
 		// Keep variants of one version apart.
 		out = strings.TrimSuffix(out, ".whl") + ".variant-" + variantTag(o) + ".whl"
 	}
-	return out, writeNew(out, buf.Bytes(), 0o644)
+	return out, writeNew(out, data, 0o644)
 }
 
 // writeNew writes data to path through a temporary file of its own, so
@@ -217,6 +193,43 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// packWheel zips members as a wheel, adding distInfo/RECORD with every
+// member's sha256 and size, as pip's installer checks them.
+func packWheel(members map[string][]byte, distInfo string) ([]byte, error) {
+	var names []string
+	for n := range members {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var record bytes.Buffer
+	for _, n := range names {
+		sum := sha256.Sum256(members[n])
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", n, base64.RawURLEncoding.EncodeToString(sum[:]), len(members[n]))
+	}
+	fmt.Fprintf(&record, "%s/RECORD,,\n", distInfo)
+	names = append(names, distInfo+"/RECORD")
+	all := map[string][]byte{distInfo + "/RECORD": record.Bytes()}
+	for n, b := range members {
+		all[n] = b
+	}
+
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, n := range names {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(all[n]); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Driver is the driver wheel a unit is given.

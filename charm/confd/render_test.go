@@ -204,3 +204,26 @@ extra_network_name = old-spelling
 
 	assert.Empty(t, Overridden([]byte("[capi_helm]\n"), ours))
 }
+
+// Every release the catalogue knows has the chart defaults, and each names
+// an option of the catalogue that release reads.
+func TestDriverDefaults(t *testing.T) {
+	for _, v := range Versions {
+		for _, name := range []string{"helm-chart-repo", "helm-chart-name", "default-helm-chart-version"} {
+			value, ok := DriverDefault(name, v)
+			if !ok || value == "" {
+				t.Errorf("no driver default of %s for %s", name, v)
+			}
+			o, found := Lookup(name)
+			if !found || !o.KnownBy(v) {
+				t.Errorf("%s is not an option driver %s reads", name, v)
+			}
+		}
+	}
+	if v, _ := DriverDefault("default-helm-chart-version", "1.4.0"); v != "0.10.1" {
+		t.Errorf("driver 1.4.0's default chart version is %q", v)
+	}
+	if _, ok := DriverDefault("default-helm-chart-version", "9.9.9"); ok {
+		t.Error("an unknown release has no defaults")
+	}
+}

@@ -1,6 +1,7 @@
 package kubeconfig
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,10 +32,10 @@ import (
 //     deletes secrets by label and applies namespaces.
 //   - exec plugins, auth-provider and tokenFile are read by no version.
 //
-// The stored source did not show which release tag first carries 1bc80ffb.
-// The table below follows the project's issue (v1alpha6 up to 1.3.x, v1beta1
-// from 1.4.0); `git tag --contains 1bc80ffb` in the driver repository settles
-// it, and Options.APIVersions overrides it on a unit either way.
+// `git tag --contains 1bc80ffb` in the driver repository lists only 1.4.0,
+// and kubernetes.py at tags 1.2.0, 1.2.1 and 1.3.0 reads OpenstackCluster at
+// v1alpha6: v1alpha6 up to 1.3.x, v1beta1 from 1.4.0. Options.APIVersions
+// overrides it on a unit either way.
 
 // tokenAuthSince is the first driver release that sends a kubeconfig bearer
 // token; earlier releases assert a client certificate.
@@ -142,20 +143,28 @@ var driverResources = []driverResource{
 	{"Manifests", Resource{"Manifests", "manifests"}, "addons.stackhpc.com", always("v1alpha1")},
 }
 
-// RequiredAPIs returns the API group versions and resources the given driver
-// release uses on the management cluster, in a stable order.
-//
-// overrides maps a driver resource name (the keys of 1.4.0's [capi_helm]
-// api_resources option: Cluster, OpenstackCluster, MachineDeployment,
-// K8sControlPlane, Machine, Manifests, HelmRelease) to the "group/version" it
-// is configured with there; nil means the release's defaults.
-func RequiredAPIs(driverVersion string, overrides map[string]string) ([]API, error) {
+// DriverResource is one resource class of the driver's kubernetes.py as a
+// driver release configures it: Key is the class name (the key of 1.4.0's
+// [capi_helm] api_resources option), Group and Version where it reads it.
+type DriverResource struct {
+	Key string
+	Resource
+	Group   string
+	Version string
+}
+
+// GroupVersion returns "group/version" as Kubernetes writes it.
+func (d DriverResource) GroupVersion() string { return d.Group + "/" + d.Version }
+
+// DriverResources returns every resource the given driver release uses on
+// the management cluster, in kubernetes.py's order, with overrides applied
+// (see RequiredAPIs).
+func DriverResources(driverVersion string, overrides map[string]string) ([]DriverResource, error) {
 	v, err := parseVersion(driverVersion)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read driver version: %w", err)
 	}
-	var apis []API
-	index := map[string]int{}
+	out := make([]DriverResource, 0, len(driverResources))
 	for _, dr := range driverResources {
 		group, ver := dr.group, dr.version(v)
 		if o, ok := overrides[dr.key]; ok {
@@ -165,16 +174,59 @@ func RequiredAPIs(driverVersion string, overrides map[string]string) ([]API, err
 			}
 			group, ver = g, vv
 		}
-		gv := group + "/" + ver
+		out = append(out, DriverResource{Key: dr.key, Resource: dr.resource, Group: group, Version: ver})
+	}
+	return out, nil
+}
+
+// RequiredAPIs returns the API group versions and resources the given driver
+// release uses on the management cluster, in a stable order.
+//
+// overrides maps a driver resource name (the keys of 1.4.0's [capi_helm]
+// api_resources option: Cluster, OpenstackCluster, MachineDeployment,
+// K8sControlPlane, Machine, Manifests, HelmRelease) to the "group/version" it
+// is configured with there; nil means the release's defaults.
+func RequiredAPIs(driverVersion string, overrides map[string]string) ([]API, error) {
+	resources, err := DriverResources(driverVersion, overrides)
+	if err != nil {
+		return nil, err
+	}
+	var apis []API
+	index := map[string]int{}
+	for _, dr := range resources {
+		gv := dr.GroupVersion()
 		i, ok := index[gv]
 		if !ok {
 			i = len(apis)
 			index[gv] = i
-			apis = append(apis, API{Group: group, Version: ver})
+			apis = append(apis, API{Group: dr.Group, Version: dr.Version})
 		}
-		apis[i].Resources = append(apis[i].Resources, dr.resource)
+		apis[i].Resources = append(apis[i].Resources, dr.Resource)
 	}
 	return apis, nil
+}
+
+// ParseAPIResources reads the value of 1.4.0's [capi_helm] api_resources
+// option (the api-resources charm option: a JSON object of resource class
+// to {"api_version": "group/version", ...}) into the overrides RequiredAPIs,
+// DriverResources and Options.APIVersions take. "" is no overrides.
+func ParseAPIResources(value string) (map[string]string, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	var raw map[string]struct {
+		APIVersion string `json:"api_version"`
+	}
+	if err := json.Unmarshal([]byte(value), &raw); err != nil {
+		return nil, fmt.Errorf("api-resources is not a JSON object of resources")
+	}
+	out := map[string]string{}
+	for key, r := range raw {
+		if r.APIVersion != "" {
+			out[key] = r.APIVersion
+		}
+	}
+	return out, nil
 }
 
 // permission is one thing the driver's identity must be allowed to do.

@@ -45,6 +45,12 @@ func FromJuju(getenv func(string) string) Settings {
 	}
 }
 
+// Set reports whether the settings name a proxy (NO_PROXY alone names
+// none).
+func (s Settings) Set() bool {
+	return strings.TrimSpace(s.HTTP) != "" || strings.TrimSpace(s.HTTPS) != ""
+}
+
 // Proxy is the settings parsed.
 type Proxy struct {
 	http, https *url.URL

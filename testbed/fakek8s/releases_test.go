@@ -16,17 +16,22 @@ import (
 
 // Each real CAPO release line meets each real driver release as it would in
 // life: driver 1.2.0 reads OpenStackCluster at v1alpha6 (its kubernetes.py,
-// Debian's python3-magnum-capi-helm 1.2.0-3), which v0.10 still serves and
-// v0.11 no longer does; 1.4.0 reads v1beta1, which all three serve.
+// Debian's python3-magnum-capi-helm 1.2.0-3), which v0.9 and v0.10 still
+// serve and v0.11 no longer does; 1.4.0 reads v1beta1, which v0.10 and
+// later serve and v0.9 does not.
 func TestPreflightAgainstRealCAPOReleases(t *testing.T) {
 	missing120 := []string{"management cluster: missing API infrastructure.cluster.x-k8s.io/v1alpha6 OpenStackCluster"}
+	missing140 := []string{"management cluster: missing API infrastructure.cluster.x-k8s.io/v1beta1 OpenStackCluster"}
 	for _, tc := range []struct {
-		capo    string
-		want120 []string
+		capo             string
+		want120, want140 []string
 	}{
-		{"v0.10", nil},
-		{"v0.11", missing120},
-		{"v0.12", missing120},
+		{"v0.9", nil, missing140},
+		{"v0.10", nil, nil},
+		{"v0.11", missing120, nil},
+		{"v0.12", missing120, nil},
+		{"v0.13", missing120, nil},
+		{"v0.14", missing120, nil},
 	} {
 		t.Run(tc.capo, func(t *testing.T) {
 			s := start(t, fakek8s.Options{CAPO: tc.capo})
@@ -37,7 +42,7 @@ func TestPreflightAgainstRealCAPOReleases(t *testing.T) {
 					r.ActionResults()["api-infrastructure-cluster-x-k8s-io"])
 			}
 			_, r = preflight(t, s.Kubeconfig(), "1.4.0")
-			assert.Empty(t, r.Problems)
+			assert.Equal(t, tc.want140, r.Problems)
 		})
 	}
 }
@@ -103,9 +108,87 @@ func TestCAPOReleaseDiscovery(t *testing.T) {
 	assert.Contains(t, got, "machinedrainrules", "Cluster API v1.9 serves MachineDrainRule")
 }
 
+// The lines around v0.10 serve what their CRDs say: v0.9 no
+// infrastructure v1beta1 and no v1alpha1 kinds; v0.13 (Cluster API v1.11)
+// every Cluster API group at v1beta2 first and v1beta1 still; v0.14 a
+// cluster-scoped OpenStackClusterIdentity and a status on
+// OpenStackMachineTemplate.
+func TestOlderAndNewerCAPOReleases(t *testing.T) {
+	type group struct {
+		PreferredVersion struct{ GroupVersion string }
+		Versions         []struct{ Version string }
+	}
+	type list struct {
+		Resources []struct {
+			Name       string
+			Namespaced bool
+		}
+	}
+	get := func(s *fakek8s.Server, path string, v any) int {
+		resp, err := s.Client().Get(s.URL() + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		if v != nil && resp.StatusCode == http.StatusOK {
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+		}
+		return resp.StatusCode
+	}
+	versions := func(s *fakek8s.Server, g string) (preferred string, out []string) {
+		var gr group
+		require.Equal(t, http.StatusOK, get(s, "/apis/"+g, &gr), g)
+		for _, v := range gr.Versions {
+			out = append(out, v.Version)
+		}
+		return gr.PreferredVersion.GroupVersion, out
+	}
+	resources := func(s *fakek8s.Server, gv string) map[string]bool {
+		var l list
+		require.Equal(t, http.StatusOK, get(s, "/apis/"+gv, &l), gv)
+		out := map[string]bool{}
+		for _, r := range l.Resources {
+			out[r.Name] = r.Namespaced
+		}
+		return out
+	}
+
+	s9 := start(t, fakek8s.Options{CAPO: "v0.9"})
+	pref, vs := versions(s9, "infrastructure.cluster.x-k8s.io")
+	assert.Equal(t, "infrastructure.cluster.x-k8s.io/v1alpha7", pref)
+	assert.Equal(t, []string{"v1alpha7", "v1alpha6", "v1alpha5"}, vs)
+	_, vs = versions(s9, "cluster.x-k8s.io")
+	assert.Equal(t, []string{"v1beta1"}, vs)
+
+	s13 := start(t, fakek8s.Options{CAPO: "v0.13"})
+	for _, g := range []string{"cluster.x-k8s.io", "addons.cluster.x-k8s.io", "bootstrap.cluster.x-k8s.io", "controlplane.cluster.x-k8s.io"} {
+		pref, vs := versions(s13, g)
+		assert.Equal(t, g+"/v1beta2", pref)
+		assert.Equal(t, []string{"v1beta2", "v1beta1"}, vs, g)
+	}
+	_, vs = versions(s13, "ipam.cluster.x-k8s.io")
+	assert.Equal(t, []string{"v1beta2", "v1beta1", "v1alpha1"}, vs)
+	_, vs = versions(s13, "runtime.cluster.x-k8s.io")
+	assert.Equal(t, []string{"v1beta2", "v1alpha1"}, vs)
+	_, vs = versions(s13, "infrastructure.cluster.x-k8s.io")
+	assert.Equal(t, []string{"v1beta1", "v1alpha1"}, vs)
+	assert.Equal(t, resources(s13, "cluster.x-k8s.io/v1beta1"), resources(s13, "cluster.x-k8s.io/v1beta2"))
+	assert.Contains(t, resources(s13, "cluster.x-k8s.io/v1beta2"), "machinedrainrules")
+	assert.NotContains(t, resources(s13, "addons.cluster.x-k8s.io/v1beta2"), "clusterresourcesetbindings/status")
+	assert.Contains(t, resources(s13, "addons.cluster.x-k8s.io/v1beta1"), "clusterresourcesetbindings/status")
+	assert.NotContains(t, resources(s13, "infrastructure.cluster.x-k8s.io/v1beta1"), "openstackmachinetemplates/status")
+
+	s14 := start(t, fakek8s.Options{CAPO: "v0.14"})
+	alpha1 := resources(s14, "infrastructure.cluster.x-k8s.io/v1alpha1")
+	namespaced, ok := alpha1["openstackclusteridentities"]
+	assert.True(t, ok)
+	assert.False(t, namespaced, "OpenStackClusterIdentity is cluster-scoped")
+	assert.Contains(t, resources(s14, "infrastructure.cluster.x-k8s.io/v1beta1"), "openstackmachinetemplates/status")
+	assert.True(t, fakek8s.CAPIServesV1beta2("v1.12"))
+	assert.False(t, fakek8s.CAPIServesV1beta2("v1.9"))
+}
+
 func TestCAPOReleaseErrors(t *testing.T) {
-	_, err := fakek8s.Start(fakek8s.Options{Listen: "127.0.0.1:0", CAPO: "v0.9"})
-	assert.EqualError(t, err, `unknown cluster-api-provider-openstack release "v0.9" (known: v0.10, v0.11, v0.12)`)
+	_, err := fakek8s.Start(fakek8s.Options{Listen: "127.0.0.1:0", CAPO: "v0.8"})
+	assert.EqualError(t, err, `unknown cluster-api-provider-openstack release "v0.8" (known: v0.9, v0.10, v0.11, v0.12, v0.13, v0.14)`)
 	_, err = fakek8s.Start(fakek8s.Options{Listen: "127.0.0.1:0", CAPO: "v0.10", InfraVersions: []string{"v1alpha6"}})
 	assert.EqualError(t, err, "a CAPO release (v0.10) and infrastructure versions (v1alpha6) exclude each other")
 

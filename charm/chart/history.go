@@ -1,0 +1,99 @@
+package chart
+
+import (
+	"fmt"
+	"time"
+)
+
+// How long a failure must last before it blocks.
+//
+// The chart is fetched only when a user creates or upgrades a cluster, not
+// by anything running on the unit, so a chart repository that fails for a
+// while breaks nothing the graft does. A failure is therefore first a
+// warning on the otherwise active status, and blocks only once it is
+// clearly not a blip:
+//
+//   - Unreachable (no usable answer: DNS, connection, proxy, TLS, HTTP
+//     error, timeout): blocked once failures have lasted UnreachableBlockAfter
+//     (an hour) over at least BlockAfterChecks consecutive checks. The
+//     reconcile checks at most every 30 minutes from update-status, so a
+//     repository down for a minute, or for most of an hour, never blocks.
+//   - Missing (the repository answered, and does not serve the chart or
+//     version): blocked once BlockAfterChecks consecutive checks at least
+//     MissingConfirm apart agree, as a repository mid-publish can serve an
+//     index briefly without a release. A configuration change starts the
+//     count again and is reported at once as a warning.
+//   - Invalid (the settings cannot be used): blocked at once, as all bad
+//     input is: nothing about the repository can make it work.
+//
+// Any Present result clears the history. The unset-version warning never
+// blocks.
+const (
+	UnreachableBlockAfter = time.Hour
+	MissingConfirm        = 5 * time.Minute
+	BlockAfterChecks      = 3
+)
+
+// History is what the reconcile keeps between checks (as JSON in its state)
+// to apply the rules above.
+type History struct {
+	// Key is what was checked (repository, chart, version): other settings
+	// start afresh.
+	Key string `json:"key"`
+	// State is the failure seen last ("" after a success).
+	State State `json:"state,omitempty"`
+	// Since is when the current run of failures began.
+	Since time.Time `json:"since,omitzero"`
+	// Last is when the last failure was seen.
+	Last time.Time `json:"last,omitzero"`
+	// Failures counts the consecutive failed checks.
+	Failures int `json:"failures,omitempty"`
+}
+
+// Verdict is what a check means for the unit's status.
+type Verdict struct {
+	// Block: the unit should be blocked with Text.
+	Block bool
+	// Text is the status text: the problem, with how long it has lasted,
+	// or the warning; "" when there is nothing to say.
+	Text string
+}
+
+// key is what identifies the settings a result was checked with.
+func (r Result) key() string { return r.Repo + "|" + r.Name + "|" + r.Version }
+
+// Next records r, checked at now, and says what it means.
+func (h History) Next(r Result, now time.Time) (History, Verdict) {
+	if r.State == Present {
+		return History{Key: r.key()}, Verdict{Text: r.Warning}
+	}
+	if r.State == Invalid {
+		return History{Key: r.key(), State: Invalid, Since: now, Last: now, Failures: 1}, Verdict{Block: true, Text: r.Problem}
+	}
+	next := History{Key: r.key(), State: r.State, Since: now, Last: now, Failures: 1}
+	if h.Key == next.Key && h.State == r.State && h.Failures > 0 {
+		next.Since = h.Since
+		next.Failures = h.Failures
+		// A Missing answer counts again only once MissingConfirm has
+		// passed since the last one counted, so that hooks in a burst do
+		// not confirm each other.
+		if r.State != Missing || now.Sub(h.Last) >= MissingConfirm {
+			next.Failures++
+		} else {
+			next.Last = h.Last
+		}
+	}
+	lasted := now.Sub(next.Since).Round(time.Minute)
+	block := next.Failures >= BlockAfterChecks
+	if r.State == Unreachable {
+		block = block && lasted >= UnreachableBlockAfter
+	}
+	text := r.Problem
+	if next.Failures > 1 {
+		text += fmt.Sprintf(" (failing for %s, %d checks)", lasted, next.Failures)
+	}
+	if !block && r.Warning != "" {
+		text += "; " + r.Warning
+	}
+	return next, Verdict{Block: block, Text: text}
+}
