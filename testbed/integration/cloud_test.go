@@ -116,11 +116,13 @@ func TestHelmReachesTheChartRepositoryOnlyThroughTheModelProxy(t *testing.T) {
 	installHelm(t, box)
 	conn, err := box.StartOutside(ctx, artifacts.Outside)
 	require.NoError(t, err)
-	_, err = box.MustRun(ctx, "install", "-d", "-o", "magnum", "-g", "magnum", "/tmp/charts")
+	// /var/tmp, not /tmp: the box's /tmp is a tmpfs systemd mounts inside,
+	// which the host does not see under the box's root.
+	_, err = box.MustRun(ctx, "install", "-d", "-o", "magnum", "-g", "magnum", "/var/tmp/charts")
 	require.NoError(t, err)
 
 	// Without the proxy the repository's name does not resolve.
-	res, err := helmPull(ctx, box, conn, servicesEnv, "0.16.0", "/tmp/charts")
+	res, err := helmPull(ctx, box, conn, servicesEnv, "0.16.0", "/var/tmp/charts")
 	require.NoError(t, err)
 	assert.NotZero(t, res.Code, "helm fetched without a proxy:\n%s", res.Stdout)
 	assert.Contains(t, res.Stderr, "charts.example")
@@ -153,10 +155,10 @@ func TestHelmReachesTheChartRepositoryOnlyThroughTheModelProxy(t *testing.T) {
 	for _, v := range live {
 		liveEnv = append(liveEnv, v.Name+"="+v.Value)
 	}
-	res, err = helmPull(ctx, box, conn, liveEnv, "0.16.0", "/tmp/charts")
+	res, err = helmPull(ctx, box, conn, liveEnv, "0.16.0", "/var/tmp/charts")
 	require.NoError(t, err)
 	require.Zero(t, res.Code, "helm pull through the proxy: %s%s", res.Stdout, res.Stderr)
-	tgz, err := os.ReadFile(box.Path("/tmp/charts/openstack-cluster-0.16.0.tgz"))
+	tgz, err := os.ReadFile(box.Path("/var/tmp/charts/openstack-cluster-0.16.0.tgz"))
 	require.NoError(t, err)
 	want, err := outside.Archive(outside.DefaultChart, "0.16.0")
 	require.NoError(t, err)
