@@ -10,6 +10,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/smoketest"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/verify"
 )
 
@@ -41,6 +42,9 @@ func (rt *Runtime) verify(ctx context.Context) (map[string]any, error) {
 		}
 		at[parts[len(parts)-1]] = map[string]any{"pass": c.Pass, "evidence": c.Evidence}
 	}
+	// What the driver will do when a user creates a cluster, from the
+	// checks above.
+	results["cluster-create"] = verify.Summary(checks)
 	if failed := verify.Failed(checks); len(failed) > 0 {
 		return results, fmt.Errorf("%d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
@@ -104,6 +108,7 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 	if err != nil {
 		return nil, err
 	}
+	p.MagnumVersion = magnumVersion(ctx)
 	res, runErr := smoketest.Run(ctx, creds, p, progress)
 	results := map[string]any{
 		"status": res.Status, "status-reason": res.StatusReason, "cluster-uuid": res.ClusterUUID,
@@ -119,4 +124,19 @@ func (rt *Runtime) smokeTest(ctx context.Context, progress func(string)) (map[st
 		results["leftovers-removed"] = strings.Join(res.LeftoversRemoved, ", ")
 	}
 	return results, runErr
+}
+
+// magnumVersion is the unit's Magnum version, "" when it cannot be read
+// (the smoke test's pre-check then assumes the newer rules).
+func magnumVersion(ctx context.Context) string {
+	sd, err := systemd.Connect(ctx)
+	if err != nil {
+		return ""
+	}
+	defer sd.Close()
+	u, err := unitshape.Observe(ctx, sd)
+	if err != nil {
+		return ""
+	}
+	return u.MagnumVersion
 }

@@ -337,3 +337,53 @@ func TestHistory(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, h, back)
 }
+
+// A hook reuses a check younger than Interval; a config change (fresh), a
+// new key, or an old check runs it again, and each run counts in the
+// history: a repository down for a minute is one warning, never blocked.
+func TestRememberRunsChecksAtMostEveryInterval(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	down := chart.Result{State: chart.Unreachable, Repo: "https://charts.example", Name: "openstack-cluster", Version: "0.16.0",
+		Problem: "chart: cannot reach https://charts.example"}
+	up := down
+	up.State, up.Problem, up.Resolved = chart.Present, "", "0.16.0"
+	runs := 0
+	result := down
+	check := func() chart.Result { runs++; return result }
+
+	rec, ran := chart.Remember(chart.Record{}, "k", t0, false, check)
+	assert.True(t, ran)
+	assert.False(t, rec.Verdict.Block)
+	assert.Equal(t, "chart: cannot reach https://charts.example", rec.Verdict.Text)
+	for _, after := range []time.Duration{time.Minute, 5 * time.Minute, 29 * time.Minute} {
+		again, ran := chart.Remember(rec, "k", t0.Add(after), false, check)
+		assert.False(t, ran, "after %s", after)
+		assert.Equal(t, rec, again)
+	}
+	assert.Equal(t, 1, runs)
+
+	// Back up a minute later: a forced check clears it.
+	result = up
+	rec2, ran := chart.Remember(rec, "k", t0.Add(time.Minute), true, check)
+	assert.True(t, ran)
+	assert.Equal(t, chart.Verdict{}, rec2.Verdict)
+	assert.Equal(t, 0, rec2.History.Failures)
+
+	// Down for good: checks every Interval; blocked only once an hour and
+	// three checks have failed.
+	result = down
+	rec = chart.Record{}
+	var blockedAt time.Duration
+	for at := time.Duration(0); at <= 2*time.Hour; at += 5 * time.Minute {
+		rec, _ = chart.Remember(rec, "k", t0.Add(at), false, check)
+		if rec.Verdict.Block && blockedAt == 0 {
+			blockedAt = at
+		}
+	}
+	assert.Equal(t, time.Hour, blockedAt)
+	assert.Contains(t, rec.Verdict.Text, "(failing for 2h0m0s, 5 checks)")
+
+	// Another key (settings or proxy changed) checks at once.
+	_, ran = chart.Remember(rec, "other", t0.Add(2*time.Hour+time.Minute), false, check)
+	assert.True(t, ran)
+}

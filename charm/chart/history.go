@@ -97,3 +97,37 @@ func (h History) Next(r Result, now time.Time) (History, Verdict) {
 	}
 	return next, Verdict{Block: block, Text: text}
 }
+
+// Interval is how old a check may be before a hook checks again unless
+// told to (a config change, the regraft action, verify): update-status
+// runs every 5 minutes and the watcher's re-grafts more often, and neither
+// should fetch an index each time. It is the management cluster's
+// preflight interval (kubeconfig.PreflightInterval), so a repository down
+// for a minute is seen at most by one check of the three that must fail
+// before it blocks.
+const Interval = 30 * time.Minute
+
+// Record is what the charm keeps between hooks: the last check, when, and
+// what it meant.
+type Record struct {
+	// Key identifies what was checked: the settings, the driver version
+	// and the proxy (hashed by the caller: a proxy URL may carry a
+	// password).
+	Key     string    `json:"key"`
+	Checked time.Time `json:"checked,omitzero"`
+	Result  Result    `json:"result"`
+	History History   `json:"history"`
+	Verdict Verdict   `json:"verdict"`
+}
+
+// Remember returns the record of a check: prev when it is of the same key,
+// younger than Interval and fresh is false; otherwise check's result at
+// now, entered in prev's history. The bool says whether check ran.
+func Remember(prev Record, key string, now time.Time, fresh bool, check func() Result) (Record, bool) {
+	if !fresh && prev.Key == key && !prev.Checked.IsZero() && now.Sub(prev.Checked) >= 0 && now.Sub(prev.Checked) < Interval {
+		return prev, false
+	}
+	res := check()
+	hist, verdict := prev.History.Next(res, now)
+	return Record{Key: key, Checked: now, Result: res, History: hist, Verdict: verdict}, true
+}

@@ -46,8 +46,11 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/ini.v1"
+
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
@@ -56,7 +59,7 @@ import (
 // in the charm's state directory, root-only (0600), read by the init
 // script (as root) or by systemd (EnvironmentFile=, read by the manager
 // before the service drops to user magnum).
-const EnvFile = "/var/lib/magnum-capi-graft/model-proxy.env"
+const EnvFile = state.DefaultDir + "/" + state.ModelProxyEnv
 
 // Model is the model's proxy settings as Juju hands them to a charm
 // (proxy.FromJuju reads them): one reading of them for the whole charm.
@@ -317,6 +320,29 @@ func Compare(want, live []Var) []string {
 		if !wanted[v.Name] {
 			out = append(out, v.Name+" set, but not by the model's proxy")
 		}
+	}
+	return out
+}
+
+// KeystoneEndpoints are the Identity URLs a magnum.conf names
+// ([keystone_authtoken] www_authenticate_uri and auth_url, the ones
+// keystonemiddleware and the driver's clusters use), for Input.Endpoints.
+// Values that are not http(s) URLs are left out; a file that does not
+// parse names none.
+func KeystoneEndpoints(magnumConf []byte) []string {
+	f, err := ini.LoadSources(ini.LoadOptions{Loose: true, Insensitive: false, AllowShadows: false}, magnumConf)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	sec := f.Section("keystone_authtoken")
+	for _, key := range []string{"www_authenticate_uri", "auth_url"} {
+		v := strings.TrimSpace(sec.Key(key).String())
+		u, err := url.Parse(v)
+		if v == "" || err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || slices.Contains(out, v) {
+			continue
+		}
+		out = append(out, v)
 	}
 	return out
 }

@@ -194,3 +194,13 @@ func TestFromEnv(t *testing.T) {
 	assert.True(t, m.Set())
 	assert.False(t, proxyenv.Model{NoProxy: "x"}.Set())
 }
+
+func TestKeystoneEndpoints(t *testing.T) {
+	conf := []byte("[DEFAULT]\ndebug = false\n[keystone_authtoken]\nwww_authenticate_uri = https://keystone.internal:5000/v3\n" +
+		"auth_url = https://keystone.internal:5000/v3\n[other]\nauth_url = https://elsewhere:1\n")
+	assert.Equal(t, []string{"https://keystone.internal:5000/v3"}, proxyenv.KeystoneEndpoints(conf), "one URL named twice is one endpoint")
+	conf = []byte("[keystone_authtoken]\nwww_authenticate_uri = https://ks.example:5000\nauth_url = http://10.0.0.5:35357\n")
+	assert.Equal(t, []string{"https://ks.example:5000", "http://10.0.0.5:35357"}, proxyenv.KeystoneEndpoints(conf))
+	assert.Empty(t, proxyenv.KeystoneEndpoints([]byte("[keystone_authtoken]\nauth_url = keystone:5000\n")), "not a URL")
+	assert.Empty(t, proxyenv.KeystoneEndpoints(nil))
+}

@@ -18,6 +18,9 @@ type Config struct {
 	DriverVersion    string
 	// Driver is the driver's options (checked by the driver, in Desire).
 	Driver driver.Config
+	// ServiceProxy gives Magnum's services the model's proxy as their
+	// environment (the service-proxy option).
+	ServiceProxy bool
 }
 
 // DefaultDriverVersion is the driver release the charm pins when the
@@ -35,6 +38,7 @@ type options struct {
 	PipIndexURL      string  `json:"pip-index-url"`
 	DriverAptPackage string  `json:"driver-apt-package"`
 	DriverAptSource  string  `json:"driver-apt-source"`
+	ServiceProxy     *bool   `json:"service-proxy"`
 }
 
 // ParseConfig decodes the core options from config-get's output, once.
@@ -51,6 +55,7 @@ func ParseConfig(raw map[string]any) (Config, error) {
 	}
 	c.Wiring = m
 	c.DriverVersion = cmp.Or(strings.TrimPrefix(o.DriverVersion, "v"), DefaultDriverVersion)
+	c.ServiceProxy = o.ServiceProxy == nil || *o.ServiceProxy
 	if o.Kubeconfig != nil {
 		c.KubeconfigSecret = *o.Kubeconfig
 	}

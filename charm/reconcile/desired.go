@@ -17,6 +17,8 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/helm"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
@@ -31,6 +33,9 @@ type Desired struct {
 	// config, the wiring and the artifacts alike.
 	artifact.Part
 	Wirings []wiring.Wiring
+	// ServiceEnvs are the model's proxy as each service's environment,
+	// one per Wirings entry (serviceenv.go).
+	ServiceEnvs []proxyenv.Env
 	// Kubeconfig is the validated management-cluster kubeconfig, and
 	// Warnings what validation said without refusing it.
 	Kubeconfig *kubeconfig.Kubeconfig
@@ -99,7 +104,7 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
 		files.File{Path: KubeconfigFile, Content: kcData, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
 	)
-	if err := d.wire(c.Unit, fp, conf); err != nil {
+	if err := d.wire(c.Unit, fp, conf, c.Proxy); err != nil {
 		return nil, err
 	}
 	if err := d.Config.Driver.Check(); err != nil {
@@ -117,7 +122,7 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 }
 
 // wire adds each service's wiring.
-func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte) error {
+func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, model proxy.Settings) error {
 	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
 	for i := range unit.Services {
 		svc := &unit.Services[i]
@@ -126,13 +131,19 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte) e
 			// /dev/null). Leave its wiring exactly as it is until it is
 			// resumed; the verdict says the charm is waiting.
 			d.Wirings = append(d.Wirings, wiring.Wiring{Service: svc.Name, Method: wiring.ByPaused})
+			d.ServiceEnvs = append(d.ServiceEnvs, proxyenv.Env{Placement: proxyenv.Nowhere})
 			continue
 		}
-		w, err := wiring.Desire(svc, d.Config.Wiring, priorExisted)
+		extra, env, err := d.serviceEnv(svc, model)
+		if err != nil {
+			return err
+		}
+		w, err := wiring.DesireWith(svc, d.Config.Wiring, priorExisted, extra)
 		if err != nil {
 			return block("%v", err)
 		}
 		d.Wirings = append(d.Wirings, w)
+		d.ServiceEnvs = append(d.ServiceEnvs, env)
 		d.Dirs = append(d.Dirs, w.Dirs...)
 		d.Files = append(d.Files, w.Files...)
 		for _, p := range w.Absent {
@@ -145,7 +156,7 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte) e
 			}
 		}
 	}
-	return nil
+	return d.desireEnvFile()
 }
 
 // hash identifies the desired state: every file, absence and link, the

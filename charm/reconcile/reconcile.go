@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
@@ -47,6 +48,9 @@ type Reconciler struct {
 	// Env is what the reconcile takes from its process (ProcessEnv in a
 	// hook).
 	Env Env
+	// Run runs the programs the cloud checks run as magnum (the collision
+	// probe); nil is command.Run.
+	Run collision.Runner
 
 	// installRoot is where removal finds the charm's install tree
 	// (InstallRoot unless a test points it elsewhere).
@@ -289,7 +293,7 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 		return block("%s (the graft is applied; fix the management cluster or the kubeconfig)", rep.BlockedStatus())
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
-	return nil
+	return r.cloud(ctx, desired, unit, opts.Force, out)
 }
 
 func changed(p *plan.Plan, path string) bool {

@@ -197,6 +197,10 @@ type Params struct {
 	MinFlavorRAMMB int // default 2048
 	MinFlavorVCPUs int // default 2
 
+	// MagnumVersion is the unit's Magnum (unitshape), set by the action:
+	// from Magnum 18 an image's magnum_driver property picks the driver.
+	MagnumVersion string
+
 	Pacing Pacing
 }
 

@@ -151,3 +151,9 @@ func TestBodyMessage(t *testing.T) {
 		assert.Equal(t, want, bodyMessage([]byte(body)))
 	}
 }
+
+func TestSelectsDriver(t *testing.T) {
+	for v, want := range map[string]bool{"15.0.1": false, "17.0.0": false, "18.0.0": true, "20.0.0": true, "": true, "x": true} {
+		assert.Equal(t, want, SelectsDriver(v), v)
+	}
+}

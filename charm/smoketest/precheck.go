@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -12,13 +13,28 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
 )
 
 // driverDistros are the image os_distro values magnum-capi-helm registers
 // for: Magnum picks a driver by (server type, os_distro, coe), so an image
 // with any other os_distro never reaches the CAPI driver.
 var driverDistros = []string{"ubuntu", "flatcar"}
+
+// SelectsDriver reports whether a Magnum release honours the image property
+// magnum_driver: from Magnum 18 (2024.1) the API hands it to get_driver
+// as driver_name (magnum/api/controllers/v1/cluster_template.py: post;
+// magnum/drivers/common/driver.py: Driver.get_driver), which then loads
+// that entry point whatever claims the image's (server_type, os, coe).
+// An unknown version is taken as honouring it: refusing a property that
+// names another driver is safe either way.
+func SelectsDriver(magnumVersion string) bool {
+	major, _, _ := strings.Cut(magnumVersion, ".")
+	n, err := strconv.Atoi(major)
+	return err != nil || n >= 18
+}
 
 // resolved is what the pre-check found, in the form the cluster template
 // wants it, and the Magnum client to create it with.
@@ -53,7 +69,7 @@ func (c *cloud) precheck(ctx context.Context, p Params) (resolved, []string) {
 
 	if imageClient, err := c.serviceClient("image (Glance)", openstack.NewImageV2); err != nil {
 		fail("%v", err)
-	} else if id, err := checkImage(ctx, imageClient, p.Image); err != nil {
+	} else if id, err := checkImage(ctx, imageClient, p.Image, SelectsDriver(p.MagnumVersion)); err != nil {
 		fail("%v", err)
 	} else {
 		r.imageID = id
@@ -99,7 +115,7 @@ func (c *cloud) precheck(ctx context.Context, p Params) (resolved, []string) {
 
 // checkImage finds the image by name, then by ID, and checks what the driver
 // needs of it. It returns the image's ID.
-func checkImage(ctx context.Context, client *gophercloud.ServiceClient, ref string) (string, error) {
+func checkImage(ctx context.Context, client *gophercloud.ServiceClient, ref string, selectsDriver bool) (string, error) {
 	pages, err := images.List(client, images.ListOpts{Name: ref}).AllPages(ctx)
 	if err != nil {
 		return "", fmt.Errorf("image %q: list images: %w", ref, apiErr(err))
@@ -133,6 +149,10 @@ func checkImage(ctx context.Context, client *gophercloud.ServiceClient, ref stri
 		problems = append(problems, fmt.Sprintf("property os_distro is missing (want one of %s)", strings.Join(driverDistros, ", ")))
 	case !slices.Contains(driverDistros, distro):
 		problems = append(problems, fmt.Sprintf("property os_distro is %q, which the CAPI driver does not serve (want one of %s)", distro, strings.Join(driverDistros, ", ")))
+	}
+	if d, _ := image.Properties["magnum_driver"].(string); selectsDriver && d != "" && d != confd.OwnDriver {
+		problems = append(problems, fmt.Sprintf("property magnum_driver is %q, so Magnum uses that driver, not %s (set magnum_driver=%s or remove the property)",
+			d, confd.OwnDriver, confd.OwnDriver))
 	}
 	if v, _ := image.Properties["kube_version"].(string); v == "" {
 		problems = append(problems, "property kube_version is missing (the driver refuses images without it, e.g. kube_version=v1.32.2)")

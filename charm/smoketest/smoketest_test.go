@@ -256,6 +256,13 @@ func TestRunPrecheckFailuresCreateNothing(t *testing.T) {
 		},
 		expect: []string{`os_distro is "fedora-coreos"`},
 	}, {
+		name: "image naming another driver",
+		setup: func(f *fakecloud.Cloud, _ *Credentials, p *Params) {
+			f.SetImageProperties(map[string]any{"os_distro": "ubuntu", "kube_version": "v1.32.2", "magnum_driver": "k8s_cluster_api_ubuntu"})
+			p.MagnumVersion = "20.0.0"
+		},
+		expect: []string{`property magnum_driver is "k8s_cluster_api_ubuntu", so Magnum uses that driver, not k8s_capi_helm_v1`},
+	}, {
 		name:   "image missing",
 		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Image = "jammy-amd64" },
 		expect: []string{`image "jammy-amd64": not found by name or ID`},

@@ -52,6 +52,16 @@ const (
 	// Inputs is what config-get and secret-get last said (hooks); it holds
 	// secret content.
 	Inputs = "inputs.json"
+	// ModelProxyEnv is the model's proxy as Magnum's services' environment,
+	// when a proxy URL carries credentials (reconcile writes it as a
+	// desired file, root-only; systemd or the init script reads it).
+	ModelProxyEnv = "model-proxy.env"
+	// ChartCheck is the last chart preflight and the history of its
+	// failures (reconcile).
+	ChartCheck = "chart.json"
+	// Collision is the last driver-collision probe and what it was run
+	// on (reconcile).
+	Collision = "collision.json"
 	// WheelCache is the directory of driver wheels fetched from an index.
 	WheelCache = "wheels"
 )
@@ -59,7 +69,7 @@ const (
 // Files lists every file above: removal deletes exactly these (and the
 // leftovers of their interrupted writes), and the wheel cache.
 var Files = []string{Footprint, Driver, Helm, DriverPending, HelmPending, Failure, Preflight, WatchList,
-	RegraftFailures, RegraftTrigger, RemovalRestarts, Inputs}
+	RegraftFailures, RegraftTrigger, RemovalRestarts, Inputs, ModelProxyEnv, ChartCheck, Collision}
 
 // maxFile bounds what Load reads. The footprint is the largest: it holds
 // the files the charm replaced as they were (a helm binary among them).

@@ -70,6 +70,7 @@ func Run(ctx context.Context, r *reconcile.Reconciler, sd *systemd.Manager) ([]C
 		return checks, err
 	}
 	driverChecks(ctx, unit, out.Desired, add)
+	cloudChecks(ctx, r, unit, out.Desired, add)
 
 	conf, confErr := files.ReadFile(reconcile.ConfFile, files.MaxTextFile)
 	keys, _ := confprobe.Keys(conf)

@@ -23,7 +23,7 @@ func FuzzDefaultFile(f *testing.F) {
 			if len(content) > 0 && content[len(content)-1] != '\n' {
 				content = append(content, '\n')
 			}
-			grafted := append(append([]byte{}, content...), block(svc)...)
+			grafted := append(append([]byte{}, content...), block(svc, nil)...)
 			if bytes.Contains(rest, []byte(beginMark)) {
 				// An unterminated mark of someone else's: the block is
 				// still added after it, and stripping finds the first

@@ -103,12 +103,30 @@ func DropInPath(svc string) string {
 	return unitDir + "/" + svc + ".service.d/" + DropInName
 }
 
+// Extra is what the wiring carries for a service besides conf.d: the
+// model's proxy as its environment (charm/proxyenv says which lines).
+type Extra struct {
+	// BlockLines go into the managed block of /etc/default/NAME, after the
+	// line that wires conf.d (if any). For a service wired by default-dirs
+	// they make a block of their own: its init script sources the file
+	// too.
+	BlockLines []string
+	// ServiceLines go into the [Service] section of the charm's drop-in
+	// (systemd-override only).
+	ServiceLines []string
+}
+
 // Desire computes the wiring of one service. priorExisted tells whether a
 // path existed before the charm first changed it (from the footprint), so a
 // default file the charm created is removed, not left empty.
 func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (Wiring, error) {
+	return DesireWith(svc, mode, priorExisted, Extra{})
+}
+
+// DesireWith is Desire with what else the wiring carries.
+func DesireWith(svc *unitshape.Service, mode Mode, priorExisted func(string) bool, extra Extra) (Wiring, error) {
 	w := Wiring{Service: svc.Name}
-	method, err := choose(svc, mode)
+	method, err := Choose(svc, mode)
 	if err != nil {
 		return w, err
 	}
@@ -120,8 +138,15 @@ func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (
 		return w, fmt.Errorf("read %s: %w", defPath, err)
 	}
 	rest := StripBlock(current)
+	var blk []byte
 	switch {
 	case method == ByDefaultFile:
+		blk = block(svc, extra.BlockLines)
+	case method == ByDefaultDirs && len(extra.BlockLines) > 0 && svc.DefaultFile != "":
+		blk = envBlock(svc, extra.BlockLines)
+	}
+	switch {
+	case blk != nil:
 		content := append([]byte{}, rest...)
 		if len(content) > 0 && content[len(content)-1] != '\n' {
 			// The block must start a line of its own: joined to a last
@@ -129,7 +154,7 @@ func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (
 			// init script fails to start the service.
 			content = append(content, '\n')
 		}
-		w.Files = append(w.Files, files.File{Path: defPath, Content: append(content, block(svc)...),
+		w.Files = append(w.Files, files.File{Path: defPath, Content: append(content, blk...),
 			Mode: fileMode(defPath, 0o644), Owner: "root", Group: "root", Restarts: []string{svc.Name}})
 	case current == nil || bytes.Equal(rest, current):
 		// Nothing there, or no block of ours: nothing to undo, and an
@@ -146,6 +171,11 @@ func Desire(svc *unitshape.Service, mode Mode, priorExisted func(string) bool) (
 		content, err := overrideDropIn(svc)
 		if err != nil {
 			return w, err
+		}
+		// unit.Serialize ends with the [Service] section, so the lines
+		// belong to it.
+		for _, l := range extra.ServiceLines {
+			content = append(content, l+"\n"...)
 		}
 		w.Dirs = append(w.Dirs, files.Dir{Path: filepath.Dir(dropIn), Mode: 0o755, Owner: "root", Group: "root"})
 		w.Files = append(w.Files, files.File{Path: dropIn, Content: content, Mode: 0o644,
@@ -165,7 +195,8 @@ func fileMode(path string, def os.FileMode) os.FileMode {
 	return def
 }
 
-func choose(svc *unitshape.Service, mode Mode) (Method, error) {
+// Choose is how mode wires the service as observed.
+func Choose(svc *unitshape.Service, mode Mode) (Method, error) {
 	if mode == None {
 		return ByNone, nil
 	}
@@ -203,8 +234,9 @@ func choose(svc *unitshape.Service, mode Mode) (Method, error) {
 	return "", fmt.Errorf("service-wiring %q is not known", mode)
 }
 
-// block is the managed block appended to /etc/default/NAME.
-func block(svc *unitshape.Service) []byte {
+// block is the managed block appended to /etc/default/NAME, with the extra
+// lines after the one that wires conf.d.
+func block(svc *unitshape.Service, extra []string) []byte {
 	var line string
 	if svc.Shape == unitshape.InitScriptUWSGI {
 		// uwsgi hands --pyargv to the app as sys.argv; magnum's wsgi app
@@ -215,8 +247,16 @@ func block(svc *unitshape.Service) []byte {
 		// DAEMON_ARGS, so conf.d is read after it and wins.
 		line = fmt.Sprintf(`DAEMON_ARGS="${DAEMON_ARGS} %s"`, configDirArg)
 	}
+	lines := append([]string{line}, extra...)
 	return []byte(fmt.Sprintf("%s: make %s read %s (removed with the charm)\n%s\n%s\n",
-		beginMark, svc.Name, ConfDir, line, endMark))
+		beginMark, svc.Name, ConfDir, strings.Join(lines, "\n"), endMark))
+}
+
+// envBlock is the managed block of a service that reads conf.d by itself
+// (default-dirs): only the extra lines.
+func envBlock(svc *unitshape.Service, lines []string) []byte {
+	return []byte(fmt.Sprintf("%s: the environment of %s (removed with the charm)\n%s\n%s\n",
+		beginMark, svc.Name, strings.Join(lines, "\n"), endMark))
 }
 
 // StripBlock removes the charm's block from a file's content.

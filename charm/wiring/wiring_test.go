@@ -140,8 +140,8 @@ func TestStripBlock(t *testing.T) {
 }
 
 func TestBlockShapes(t *testing.T) {
-	assert.Equal(t, conductorBlock, string(block(initScriptSvc())))
-	assert.Equal(t, apiBlock, string(block(uwsgiSvc())))
+	assert.Equal(t, conductorBlock, string(block(initScriptSvc(), nil)))
+	assert.Equal(t, apiBlock, string(block(uwsgiSvc(), nil)))
 	assert.Equal(t, conductorBlock, string(StripBlock([]byte(conductorBlock+conductorBlock))), "one block is stripped per call")
 }
 
@@ -515,4 +515,65 @@ func TestConfigArgs(t *testing.T) {
 
 	args, _ = ConfigArgs([]string{"/usr/bin/uwsgi_python311", "--ini", "/etc/magnum/magnum-api-uwsgi.ini"})
 	assert.Empty(t, args, "default discovery: no explicit arguments")
+}
+
+// The model's proxy rides in the wiring: after the conf.d line in the
+// default file's block, in a block of its own for a default-dirs service
+// whose init script sources the file, and as [Service] lines of the
+// drop-in. Without extra lines each is exactly what it was.
+func TestDesireWithExtraLines(t *testing.T) {
+	defDir, sysDir := sandbox(t)
+	extra := Extra{BlockLines: []string{"export HTTPS_PROXY='http://squid:3128'"}, ServiceLines: []string{`Environment="HTTPS_PROXY=http://squid:3128"`}}
+
+	w, err := DesireWith(initScriptSvc(), Auto, never, extra)
+	require.NoError(t, err)
+	require.Len(t, w.Files, 1)
+	want := strings.Replace(conductorBlock, "\n# END", "\nexport HTTPS_PROXY='http://squid:3128'\n# END", 1)
+	assert.Equal(t, want, string(w.Files[0].Content))
+	assert.Equal(t, "", string(StripBlock(w.Files[0].Content)), "the whole block comes out with the charm")
+
+	// default-dirs: nothing to wire, but the environment has a block.
+	w, err = DesireWith(uwsgiSvc(), Auto, never, extra)
+	require.NoError(t, err)
+	assert.Equal(t, ByDefaultDirs, w.Method)
+	require.Len(t, w.Files, 1)
+	assert.Equal(t, filepath.Join(defDir, "magnum-api"), w.Files[0].Path)
+	assert.Equal(t, "# BEGIN magnum-capi-graft: the environment of magnum-api (removed with the charm)\n"+
+		"export HTTPS_PROXY='http://squid:3128'\n# END magnum-capi-graft\n", string(w.Files[0].Content))
+	assert.Equal(t, []string{"magnum-api"}, w.Files[0].Restarts)
+
+	// ...and once the proxy goes, the block goes: a file the charm
+	// created is removed, an operator's keeps its own lines.
+	writeFile(t, w.Files[0].Path, string(w.Files[0].Content), 0o644)
+	w, err = DesireWith(uwsgiSvc(), Auto, never, Extra{})
+	require.NoError(t, err)
+	assert.Empty(t, w.Files)
+	assert.Equal(t, []string{filepath.Join(defDir, "magnum-api")}, w.Absent)
+	writeFile(t, filepath.Join(defDir, "magnum-api"), "PYARGV=--debug\n"+string(envBlock(uwsgiSvc(), extra.BlockLines)), 0o644)
+	w, err = DesireWith(uwsgiSvc(), Auto, always, Extra{})
+	require.NoError(t, err)
+	require.Len(t, w.Files, 1)
+	assert.Equal(t, "PYARGV=--debug\n", string(w.Files[0].Content))
+
+	// A default-dirs service whose script sources no default file gets
+	// nothing: there is nowhere to put it.
+	require.NoError(t, os.Remove(filepath.Join(defDir, "magnum-api")))
+	noDefault := uwsgiSvc()
+	noDefault.DefaultFile = ""
+	w, err = DesireWith(noDefault, Auto, never, extra)
+	require.NoError(t, err)
+	assert.Empty(t, w.Files)
+
+	// systemd-override: the lines end the drop-in's [Service] section.
+	svc := directSvc(t, filepath.Dir(filepath.Dir(sysDir)), nil)
+	plain, err := DesireWith(svc, Auto, never, Extra{})
+	require.NoError(t, err)
+	w, err = DesireWith(svc, Auto, never, extra)
+	require.NoError(t, err)
+	require.Len(t, w.Files, 1)
+	assert.Equal(t, string(plain.Files[0].Content)+`Environment="HTTPS_PROXY=http://squid:3128"`+"\n", string(w.Files[0].Content))
+	opts, err := unit.DeserializeOptions(strings.NewReader(string(w.Files[0].Content)))
+	require.NoError(t, err)
+	last := opts[len(opts)-1]
+	assert.Equal(t, [3]string{"Service", "Environment", "HTTPS_PROXY=http://squid:3128"}, [3]string{last.Section, last.Name, strings.Trim(last.Value, `"`)})
 }

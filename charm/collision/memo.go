@@ -1,0 +1,136 @@
+package collision
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
+)
+
+// The probe imports Magnum and every driver as magnum, which costs a
+// second or two of CPU: too much for every converged hook (update-status
+// and the watcher's re-grafts must stay cheap), while the answer changes
+// only when what the loader reads changes. A reconcile therefore computes
+// a Fingerprint of that, cheaply (stat calls and a few small files), and
+// probes only when it differs from the last probe's.
+//
+// What Magnum's loader reads (see the package comment): the entry points
+// of the distributions on the interpreter's sys.path (*.dist-info and
+// *.egg-info directories, .pth files adding directories, all entries of
+// the site directories, so a package installed or removed changes the
+// directory's mtime), and [drivers] disabled_drivers and
+// enabled_beta_drivers from the service's configuration files. The
+// directory of a distribution upgraded in place by dpkg keeps its name but
+// dpkg's status file changes, so that is read too.
+
+// FingerprintInput is what the fingerprint is computed from.
+type FingerprintInput struct {
+	// SiteDirs are the interpreter's site directories (SiteDirs).
+	SiteDirs []string
+	// ConfigFiles and ConfigDirs are the service's configuration, as its
+	// live command line names it (or Magnum's defaults).
+	ConfigFiles, ConfigDirs []string
+	// Cmdline is the service's live command line.
+	Cmdline []string
+	// Extra is anything else the caller knows changes the answer (the
+	// graft's own desired state: the driver it activates).
+	Extra string
+}
+
+// SiteDirs are what the fingerprint stats: the interpreter's site
+// directories in sys.path order (unitshape.SiteDirs, Debian's and
+// Ubuntu's site.getsitepackages()), and dpkg's status file.
+func SiteDirs(pythonVersion string) []string {
+	return append(unitshape.SiteDirs(pythonVersion), "/var/lib/dpkg/status")
+}
+
+// Fingerprint identifies what the loader would read. It never fails: a
+// path it cannot read is part of the fingerprint as such.
+func Fingerprint(in FingerprintInput) string {
+	h := sha256.New()
+	stat := func(p string) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			fmt.Fprintf(h, "%s: absent\x00", p)
+			return
+		}
+		fmt.Fprintf(h, "%s: %d %d %o\x00", p, fi.ModTime().UnixNano(), fi.Size(), fi.Mode())
+	}
+	for _, d := range in.SiteDirs {
+		stat(d)
+		// .pth files add directories: their content says which.
+		pths, _ := filepath.Glob(filepath.Join(d, "*.pth"))
+		for _, p := range pths {
+			content(h, p)
+		}
+	}
+	for _, f := range in.ConfigFiles {
+		content(h, f)
+	}
+	for _, d := range in.ConfigDirs {
+		stat(d)
+		confs, _ := filepath.Glob(filepath.Join(d, "*.conf"))
+		sort.Strings(confs)
+		for _, c := range confs {
+			content(h, c)
+		}
+	}
+	for _, a := range in.Cmdline {
+		fmt.Fprintf(h, "arg %s\x00", a)
+	}
+	fmt.Fprintf(h, "extra %s\x00", in.Extra)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func content(h interface{ Write([]byte) (int, error) }, p string) {
+	b, err := files.ReadFile(p, files.MaxTextFile)
+	switch {
+	case err == nil:
+		fmt.Fprintf(h, "%s: %d\x00", p, len(b))
+		_, _ = h.Write(b)
+	case os.IsNotExist(err):
+		fmt.Fprintf(h, "%s: absent\x00", p)
+	default:
+		fmt.Fprintf(h, "%s: unreadable\x00", p)
+	}
+}
+
+// Record is the last probe's analysis and what it was run on.
+type Record struct {
+	Fingerprint string    `json:"fingerprint"`
+	Probed      time.Time `json:"probed,omitzero"`
+	Analysis    Analysis  `json:"analysis"`
+	// Error is why the probe could not run (then it runs again next time).
+	Error string `json:"error,omitempty"`
+}
+
+// ConfigPaths are the configuration files and directories oslo.config
+// reads for a live command line (wiring.ConfigArgs), or Magnum's defaults
+// (/etc/magnum/magnum.conf and /etc/magnum/magnum.conf.d: oslo.config's
+// find_config_files and find_config_dirs for project magnum) when it names
+// none.
+func ConfigPaths(cmdline []string) (configFiles, configDirs []string) {
+	args, _ := wiring.ConfigArgs(cmdline)
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config-file="); ok {
+			configFiles = append(configFiles, v)
+		} else if v, ok := strings.CutPrefix(a, "--config-dir="); ok {
+			configDirs = append(configDirs, v)
+		}
+	}
+	if len(configFiles) == 0 {
+		configFiles = []string{wiring.MagnumConf}
+	}
+	if len(configDirs) == 0 {
+		configDirs = []string{wiring.ConfDir}
+	}
+	return configFiles, configDirs
+}
