@@ -76,12 +76,33 @@ func restart(ctx context.Context, t *testing.T, box *testbed.Box, svc string) st
 	before := mainPID(ctx, t, box, svc)
 	_, err := box.MustRun(ctx, "systemctl", "restart", svc)
 	require.NoError(t, err)
-	var pid string
+	// The new main process, once systemd calls the service running and
+	// names the same process twice in a row (under load a forking
+	// service's main PID is read from its PID file a moment after start).
+	var pid, last string
 	require.Eventually(t, func() bool {
+		sub, err := box.MustRun(ctx, "systemctl", "show", "-p", "SubState", "--value", svc)
+		if err != nil || strings.TrimSpace(sub) != "running" {
+			return false
+		}
 		out, err := box.MustRun(ctx, "systemctl", "show", "-p", "MainPID", "--value", svc)
-		pid = strings.TrimSpace(out)
-		return err == nil && pid != "0" && pid != before
+		now := strings.TrimSpace(out)
+		if err != nil || now == "0" || now == before {
+			return false
+		}
+		last, pid = pid, now
+		return last == pid
 	}, time.Minute, 200*time.Millisecond)
+	if t.Failed() {
+		return pid
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			status, _ := box.MustRun(ctx, "systemctl", "status", "--no-pager", svc)
+			cmdline, _ := box.MustRun(ctx, "cat", "/proc/"+pid+"/cmdline")
+			t.Logf("%s after its restart (main PID %s: %q):\n%s", svc, pid, cmdline, status)
+		}
+	})
 	return pid
 }
 
