@@ -81,7 +81,7 @@ fuzz:
 
 integration: charm fakejuju
 	$(ARTIFACTS) \
-	  go test -count=1 -tags integration -timeout 60m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
+	  go test -count=1 -tags integration -timeout 80m -v ./testbed/integration/ 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'; \
 	  exit $${PIPESTATUS[0]}
 
 # The operator's path on a real Juju 4.0 controller and Magnum machine
