@@ -260,6 +260,12 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 	if u.Masked() {
 		return u, fmt.Errorf("restart %s: %w", name, ErrMasked)
 	}
+	// A service whose main process had forked its workers before must fork
+	// them again to count as settled: under load the conductor's Python
+	// can take longer than five windows to reach a bad value in conf.d and
+	// die (seen in the test bed at a load average of 12 on 2 cores), and
+	// the no-fork fallback would have called it settled.
+	mustFork := u.Running() && hasChildren(u.MainPID)
 	// A unit that hit its start limit refuses to start until reset.
 	if u.ActiveState == "failed" {
 		if conn, err := m.actions(ctx); err == nil {
@@ -270,7 +276,7 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 		u, _ = m.Unit(ctx, name)
 		return u, err
 	}
-	return m.Settle(ctx, name, settle)
+	return m.settle(ctx, name, settle, mustFork)
 }
 
 // Settle waits until the unit's main process has been running for the settle
@@ -287,6 +293,12 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 // again, this time for good. A service the graft really breaks fails every
 // start, so a second replacement (or systemd giving up: failed) is an error.
 func (m *Manager) Settle(ctx context.Context, name string, window time.Duration) (Unit, error) {
+	return m.settle(ctx, name, window, false)
+}
+
+// settle is Settle; mustFork says the service forked its workers before
+// the restart, so it has settled only once it has forked them again.
+func (m *Manager) settle(ctx context.Context, name string, window time.Duration, mustFork bool) (Unit, error) {
 	deadline := time.Now().Add(window + 60*time.Second)
 	var stableSince time.Time
 	var pid uint32
@@ -301,7 +313,7 @@ func (m *Manager) Settle(ctx context.Context, name string, window time.Duration)
 			return u, startFailure("%s failed (%s)", name, u.SubState)
 		case u.Running() && u.MainPID == pid:
 			stable := time.Since(stableSince)
-			if (stable >= window && hasChildren(pid)) || stable >= 5*window {
+			if (stable >= window && hasChildren(pid)) || (!mustFork && stable >= 5*window) {
 				return u, nil
 			}
 		case u.Running():
