@@ -31,7 +31,8 @@ const (
 	keyStoppedBy = "roll-stopped-by"
 )
 
-// Peers is one unit's side of the protocol during one hook.
+// Peers is one unit's side of the protocol during one hook. The zero
+// Peers is a unit alone.
 type Peers struct {
 	juju hooktool.Tools
 	unit string
