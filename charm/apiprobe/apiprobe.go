@@ -148,6 +148,11 @@ func listeners(path string, inodes map[string]bool) ([]string, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		out = append(out, addr)
+		if host, port, _ := net.SplitHostPort(addr); host == "::1" {
+			// A wildcard IPv6 socket takes IPv4 too unless it is
+			// IPV6_V6ONLY (ipv6(7)), and a unit may have no ::1.
+			out = append(out, net.JoinHostPort("127.0.0.1", port))
+		}
 	}
 	return out, s.Err()
 }
