@@ -19,8 +19,11 @@
 // hook's settings only when the hook succeeds (runner/context/context.go,
 // HookContext.Flush), and a commit is what wakes the others: a change of a
 // unit's settings runs relation-changed on every other unit, and a change
-// of the application's settings runs it on every unit of a peer relation
-// (internal/worker/uniter/relation/resolver.go, nextHookForRelation). So a
+// of the application's settings runs it on every unit of a peer relation,
+// the leader too (internal/worker/uniter/relation/resolver.go,
+// nextHookForRelation; each unit watches the settings of its counterpart
+// applications, and a peer endpoint's counterpart is its own application:
+// state/relationunit.go, CounterpartApplications). So a
 // request wakes the leader, a grant wakes the unit granted, and a unit that
 // is done wakes the leader again.
 //
