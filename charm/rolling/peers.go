@@ -91,7 +91,7 @@ func (p *Peers) Ask(ctx context.Context, fp string, kind Kind) (Turn, error) {
 	if err := p.setOwn(ctx, map[string]string{keyWant: fp, keyKind: string(kind)}); err != nil {
 		return Turn{}, err
 	}
-	roll, err := p.lead(ctx)
+	roll, err := p.lead(ctx, true)
 	if err != nil {
 		return Turn{}, err
 	}
@@ -111,7 +111,7 @@ func (p *Peers) Done(ctx context.Context, fp string) error {
 	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyDone: fp, keyFailed: "", keyReason: ""}); err != nil {
 		return err
 	}
-	_, err := p.lead(ctx)
+	_, err := p.lead(ctx, false)
 	return err
 }
 
@@ -128,7 +128,7 @@ func (p *Peers) Fail(ctx context.Context, fp, reason string) error {
 	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyFailed: fp, keyReason: reason}); err != nil {
 		return err
 	}
-	_, err := p.lead(ctx)
+	_, err := p.lead(ctx, false)
 	return err
 }
 
@@ -147,7 +147,7 @@ func (p *Peers) Lead(ctx context.Context) error {
 	if p.Alone() {
 		return nil
 	}
-	_, err := p.lead(ctx)
+	_, err := p.lead(ctx, false)
 	return err
 }
 
@@ -169,16 +169,20 @@ func (p *Peers) app() string {
 }
 
 // lead reads the roll and, on the leader, decides it and writes what
-// changed.
-func (p *Peers) lead(ctx context.Context) (Roll, error) {
+// changed. A unit that does not lead reads it only when it must know it
+// (read).
+func (p *Peers) lead(ctx context.Context, read bool) (Roll, error) {
+	leader, err := p.juju.IsLeader(ctx)
+	if err != nil || (!leader && !read) {
+		return Roll{}, err
+	}
 	app, err := p.juju.RelationGet(ctx, p.rel, p.app())
 	if err != nil {
 		return Roll{}, err
 	}
 	roll := parseRoll(app)
-	leader, err := p.juju.IsLeader(ctx)
-	if err != nil || !leader {
-		return roll, err
+	if !leader {
+		return roll, nil
 	}
 	members, err := p.juju.RelationList(ctx, p.rel)
 	if err != nil {
