@@ -88,8 +88,12 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 
 // failed remembers that desired state d failed with msg and says it.
 func (r *Reconciler) failed(d *Desired, msg string) error {
-	r.rememberFailure(d.Hash, msg)
 	r.roll.failure = msg
+	if r.roll.canary {
+		// Said by every later hook too, from the memory.
+		msg += canaryNote
+	}
+	r.rememberFailure(d.Hash, msg)
 	return block("%s", msg)
 }
 

@@ -44,6 +44,11 @@ type Desired struct {
 	// to (secret content included, hashed): the memory of a failed graft
 	// is kept under it. It is set once the artifacts are resolved.
 	Hash string
+	// Change identifies the change across the application's units, for
+	// their rolling restart: the options, the kubeconfig and what the
+	// artifacts resolved to, and nothing that is the unit's own (its
+	// name in the watcher's unit, its wiring). Set with Hash.
+	Change string
 }
 
 // Artifacts lists the artifacts in the order they are staged: helm, then
@@ -170,6 +175,24 @@ func (d *Desired) hash() string {
 	slices.Sort(entries)
 	h := sha256.New()
 	fmt.Fprintf(h, "driver %+v\x00", d.Config.Driver)
+	for _, e := range entries {
+		fmt.Fprintf(h, "%s\x00", e)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// change is Change: the graft's own files (99-capi.conf, the
+// kubeconfig), the core options and what the artifacts resolved to.
+func (d *Desired) change() string {
+	entries := slices.Clone(d.Keys)
+	for _, f := range d.Files {
+		if f.Path == ConfFile || f.Path == KubeconfigFile {
+			entries = append(entries, fmt.Sprintf("%s\x00%x", f.Path, sha256.Sum256(f.Content)))
+		}
+	}
+	slices.Sort(entries)
+	h := sha256.New()
+	fmt.Fprintf(h, "wiring %s\x00driver %+v\x00", d.Config.Wiring, d.Config.Driver)
 	for _, e := range entries {
 		fmt.Fprintf(h, "%s\x00", e)
 	}

@@ -130,9 +130,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 	switch {
 	case errors.As(err, &b):
 		out.Status, out.Message = hooktool.Blocked, b.Msg
-		if r.roll.canary && r.roll.failure != "" {
-			out.Message += "; this unit was the rolling restart's canary: the roll stopped here, and the other units keep what they run"
-		}
 	case errors.As(err, &w):
 		out.Status, out.Message = hooktool.Waiting, w.msg
 	case err != nil:
@@ -140,11 +137,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 	}
 	if !opts.DryRun {
 		// The other units hear how this one ended, whatever it said.
-		var hash string
+		var change string
 		if out.Desired != nil {
-			hash = out.Desired.Hash
+			change = out.Desired.Change
 		}
-		if err := r.rollOutcome(ctx, hash); err != nil {
+		if err := r.rollOutcome(ctx, change); err != nil {
 			return out, err
 		}
 	}
@@ -227,7 +224,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 		if msg, ok := r.failedBefore(target.Hash); ok {
 			// Said again to the other units: a hook that failed after
 			// the failure may not have told them.
-			r.roll.failure = msg
+			r.roll.failure = strings.TrimSuffix(msg, canaryNote)
 			return &plan.Plan{}, target, block("%s (fix the config, or run the regraft action to try again)", msg)
 		}
 	}
@@ -278,7 +275,7 @@ func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *
 	if err := r.desireWatcher(target); err != nil {
 		return nil, err
 	}
-	target.Hash = target.hash()
+	target.Hash, target.Change = target.hash(), target.change()
 	return target, nil
 }
 

@@ -22,6 +22,9 @@ const APIService = "magnum-api"
 // Debian's uWSGI magnum-api needs about 20 s to load on a quiet unit.
 const apiAnswerTimeout = 3 * time.Minute
 
+// canaryNote ends what a canary whose change failed says.
+const canaryNote = "; this unit was the rolling restart's canary: the roll stopped here, and the other units keep what they run"
+
 // roll is this reconcile's part in the application's rolling restarts.
 type roll struct {
 	peers *rolling.Peers
@@ -90,7 +93,7 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 	if target.Driver != nil && target.Driver.Replaces() {
 		kind = rolling.KindDriver
 	}
-	turn, err := peers.Ask(ctx, target.Hash, kind)
+	turn, err := peers.Ask(ctx, target.Change, kind)
 	if err != nil {
 		return err
 	}
@@ -102,7 +105,7 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 		return waiting{turn.Message}
 	}
 	if !peers.Alone() {
-		r.roll.fp, r.roll.canary = target.Hash, turn.Canary
+		r.roll.fp, r.roll.canary = target.Change, turn.Canary
 		r.logf("rolling restart: this unit has the turn%s", map[bool]string{true: " (canary)"}[turn.Canary])
 	}
 	return nil
@@ -135,11 +138,11 @@ func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan) error {
 }
 
 // rollOutcome tells the other units how this reconcile ended: the unit
-// runs the change hash (Done, which hands a turn back), or the change
+// runs the change (Desired.Change) (Done, which hands a turn back), or the change
 // failed on it and was rolled back or never made (Fail, which stops a roll
 // it held the turn for). Otherwise the leader takes its step, so that a
 // blocked leader still moves the others' roll.
-func (r *Reconciler) rollOutcome(ctx context.Context, hash string) error {
+func (r *Reconciler) rollOutcome(ctx context.Context, change string) error {
 	if r.roll.asked {
 		return nil
 	}
@@ -148,10 +151,10 @@ func (r *Reconciler) rollOutcome(ctx context.Context, hash string) error {
 		return err
 	}
 	switch {
-	case r.roll.failure != "" && hash != "":
-		return peers.Fail(ctx, hash, r.roll.failure)
-	case r.roll.converged && hash != "":
-		return peers.Done(ctx, hash)
+	case r.roll.failure != "" && change != "":
+		return peers.Fail(ctx, change, r.roll.failure)
+	case r.roll.converged && change != "":
+		return peers.Done(ctx, change)
 	}
 	return peers.Lead(ctx)
 }

@@ -59,7 +59,7 @@ func (b *rollBed) hook() (bool, error) {
 	b.r.roll.converged = err == nil
 	var w waiting
 	if err == nil || IsBlocked(err) || errors.As(err, &w) {
-		require.NoError(b.t, b.r.rollOutcome(context.Background(), b.hash))
+		require.NoError(b.t, b.r.rollOutcome(context.Background(), b.change))
 	}
 	require.NoError(b.t, fakejuju.EndHook(b.state, true))
 	return applied, err
@@ -85,7 +85,7 @@ func TestServingUnitWaitsForItsTurn(t *testing.T) {
 	b.untouched()
 	assert.Empty(t, b.sd.Restarts)
 	own, _ := b.settings()
-	assert.Equal(t, b.hash, own["roll-want"])
+	assert.Equal(t, b.change, own["roll-want"])
 	assert.Equal(t, "config", own["roll-kind"])
 }
 
@@ -100,7 +100,7 @@ func TestDownUnitNeedsNoTurn(t *testing.T) {
 	require.NoError(t, err)
 	own, _ := b.settings()
 	assert.Empty(t, own["roll-want"])
-	assert.Equal(t, b.hash, own["roll-done"], "the others hear the unit runs the change")
+	assert.Equal(t, b.change, own["roll-done"], "the others hear the unit runs the change")
 	assert.Zero(t, b.answers)
 }
 
@@ -124,7 +124,7 @@ func TestLeaderTakesItsTurnAndHandsItOn(t *testing.T) {
 	// Unit 1 wants the same change.
 	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
 		r, _ := st.Relation(1)
-		r.Units[unit1] = map[string]string{"roll-want": b.desiredHash(t)}
+		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
 		return nil
 	}))
 	applied, err := b.hook()
@@ -132,7 +132,7 @@ func TestLeaderTakesItsTurnAndHandsItOn(t *testing.T) {
 	assert.True(t, applied)
 	assert.Equal(t, 1, b.answers, "magnum-api proved to answer before the turn went on")
 	own, app := b.settings()
-	assert.Equal(t, b.hash, own["roll-done"])
+	assert.Equal(t, b.change, own["roll-done"])
 	assert.Empty(t, own["roll-want"])
 	assert.Equal(t, unit1, app["roll-turn"])
 	assert.Equal(t, unit0+","+unit1, app["roll-order"])
@@ -145,7 +145,7 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 	b := newRollBed(t, true)
 	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
 		r, _ := st.Relation(1)
-		r.Units[unit1] = map[string]string{"roll-want": b.desiredHash(t)}
+		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
 		return nil
 	}))
 	b.answerErr = errors.New("connection refused")
@@ -156,7 +156,7 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service", "magnum-api.service", "magnum-conductor.service"}, b.sd.Restarts,
 		"restarted into the change, then back onto the old files")
 	own, app := b.settings()
-	assert.Equal(t, b.hash, own["roll-failed"])
+	assert.Equal(t, b.change, own["roll-failed"])
 	assert.Empty(t, app["roll-turn"], "unit 1 gets no turn")
 	assert.Equal(t, unit0, app["roll-stopped-by"])
 	assert.Contains(t, app["roll-stopped"], "does not answer HTTP")
@@ -167,14 +167,14 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 	assert.Len(t, b.sd.Restarts, 4)
 }
 
-// desiredHash is the hash the bed's desired state resolves to, from a
+// desiredChange is the change the bed's desired state resolves to, from a
 // dry converge on a copy of the bed.
-func (b *rollBed) desiredHash(t *testing.T) string {
+func (b *rollBed) desiredChange(t *testing.T) string {
 	t.Helper()
 	c := b.r.artifactContext(b.unit, Options{DryRun: true})
 	target, err := b.r.resolve(context.Background(), c, b.d)
 	require.NoError(t, err)
-	return target.Hash
+	return target.Change
 }
 
 // The same desired state hashes the same whichever part an artifact's
@@ -190,4 +190,25 @@ func TestHashIgnoresOrder(t *testing.T) {
 	assert.Equal(t, a.hash(), b.hash())
 	b.Files[0].Content = []byte("3")
 	assert.NotEqual(t, a.hash(), b.hash(), "content counts")
+}
+
+// The change a unit asks its peers for is the application's, not the
+// unit's: a file that is the unit's own (the watcher's unit names it)
+// changes its hash, not its change; the graft's options do.
+func TestChangeIsTheApplications(t *testing.T) {
+	unit := func(name string) *Desired {
+		d := &Desired{}
+		d.Files = []files.File{{Path: ConfFile, Content: []byte("[capi_helm]\n")},
+			{Path: WatcherUnitPath, Content: []byte("juju-exec -u " + name)}}
+		d.Keys = []string{"driver resource 1.4.0 abc"}
+		return d
+	}
+	a, b := unit("magnum-capi-graft/0"), unit("magnum-capi-graft/1")
+	assert.NotEqual(t, a.hash(), b.hash())
+	assert.Equal(t, a.change(), b.change())
+	b.Files[0].Content = []byte("[capi_helm]\nnamespace_prefix = x\n")
+	assert.NotEqual(t, a.change(), b.change(), "99-capi.conf counts")
+	b = unit("magnum-capi-graft/1")
+	b.Keys = []string{"driver resource 1.4.0 def"}
+	assert.NotEqual(t, a.change(), b.change(), "another wheel counts")
 }
