@@ -104,6 +104,22 @@ func TestDownUnitNeedsNoTurn(t *testing.T) {
 	assert.Zero(t, b.answers)
 }
 
+// A paused unit (charm-magnum masks and stops the services) takes no turn:
+// it writes the graft, restarts nothing, and reads it when resumed.
+func TestPausedUnitNeedsNoTurn(t *testing.T) {
+	b := newRollBed(t, false)
+	for i := range b.unit.Services {
+		b.unit.Services[i].UnitFileState, b.unit.Services[i].ActiveState, b.unit.Services[i].MainPID = "masked", "inactive", 0
+		b.unit.Services[i].Cmdline = nil
+	}
+	_, err := b.hook()
+	require.NoError(t, err)
+	assert.Empty(t, b.sd.Restarts)
+	own, _ := b.settings()
+	assert.Empty(t, own["roll-want"])
+	assert.Equal(t, b.change, own["roll-done"])
+}
+
 // An unwired unit (the principal reinstalled under the charm) takes no
 // turn either.
 func TestUnwiredUnitNeedsNoTurn(t *testing.T) {
