@@ -52,6 +52,7 @@ func (r *Reconciler) peers(ctx context.Context) (*rolling.Peers, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the peer relation: %w", err)
 		}
+		p.Log = r.Log
 		r.roll.peers = p
 	}
 	return r.roll.peers, nil

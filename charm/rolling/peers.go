@@ -40,6 +40,9 @@ type Peers struct {
 	rel string
 	// own is the unit's settings as this hook last read or set them.
 	own map[string]string
+	// Log, when set, gets a line for each request and each decision of
+	// the leader's that changes the roll.
+	Log func(string)
 }
 
 // Open finds the unit's peer relation. A unit without one (before Juju
@@ -88,6 +91,9 @@ func (p *Peers) Ask(ctx context.Context, fp string, kind Kind) (Turn, error) {
 	if p.Alone() {
 		return Turn{Granted: true}, nil
 	}
+	if p.own[keyWant] != fp {
+		p.logf("asking for a turn for change %s (%s)", short(fp), kind)
+	}
 	if err := p.setOwn(ctx, map[string]string{keyWant: fp, keyKind: string(kind)}); err != nil {
 		return Turn{}, err
 	}
@@ -108,6 +114,9 @@ func (p *Peers) Done(ctx context.Context, fp string) error {
 	if p.Alone() {
 		return nil
 	}
+	if p.own[keyDone] != fp {
+		p.logf("this unit runs change %s", short(fp))
+	}
 	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyDone: fp, keyFailed: "", keyReason: ""}); err != nil {
 		return err
 	}
@@ -124,6 +133,9 @@ func (p *Peers) Fail(ctx context.Context, fp, reason string) error {
 	reason = oneLine(reason, 400)
 	if reason == "" {
 		reason = "failed"
+	}
+	if p.own[keyFailed] != fp {
+		p.logf("change %s failed on this unit", short(fp))
 	}
 	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyFailed: fp, keyReason: reason}); err != nil {
 		return err
@@ -197,6 +209,15 @@ func (p *Peers) lead(ctx context.Context, read bool) (Roll, error) {
 		reqs = append(reqs, parseRequest(m, s))
 	}
 	next := Lead(roll, reqs)
+	if next.FP != roll.FP {
+		p.logf("leader: a new roll of change %s, order %s", short(next.FP), strings.Join(next.Order, " "))
+	}
+	if next.Turn != roll.Turn && next.Turn != "" {
+		p.logf("leader: the turn goes to %s", next.Turn)
+	}
+	if next.Stopped != "" && roll.Stopped == "" {
+		p.logf("leader: the roll of change %s stopped: %s failed", short(next.FP), next.StoppedBy)
+	}
 	if changes := diff(app, formatRoll(next)); len(changes) > 0 {
 		if err := p.juju.RelationSet(ctx, p.rel, true, changes); err != nil {
 			return roll, err
@@ -232,6 +253,20 @@ func (p *Peers) setOwn(ctx context.Context, want map[string]string) error {
 	}
 	p.own = own
 	return nil
+}
+
+func (p *Peers) logf(format string, args ...any) {
+	if p.Log != nil {
+		p.Log("rolling restart: " + fmt.Sprintf(format, args...))
+	}
+}
+
+// short is a fingerprint as the logs show it.
+func short(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
 }
 
 func parseRequest(unit string, s map[string]string) Request {
