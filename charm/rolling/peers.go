@@ -29,6 +29,7 @@ const (
 	keyCanary    = "roll-canary"
 	keyStopped   = "roll-stopped"
 	keyStoppedBy = "roll-stopped-by"
+	keyRefused   = "roll-refused"
 )
 
 // Peers is one unit's side of the protocol during one hook. The zero
@@ -280,12 +281,16 @@ func parseRoll(s map[string]string) Roll {
 	if o := s[keyOrder]; o != "" {
 		r.Order = strings.Split(o, ",")
 	}
+	if o := s[keyRefused]; o != "" {
+		r.Refused = strings.Split(o, ",")
+	}
 	return r
 }
 
 func formatRoll(r Roll) map[string]string {
 	return map[string]string{keyRoll: r.FP, keyOrder: strings.Join(r.Order, ","), keyTurn: r.Turn,
-		keyTurnFP: r.TurnFP, keyCanary: r.Canary, keyStopped: oneLine(r.Stopped, 400), keyStoppedBy: r.StoppedBy}
+		keyTurnFP: r.TurnFP, keyCanary: r.Canary, keyStopped: oneLine(r.Stopped, 400), keyStoppedBy: r.StoppedBy,
+		keyRefused: strings.Join(r.Refused, ",")}
 }
 
 // diff is what relation-set must set to take have to want: changed keys,

@@ -258,11 +258,16 @@ func TestCanaryFails(t *testing.T) {
 
 	// A later config change: a new roll, with unit 0 (the canary again,
 	// since the driver is new to it) first.
+	// The leader hears of it first and rolls it on itself while the
+	// others still ask for the failed change: they start no roll of it.
 	assert.Equal(t, Turn{Granted: true, Canary: true}, m.ask(u0, "B", KindDriver))
+	m.done(u0, "B")
+	m.lead()
+	assert.Equal(t, Roll{FP: "B", Order: []string{u0}, Canary: u0, Refused: []string{"A"}}, m.roll())
 	m.ask(u1, "B", KindDriver)
 	m.ask(u2, "B", KindDriver)
-	m.done(u0, "B")
-	assert.Equal(t, Roll{FP: "B", Order: []string{u0, u1, u2}, Turn: u1, TurnFP: "B", Canary: u0}, m.roll())
+	m.lead()
+	assert.Equal(t, Roll{FP: "B", Order: []string{u0, u1, u2}, Turn: u1, TurnFP: "B", Canary: u0, Refused: []string{"A"}}, m.roll())
 }
 
 // TestLaterChangeMidRoll: a config change while a roll is under way starts

@@ -85,7 +85,15 @@ type Roll struct {
 	// Stopped says why the roll stopped, and StoppedBy on which unit the
 	// change failed: no unit gets a turn for FP any more.
 	Stopped, StoppedBy string
+	// Refused are the last changes that failed (FP among them once it
+	// stopped), latest last: a unit that still asks for one (it has not
+	// yet seen the config change that superseded it) starts no roll of
+	// it. At most maxRefused.
+	Refused []string
 }
+
+// maxRefused bounds Roll.Refused.
+const maxRefused = 4
 
 // byUnit orders unit names by their number, as Juju numbers units.
 func byUnit(a, b string) int {
@@ -146,6 +154,12 @@ func Lead(r Roll, units []Request) Roll {
 			if r.Stopped == "" {
 				r.Stopped = "the change failed and was rolled back"
 			}
+			if !slices.Contains(r.Refused, r.FP) {
+				r.Refused = append(r.Refused, r.FP)
+				if len(r.Refused) > maxRefused {
+					r.Refused = r.Refused[len(r.Refused)-maxRefused:]
+				}
+			}
 			r.Turn, r.TurnFP = "", ""
 		case u.Want != r.TurnFP:
 			// Done; or it wants another change now (a later config
@@ -168,7 +182,7 @@ func Lead(r Roll, units []Request) Roll {
 	// starts the next one.
 	var first *Request
 	for _, u := range units {
-		if u.Want == "" || u.Want == r.FP || u.Leaving {
+		if u.Want == "" || u.Want == r.FP || u.Leaving || slices.Contains(r.Refused, u.Want) {
 			continue
 		}
 		if first == nil || byUnit(u.Unit, first.Unit) < 0 {
@@ -178,7 +192,7 @@ func Lead(r Roll, units []Request) Roll {
 	if first == nil {
 		return r
 	}
-	next := Roll{FP: first.Want, Order: waiting(first.Want), Turn: first.Unit, TurnFP: first.Want}
+	next := Roll{FP: first.Want, Order: waiting(first.Want), Turn: first.Unit, TurnFP: first.Want, Refused: r.Refused}
 	if first.Kind == KindDriver {
 		next.Canary = first.Unit
 	}
@@ -199,6 +213,9 @@ func (r Roll) Say(unit, fp string) (hooktool.Status, string) {
 		}
 		return hooktool.Blocked, fmt.Sprintf("rolling restart stopped: %s failed: %s; this unit keeps what it runs (change the config to start a new roll)",
 			who, oneLine(r.Stopped, 240))
+	}
+	if slices.Contains(r.Refused, fp) {
+		return hooktool.Blocked, "rolling restart refused: this change failed on another unit before; this unit keeps what it runs (change the config to start a new roll)"
 	}
 	if i := slices.Index(r.Order, unit); i >= 0 && r.FP == fp {
 		msg := fmt.Sprintf("rolling restart, %s of %d", ordinal(i+1), len(r.Order))

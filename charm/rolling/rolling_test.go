@@ -72,7 +72,7 @@ func TestLead(t *testing.T) {
 		name:  "the canary failed: the roll stops, naming it and why",
 		roll:  Roll{FP: "A", Order: []string{u0, u1, u2}, Turn: u0, TurnFP: "A", Canary: u0},
 		units: []Request{{Unit: u0, Failed: "A", Reason: "driver does not load"}, want(u1, "A"), want(u2, "A")},
-		want:  Roll{FP: "A", Order: []string{u0, u1, u2}, Canary: u0, Stopped: "driver does not load", StoppedBy: u0},
+		want:  Roll{FP: "A", Order: []string{u0, u1, u2}, Canary: u0, Stopped: "driver does not load", StoppedBy: u0, Refused: []string{"A"}},
 	}, {
 		name:  "a stopped roll grants nobody its change",
 		roll:  Roll{FP: "A", Order: []string{u0, u1}, Canary: u0, Stopped: "bad", StoppedBy: u0},
@@ -80,9 +80,22 @@ func TestLead(t *testing.T) {
 		want:  Roll{FP: "A", Order: []string{u0, u1}, Canary: u0, Stopped: "bad", StoppedBy: u0},
 	}, {
 		name:  "a later change after a stop starts a new roll",
-		roll:  Roll{FP: "A", Order: []string{u0, u1}, Canary: u0, Stopped: "bad", StoppedBy: u0},
+		roll:  Roll{FP: "A", Order: []string{u0, u1}, Canary: u0, Stopped: "bad", StoppedBy: u0, Refused: []string{"A"}},
 		units: []Request{want(u1, "B"), want(u0, "B")},
-		want:  Roll{FP: "B", Order: []string{u0, u1}, Turn: u0, TurnFP: "B"},
+		want:  Roll{FP: "B", Order: []string{u0, u1}, Turn: u0, TurnFP: "B", Refused: []string{"A"}},
+	}, {
+		// Seen in boxes: the leader started the later change's roll
+		// before the others' config-changed reached it, then took their
+		// stale wants for the failed change as a new roll of it.
+		name:  "a stale want for a failed change starts no roll of it once another roll started",
+		roll:  Roll{FP: "B", Order: []string{u2}, Refused: []string{"A"}},
+		units: []Request{want(u0, "A"), want(u1, "A"), {Unit: u2, Done: "B"}},
+		want:  Roll{FP: "B", Order: []string{u2}, Refused: []string{"A"}},
+	}, {
+		name:  "refused changes are bounded, the oldest forgotten",
+		roll:  Roll{FP: "E", Order: []string{u0}, Turn: u0, TurnFP: "E", Refused: []string{"A", "B", "C", "D"}},
+		units: []Request{{Unit: u0, Failed: "E", Reason: "x"}},
+		want:  Roll{FP: "E", Order: []string{u0}, Stopped: "x", StoppedBy: u0, Refused: []string{"B", "C", "D", "E"}},
 	}, {
 		name:  "the holder now wants a later change: the turn goes back and a new roll starts",
 		roll:  Roll{FP: "A", Order: []string{u0, u1, u2}, Turn: u1, TurnFP: "A"},
@@ -141,6 +154,11 @@ func TestSay(t *testing.T) {
 		roll: Roll{FP: "A", Order: []string{u0, u1}, Canary: u0, Stopped: "the driver does not load", StoppedBy: u0}, unit: u1, fp: "A",
 		status:  hooktool.Blocked,
 		message: "rolling restart stopped: the canary magnum-capi-graft/0 failed: the driver does not load; this unit keeps what it runs (change the config to start a new roll)",
+	}, {
+		name: "a change that failed before",
+		roll: Roll{FP: "B", Order: []string{u2}, Refused: []string{"A"}}, unit: u1, fp: "A",
+		status:  hooktool.Blocked,
+		message: "rolling restart refused: this change failed on another unit before; this unit keeps what it runs (change the config to start a new roll)",
 	}, {
 		name: "stopped by another unit",
 		roll: Roll{FP: "A", Order: []string{u0, u1, u2}, Stopped: "magnum-api failed", StoppedBy: u1}, unit: u2, fp: "A",
