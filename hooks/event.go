@@ -89,15 +89,20 @@ var hookEffects = map[string]Effect{
 	"leader-settings-changed":   Reconcile,
 	"post-series-upgrade":       Reconcile,
 	"juju-info-relation-joined": Reconcile,
-	// The peer relation (metadata.yaml, peers: graft). For now its hooks
-	// reconcile like the other relation hooks; what the units say to each
-	// other there is for the rolling restarts to come. When the
-	// application goes, Juju runs the peer relation's hooks after
-	// juju-info-relation-broken (internal/worker/uniter/relation/
-	// resolver.go, relationsResolver.NextOp defers peer relations), and
-	// the leaving note (run.go) keeps them from grafting again. There is no
-	// graft-relation-broken: Juju never breaks a peer relation
-	// (nextHookForRelation: "if remoteBroken && !isPeer").
+	// The peer relation (metadata.yaml, peers: graft), where the units
+	// take turns to restart (charm/rolling). Every change another unit
+	// commits there runs graft-relation-changed (a request wakes the
+	// leader, a grant the unit granted: Juju's relation resolver,
+	// internal/worker/uniter/relation/resolver.go, nextHookForRelation),
+	// joined and departed change who takes part (the leader reclaims a
+	// departed unit's turn), and leader-elected (above) lets a new leader
+	// carry on a roll: each reconciles, which asks for a turn, proves and
+	// hands it back, or takes the leader's step. When the application
+	// goes, Juju runs the peer relation's hooks after
+	// juju-info-relation-broken (relationsResolver.NextOp defers peer
+	// relations), and the leaving note (run.go) keeps them from grafting
+	// again. There is no graft-relation-broken: Juju never breaks a peer
+	// relation (nextHookForRelation: "if remoteBroken && !isPeer").
 	"graft-relation-created":  Reconcile,
 	"graft-relation-joined":   Reconcile,
 	"graft-relation-changed":  Reconcile,

@@ -68,3 +68,25 @@ func TestRemovalIsSaidOnce(t *testing.T) {
 	assert.Equal(t, leftDone, rt.leaving())
 	assert.Equal(t, "", (&Runtime{}).leaving(), "outside a unit nothing is noted")
 }
+
+// A unit leaving its principal tells its peers it takes no more turns: a
+// turn it holds goes back before it departs.
+func TestLeavingUnitGivesUpItsTurn(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("JUJU_UNIT_NAME", fakejuju.DefaultUnit)
+	jujuState := t.TempDir() + "/state.json"
+	st := fakejuju.NewState(fakejuju.DefaultUnit)
+	r := st.AddRelation(1, "graft", "magnum-capi-graft")
+	r.Join(fakejuju.DefaultUnit, fakejuju.DefaultUnit, map[string]string{"roll-want": "abc"})
+	require.NoError(t, fakejuju.Create(jujuState, st))
+	rt := &Runtime{Juju: hooktool.New(fakejuju.NewRunner(jujuState)), State: state.Dir(t.TempDir()), CharmDir: t.TempDir()}
+	var logged []string
+	rt.leaveRoll(ctx, func(s string) { logged = append(logged, s) })
+	assert.Empty(t, logged)
+	require.NoError(t, fakejuju.EndHook(jujuState, true))
+	got, err := fakejuju.Load(jujuState)
+	require.NoError(t, err)
+	rel, err := got.Relation(1)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"roll-leaving": "true"}, rel.Units[fakejuju.DefaultUnit])
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/rolling"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
@@ -90,6 +91,14 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		if !said {
 			rt.setLeaving(leftRemoving)
 		}
+		if ev.Name == "juju-info-relation-broken" {
+			// Removal takes no turn; a turn this unit holds goes back
+			// now rather than when it departs. Only here: the peer
+			// relation surely outlives this hook (Juju runs its hooks
+			// after this one), and a failure is no reason to keep the
+			// graft.
+			rt.leaveRoll(ctx, log)
+		}
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
 		res, err := r.Remove(ctx)
@@ -108,6 +117,17 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		rt.setLeaving(leftDone)
 	}
 	return nil
+}
+
+// leaveRoll tells the other units that this one takes no more turns.
+func (rt *Runtime) leaveRoll(ctx context.Context, log func(string)) {
+	p, err := rolling.Open(ctx, rt.Juju, os.Getenv("JUJU_UNIT_NAME"))
+	if err == nil {
+		err = p.Leave(ctx)
+	}
+	if err != nil {
+		log(fmt.Sprintf("cannot tell the other units this one is leaving: %v", err))
+	}
 }
 
 // sayRemoval tells whether a removal hook sets the status: unless an

@@ -39,6 +39,9 @@ const (
 // units, which then run graft-relation-changed.
 type Controller struct {
 	logf func(format string, args ...any)
+	// noPeers: the units are in no peer relation (each alone, as the
+	// charm was before it took turns).
+	noPeers bool
 
 	mu sync.Mutex
 	// changed is broadcast whenever a unit's worker goes idle or a hook
@@ -173,6 +176,15 @@ func (c *Controller) Close() {
 		close(c.stop)
 	}
 	c.wg.Wait()
+}
+
+// NewControllerWithoutPeers starts a controller whose units are in no peer
+// relation: each is alone, and restarts whenever its hooks say so (the
+// charm's behaviour before rolling restarts, the bench's baseline).
+func NewControllerWithoutPeers(logf func(format string, args ...any)) *Controller {
+	c := NewController(logf)
+	c.noPeers = true
+	return c
 }
 
 // AddSecret adds a secret granted to the application, on every unit, and
@@ -482,9 +494,11 @@ func (c *Controller) next(u *unitAgent) (step, bool) {
 	case !u.installed:
 		return step{hook: "install", done: func() {
 			u.installed = true
-			c.enterScope(u)
+			if !c.noPeers {
+				c.enterScope(u)
+			}
 		}}, true
-	case !u.created:
+	case !u.created && !c.noPeers:
 		// createdRelationsResolver: after install, for each relation.
 		return step{hook: PeerEndpoint + "-relation-created", rel: &fakejuju.RelationHook{ID: PeerRelationID, RemoteApp: Application},
 			done: func() { u.created = true }}, true

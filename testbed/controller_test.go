@@ -306,3 +306,23 @@ func TestControllerStopsAtAFailedHook(t *testing.T) {
 	assert.Equal(t, "config-changed", hooks[len(hooks)-1])
 	assert.NotContains(t, hooks, "start")
 }
+
+// Without peers, each unit runs the hooks of a unit alone: no relation
+// hooks, no peer relation in its state, and a config change runs
+// config-changed everywhere at once.
+func TestControllerWithoutPeers(t *testing.T) {
+	c := NewControllerWithoutPeers(t.Logf)
+	t.Cleanup(c.Close)
+	b := &testBed{t: t, c: c, hosts: map[string]*fakeHost{}}
+	b.add(0, nil)
+	b.add(1, nil)
+	b.idle()
+	assert.Equal(t, []string{"install", "leader-elected", "config-changed", "start"}, b.hooks(Application+"/0", 0))
+	assert.Equal(t, []string{"install", "config-changed", "start"}, b.hooks(Application+"/1", 0))
+	assert.Empty(t, b.state(Application+"/1").RelationIDs(PeerEndpoint))
+	from := len(c.Runs())
+	require.NoError(t, c.SetConfig(map[string]any{"namespace-prefix": "x"}))
+	b.idle()
+	assert.Equal(t, []string{"config-changed"}, b.hooks(Application+"/0", from))
+	assert.Equal(t, []string{"config-changed"}, b.hooks(Application+"/1", from))
+}

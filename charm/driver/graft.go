@@ -143,6 +143,14 @@ func (s *Driver) Summary() string {
 	return fmt.Sprintf("%s %s (%s)", DistName, s.Version, s.Source)
 }
 
+// Replaces reports whether the driver resolved is another than the one
+// last installed (a new version, source or wheel, or the first): the
+// change a rolling restart tries on a canary first.
+func (s *Driver) Replaces() bool {
+	rec := s.previous
+	return rec == nil || rec.Source != s.Source || rec.Version != s.Version || rec.SHA256 != s.sha256 || rec.Package != s.Package
+}
+
 // ProveDir is where a proof must find the driver's module.
 func (s *Driver) ProveDir() string {
 	if s.Source == SourceApt {

@@ -67,6 +67,16 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 		}
 		return r.failed(d, msg)
 	}
+	// Under a turn, the unit proves it serves before the turn goes on; if
+	// it does not, it goes back to what it served before.
+	if err := r.proveServing(ctx, p); err != nil {
+		r.logf("%v; rolling back", err)
+		if rerr := r.rollback(ctx, undos, p.Reload, restarted); rerr != nil {
+			return fmt.Errorf("%w (and %v)", err, rerr)
+		}
+		unstage(ctx, c, d)
+		return r.failed(d, fmt.Sprintf("%v; rolled back", err))
+	}
 	// The graft is in place and the services took it: mark each path as
 	// the charm left it, so removal can tell what others change later.
 	var paths []string
@@ -78,6 +88,11 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 
 // failed remembers that desired state d failed with msg and says it.
 func (r *Reconciler) failed(d *Desired, msg string) error {
+	r.roll.failure = msg
+	if r.roll.canary {
+		// Said by every later hook too, from the memory.
+		msg += canaryNote
+	}
 	r.rememberFailure(d.Hash, msg)
 	return block("%s", msg)
 }

@@ -36,8 +36,9 @@ type applyBed struct {
 	// kube is not.
 	conf, kube string
 	old        time.Time
-	// hash is what the last converge kept a failure under.
-	hash string
+	// hash is what the last converge kept a failure under, and change
+	// the change it asked its peers for.
+	hash, change string
 }
 
 func newApplyBed(t *testing.T) *applyBed {
@@ -73,7 +74,7 @@ func newApplyBed(t *testing.T) *applyBed {
 func (b *applyBed) converge(force bool) (bool, error) {
 	c := b.r.artifactContext(b.unit, Options{Force: force})
 	p, target, err := b.r.converge(context.Background(), c, b.d, b.fp)
-	b.hash = target.Hash
+	b.hash, b.change = target.Hash, target.Change
 	return err == nil && !p.Empty(), err
 }
 

@@ -49,6 +49,11 @@ type Desired struct {
 	// to (secret content included, hashed): the memory of a failed graft
 	// is kept under it. It is set once the artifacts are resolved.
 	Hash string
+	// Change identifies the change across the application's units, for
+	// their rolling restart: the options, the kubeconfig and what the
+	// artifacts resolved to, and nothing that is the unit's own (its
+	// name in the watcher's unit, its wiring). Set with Hash.
+	Change string
 }
 
 // Artifacts lists the artifacts in the order they are staged: helm, then
@@ -162,20 +167,45 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 // hash identifies the desired state: every file, absence and link, the
 // driver's options and what each artifact resolved to.
 func (d *Desired) hash() string {
-	h := sha256.New()
+	// In a stable order: an artifact adds its activation to the desired
+	// state when its record holds and to what staging found otherwise,
+	// and the same state must hash the same either way (the rolling
+	// restart's turn is asked for by a forced hook and taken by the next).
+	var entries []string
 	for _, f := range d.Files {
-		fmt.Fprintf(h, "%s\x00%o\x00%s:%s\x00", f.Path, f.Mode, f.Owner, f.Group)
-		h.Write(f.Content)
+		sum := sha256.Sum256(f.Content)
+		entries = append(entries, fmt.Sprintf("%s\x00%o\x00%s:%s\x00%x", f.Path, f.Mode, f.Owner, f.Group, sum))
 	}
 	for _, f := range d.Absent {
-		fmt.Fprintf(h, "absent %s\x00", f.Path)
+		entries = append(entries, "absent "+f.Path)
 	}
 	for _, l := range d.Links {
-		fmt.Fprintf(h, "link %s %s\x00", l.Path, l.Target)
+		entries = append(entries, fmt.Sprintf("link %s %s", l.Path, l.Target))
 	}
+	entries = append(entries, d.Keys...)
+	slices.Sort(entries)
+	h := sha256.New()
 	fmt.Fprintf(h, "driver %+v\x00", d.Config.Driver)
-	for _, k := range d.Keys {
-		fmt.Fprintf(h, "%s\x00", k)
+	for _, e := range entries {
+		fmt.Fprintf(h, "%s\x00", e)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// change is Change: the graft's own files (99-capi.conf, the
+// kubeconfig), the core options and what the artifacts resolved to.
+func (d *Desired) change() string {
+	entries := slices.Clone(d.Keys)
+	for _, f := range d.Files {
+		if f.Path == ConfFile || f.Path == KubeconfigFile {
+			entries = append(entries, fmt.Sprintf("%s\x00%x", f.Path, sha256.Sum256(f.Content)))
+		}
+	}
+	slices.Sort(entries)
+	h := sha256.New()
+	fmt.Fprintf(h, "wiring %s\x00driver %+v\x00", d.Config.Wiring, d.Config.Driver)
+	for _, e := range entries {
+		fmt.Fprintf(h, "%s\x00", e)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

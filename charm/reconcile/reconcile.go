@@ -52,9 +52,15 @@ type Reconciler struct {
 	// probe); nil is command.Run.
 	Run collision.Runner
 
+	// APIAnswers proves that a restarted magnum-api (its main process
+	// pid) answers HTTP within timeout; nil is apiprobe.Answers.
+	APIAnswers func(ctx context.Context, pid int, timeout time.Duration) error
+
 	// installRoot is where removal finds the charm's install tree
 	// (InstallRoot unless a test points it elsewhere).
 	installRoot string
+	// roll is the running reconcile's part in a rolling restart.
+	roll roll
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -121,6 +127,7 @@ func (r *Reconciler) systemd(ctx context.Context) (systemd.Controller, error) {
 // else (systemd unreachable, a write that failed), which leaves the unit as
 // it was and which Juju retries when the hook fails.
 func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, error) {
+	r.roll = roll{}
 	out, err := r.reconcile(ctx, opts)
 	var b *artifact.BlockedError
 	var w waiting
@@ -131,6 +138,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 		out.Status, out.Message = hooktool.Waiting, w.msg
 	case err != nil:
 		return out, err
+	}
+	if !opts.DryRun {
+		// The other units hear how this one ended, whatever it said.
+		var change string
+		if out.Desired != nil {
+			change = out.Desired.Change
+		}
+		if err := r.rollOutcome(ctx, change); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }
@@ -173,6 +190,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	p, target, err := r.converge(ctx, c, desired, fp)
 	out.Plan = p
 	if err != nil {
+		out.Desired = target
 		return out, err
 	}
 	out.Desired = target
@@ -186,6 +204,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err := r.commit(ctx, c, target, fp, p); err != nil {
 		return out, err
 	}
+	r.roll.converged = true
 	return out, r.say(ctx, target, unit, &out, opts, true)
 }
 
@@ -207,13 +226,26 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	if !c.Force {
 		if msg, ok := r.failedBefore(target.Hash); ok {
+			// Said again to the other units: a hook that failed after
+			// the failure may not have told them.
+			r.roll.failure = strings.TrimSuffix(msg, canaryNote)
 			return &plan.Plan{}, target, block("%s (fix the config, or run the regraft action to try again)", msg)
 		}
+	}
+	// A restart of a serving unit waits for its turn, before anything is
+	// staged: a waiting unit stays exactly as it is.
+	if pending, err := Diff(target, c.Unit); err != nil {
+		return &plan.Plan{}, target, err
+	} else if err := r.awaitTurn(ctx, target, c.Unit, pending); err != nil {
+		return &plan.Plan{}, target, err
 	}
 	// Install what the plan will activate: helm (proved before it is put
 	// in place) and the driver's version directory or package.
 	for _, a := range target.Artifacts() {
 		if err := a.Stage(ctx, c); err != nil {
+			if IsBlocked(err) && r.roll.fp != "" {
+				r.roll.failure = err.Error()
+			}
 			return &plan.Plan{}, target, err
 		}
 	}
@@ -247,7 +279,7 @@ func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *
 	if err := r.desireWatcher(target); err != nil {
 		return nil, err
 	}
-	target.Hash = target.hash()
+	target.Hash, target.Change = target.hash(), target.change()
 	return target, nil
 }
 

@@ -7,7 +7,10 @@
 //     from disruption to a converged unit less the time Magnum's services
 //     took to stop (min/median/max; the goal is 5 s), and the service
 //     restarts it cost;
-//   - the idle watcher's resident memory.
+//   - the idle watcher's resident memory;
+//   - a config change on several units (--units, 3 by default), all at
+//     once as the charm did before it took turns and rolling, each with
+//     the seconds in which no unit's magnum-api answered.
 //
 // Timings are taken inside the box by this same binary (re-run there in its
 // "time" mode), so the host's nsenter overhead is not counted.
@@ -35,10 +38,24 @@ func main() {
 	runs := pflag.Int("runs", 25, "runs per timed command (at least 20)")
 	rounds := pflag.Int("rounds", 5, "runs of each re-graft scenario (at least 5)")
 	name := pflag.String("name", "bench", "box name")
+	units := pflag.Int("units", 3, "units for the rolling restart (0: none)")
+	only := pflag.Bool("rolling-only", false, "measure the rolling restart only")
 	pflag.Parse()
-	if err := bench(*name, *runs, max(*rounds, 5)); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	if !*only {
+		if err := bench(*name, *runs, max(*rounds, 5)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *units > 0 {
+		a, err := testbed.ArtifactsFromEnv()
+		if err == nil {
+			err = rollingBench(context.Background(), a, *name, *units)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 	}
 }
 

@@ -30,13 +30,14 @@ const (
 )
 
 // TestThreeUnitsUnderOneController boots three Magnum units, each with its
-// own subordinate unit, under one controller; grafts them all with the
-// charm as it is (no rolling yet); shows relation data and leadership
-// moving between them through Juju's own hook tools; records today's
-// behaviour for a config change, every unit restarting at once, with an
-// haproxy-like check of every unit's magnum-api (the seconds in which no
-// unit answered are the baseline that rolling restarts are to bring to
-// zero: reported, not asserted); and removes a unit.
+// own subordinate unit, under one controller; grafts them all (a rolling
+// restart already); shows relation data and leadership moving between
+// them through Juju's own hook tools; then rolls config changes through
+// them with an haproxy-like check of every unit's magnum-api: each unit
+// restarts once, one at a time in the leader's order, and at every 100 ms
+// sample some unit answered. A driver that does not import stops at its
+// canary; the leadership moving mid-roll and a unit removed mid-roll do
+// not stop a roll.
 func TestThreeUnitsUnderOneController(t *testing.T) {
 	ctx := context.Background()
 	memBefore := memAvailable(t)
@@ -170,67 +171,84 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 	assert.Equal(t, "True\n", run(t, units[2], "is-leader"))
 	assert.Equal(t, "False\n", run(t, units[0], "is-leader"))
 
-	// Today's behaviour: a config change restarts every unit's services
-	// at the same moment.
+	// A config change rolls: each unit restarts once, one at a time in
+	// the leader's order, and some magnum-api answers throughout.
 	for _, b := range units {
 		require.NoError(t, b.AwaitAPIReady(ctx, 5*time.Minute), b.UnitName())
 	}
-	starts := map[string]int{}
-	for _, b := range units {
-		for _, svc := range []string{"magnum-api", "magnum-conductor"} {
-			n, err := b.Starts(ctx, svc)
-			require.NoError(t, err)
-			starts[b.UnitName()+" "+svc] = n
-		}
-	}
-	check, err := testbed.StartAPICheck(units, 100*time.Millisecond)
-	require.NoError(t, err)
-	time.Sleep(2 * time.Second)
-	t0 = time.Now()
-	require.NoError(t, c.SetConfig(map[string]any{"namespace-prefix": "baseline"}))
-	idle("namespace-prefix changed")
-	hooksDone := time.Since(t0)
-	require.Eventually(t, func() bool { return len(check.Last().Answered) == peerUnits }, 5*time.Minute, 100*time.Millisecond,
-		"every magnum-api answers again")
-	samples := check.Stop()
+	rollThrough(t, c, units, map[string]any{"namespace-prefix": "rolled"}, "namespace_prefix = rolled", nil)
 
-	require.NotEmpty(t, samples)
-	assert.Len(t, samples[0].Answered, peerUnits, "every unit answered before the change")
-	var down []string
+	// A new driver whose wheel does not import: the first unit is the
+	// canary; it proves the driver before any restart, finds it broken,
+	// rolls back on itself and stops the roll; the other two never
+	// restart, and every unit says which unit failed and why.
+	bad := wheel(t, testbed.WheelOptions{Relabel: "1.4.0", ImportError: true})
 	for _, b := range units {
-		down = append(down, fmt.Sprintf("%s %.1fs", b.UnitName(), samples.Down(b.UnitName()).Seconds()))
+		require.NoError(t, b.AttachResource(ctx, "driver", bad))
+	}
+	before := startCounts(t, units)
+	require.NoError(t, c.SetConfig(map[string]any{"namespace-prefix": "canary"}))
+	idle("a broken driver attached and the config changed")
+	canary := appSetting(t, units[0], "roll-canary")
+	require.NotEmpty(t, canary)
+	assert.Equal(t, canary, strings.Split(appSetting(t, units[0], "roll-order"), ",")[0], "the roll's first unit is the canary")
+	assert.Equal(t, canary, appSetting(t, units[0], "roll-stopped-by"))
+	assert.Equal(t, before, startCounts(t, units), "no unit restarted")
+	for _, b := range units {
+		status, msg, err := b.Status()
+		require.NoError(t, err)
+		assert.Equal(t, "blocked", status, b.UnitName())
+		assert.Contains(t, msg, "does not load as user magnum", b.UnitName())
+		if b.UnitName() == canary {
+			assert.Contains(t, msg, "this unit was the rolling restart's canary", b.UnitName())
+		} else {
+			assert.Contains(t, msg, "rolling restart stopped: the canary "+canary+" failed", b.UnitName())
+		}
 		conf, err := os.ReadFile(b.Path("/etc/magnum/magnum.conf.d/99-capi.conf"))
 		require.NoError(t, err)
-		assert.Contains(t, string(conf), "namespace_prefix = baseline", b.UnitName())
-		for _, svc := range []string{"magnum-api", "magnum-conductor"} {
-			n, err := b.Starts(ctx, svc)
-			require.NoError(t, err)
-			assert.Equal(t, starts[b.UnitName()+" "+svc]+1, n, "%s %s restarted once", b.UnitName(), svc)
-		}
+		assert.Contains(t, string(conf), "namespace_prefix = rolled", "%s keeps what it runs", b.UnitName())
 	}
-	silent := samples.Silent()
-	var window string
-	if len(silent) > 0 {
-		window = fmt.Sprintf(", from %.1fs to %.1fs after the change", silent[0].At.Sub(t0).Seconds(), silent[len(silent)-1].At.Sub(t0).Seconds())
+	// The good driver back and a later change: a new roll through all.
+	good := wheel(t, testbed.WheelOptions{Relabel: "1.4.0"})
+	for _, b := range units {
+		require.NoError(t, b.AttachResource(ctx, "driver", good))
 	}
-	t.Logf("BASELINE (all units at once, as the charm does today): config-changed done on all %d units in %s; %s%s; each unit's API down: %s",
-		peerUnits, hooksDone.Round(100*time.Millisecond), samples, window, strings.Join(down, ", "))
+	rollThrough(t, c, units, map[string]any{"namespace-prefix": "after-canary"}, "namespace_prefix = after-canary", nil)
 
-	// A unit leaves: it takes its graft off and departs; the others run
-	// graft-relation-departed for it and no longer list it.
-	from = len(c.Runs())
+	// The leadership moves while the second unit restarts: the new leader
+	// carries the roll on from the relation data.
+	rollThrough(t, c, units, map[string]any{"namespace-prefix": "new-leader"}, "namespace_prefix = new-leader", func() {
+		holder := awaitSecondTurn(t, units[0])
+		next := units[0].UnitName()
+		if next == c.Leader() {
+			next = units[2].UnitName()
+		}
+		require.NoError(t, c.SetLeader(next))
+		t.Logf("leadership moved to %s while %s held the 2nd turn", next, holder)
+	})
+
+	// A unit removed while it holds the turn: it takes its graft off
+	// without waiting, the leader takes the turn back, and the roll
+	// completes on the two left. The others run graft-relation-departed
+	// for it and no longer list it.
 	gone := units[1]
-	require.NoError(t, c.RemoveUnit(gone.UnitName()))
-	idle("unit 1 removed")
-	assert.Equal(t, []string{"juju-info-relation-broken", "graft-relation-departed (" + units[0].UnitName() + ")",
-		"graft-relation-departed (" + units[2].UnitName() + ")", "stop", "remove"}, ran(c.Runs()[from:], gone.UnitName()))
+	left := []*testbed.Box{units[0], units[2]}
+	from = len(c.Runs())
+	rollThrough(t, c, left, map[string]any{"namespace-prefix": "one-gone"}, "namespace_prefix = one-gone", func() {
+		awaitTurn(t, gone, gone.UnitName())
+		require.NoError(t, c.RemoveUnit(gone.UnitName()))
+		t.Logf("%s removed while it held the turn", gone.UnitName())
+	})
+	gr := ran(c.Runs()[from:], gone.UnitName())
+	assert.Contains(t, gr, "juju-info-relation-broken")
+	assert.Equal(t, []string{"stop", "remove"}, gr[len(gr)-2:])
 	status, msg, err := gone.Status()
 	require.NoError(t, err)
 	assert.Equal(t, "maintenance", status)
 	assert.Contains(t, msg, "graft removed")
 	for _, pair := range [][2]*testbed.Box{{units[0], units[2]}, {units[2], units[0]}} {
 		b, other := pair[0], pair[1]
-		assert.Equal(t, []string{"graft-relation-departed (" + gone.UnitName() + ")"}, ran(c.Runs()[from:], b.UnitName()))
+		assert.Contains(t, ran(c.Runs()[from:], b.UnitName()), "graft-relation-departed ("+gone.UnitName()+")")
 		assert.Equal(t, other.UnitName()+"\n", run(t, b, "relation-list -r "+peerRelation), b.UnitName())
 		assert.Equal(t, "hello-from-1\n", run(t, b, "relation-get -r "+peerRelation+" probe "+gone.UnitName()),
 			"a departed unit's settings stay readable")
@@ -296,4 +314,141 @@ func boxMemory(t *testing.T, boxes []*testbed.Box) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ", ") + " (resident, summed over processes)"
+}
+
+// rollThrough changes the config and checks the roll it starts: every unit
+// of units restarts each Magnum service exactly once, magnum-api restarts
+// in the order the leader wrote (roll-order), and at every 100 ms sample
+// at least one unit's magnum-api answered. during, when not nil, runs
+// while the roll is under way.
+func rollThrough(t *testing.T, c *testbed.Controller, units []*testbed.Box, change map[string]any, wantConf string, during func()) {
+	t.Helper()
+	ctx := context.Background()
+	before := startCounts(t, units)
+	check, err := testbed.StartAPICheck(units, 100*time.Millisecond)
+	require.NoError(t, err)
+	time.Sleep(2 * time.Second)
+	t0 := time.Now()
+	require.NoError(t, c.SetConfig(change))
+	if during != nil {
+		during()
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
+	require.NoError(t, c.WaitIdle(waitCtx), "rolling %v", change)
+	hooksDone := time.Since(t0)
+	require.Eventually(t, func() bool { return len(check.Last().Answered) == len(units) }, 5*time.Minute, 100*time.Millisecond,
+		"every magnum-api answers again")
+	samples := check.Stop()
+	require.NotEmpty(t, samples)
+	assert.Len(t, samples[0].Answered, len(units), "every unit answered before the change")
+	assert.Empty(t, samples.Silent(), "at every sample some magnum-api answered")
+
+	after := startCounts(t, units)
+	started := map[string]uint64{}
+	var down []string
+	for _, b := range units {
+		for _, svc := range []string{"magnum-api", "magnum-conductor"} {
+			k := b.UnitName() + " " + svc
+			assert.Equal(t, before[k]+1, after[k], "%s restarted once", k)
+		}
+		conf, err := os.ReadFile(b.Path("/etc/magnum/magnum.conf.d/99-capi.conf"))
+		require.NoError(t, err)
+		assert.Contains(t, string(conf), wantConf, b.UnitName())
+		status, msg, err := b.Status()
+		require.NoError(t, err)
+		assert.Equal(t, "active", status, "%s: %s", b.UnitName(), msg)
+		out, err := b.MustRun(ctx, "systemctl", "show", "-p", "ExecMainStartTimestampMonotonic", "--value", "magnum-api")
+		require.NoError(t, err)
+		started[b.UnitName()], err = strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+		require.NoError(t, err)
+		down = append(down, fmt.Sprintf("%s %.1fs", b.UnitName(), samples.Down(b.UnitName()).Seconds()))
+	}
+	// The boxes share the host's kernel, and so CLOCK_MONOTONIC.
+	byStart := make([]string, 0, len(units))
+	for _, b := range units {
+		byStart = append(byStart, b.UnitName())
+	}
+	slices.SortFunc(byStart, func(a, b string) int { return int(int64(started[a]) - int64(started[b])) })
+	order := strings.Split(appSetting(t, units[0], "roll-order"), ",")
+	order = slices.DeleteFunc(order, func(u string) bool { _, ok := started[u]; return !ok })
+	if !assert.Equal(t, order, byStart, "magnum-api restarted in the leader's order") {
+		rollLogs(t, units)
+	}
+	t.Logf("ROLLING %v: config-changed to idle on %d units in %s; order %s; %s; each unit's API down: %s",
+		change, len(units), hooksDone.Round(100*time.Millisecond), strings.Join(order, " "), samples, strings.Join(down, ", "))
+}
+
+// startCounts is each unit's count of starts of each Magnum service.
+func startCounts(t *testing.T, units []*testbed.Box) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for _, b := range units {
+		for _, svc := range []string{"magnum-api", "magnum-conductor"} {
+			n, err := b.Starts(context.Background(), svc)
+			require.NoError(t, err)
+			counts[b.UnitName()+" "+svc] = n
+		}
+	}
+	return counts
+}
+
+// appSetting is a key of the application's settings in the peer relation
+// as b's agent last received them (read from its state, not through
+// juju-exec, which would queue behind the unit's running hook).
+func appSetting(t *testing.T, b *testbed.Box, key string) string {
+	t.Helper()
+	st, err := b.State()
+	require.NoError(t, err)
+	r, err := st.Relation(testbed.PeerRelationID)
+	require.NoError(t, err)
+	return r.Applications[testbed.Application][key]
+}
+
+// awaitTurn waits until b's agent has received a roll that gives unit the
+// turn.
+func awaitTurn(t *testing.T, b *testbed.Box, unit string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return appSetting(t, b, "roll-turn") == unit }, 10*time.Minute, 100*time.Millisecond,
+		"%s gets the turn", unit)
+}
+
+// awaitSecondTurn waits until b's agent has received a roll that gives the
+// turn to its second unit, and returns that unit.
+func awaitSecondTurn(t *testing.T, b *testbed.Box) string {
+	t.Helper()
+	var holder string
+	require.Eventually(t, func() bool {
+		order := strings.Split(appSetting(t, b, "roll-order"), ",")
+		holder = appSetting(t, b, "roll-turn")
+		return len(order) > 1 && holder == order[1]
+	}, 10*time.Minute, 100*time.Millisecond, "the roll's second unit gets the turn")
+	return holder
+}
+
+// rollLogs logs what each unit's charm said of the roll, and its roll
+// settings.
+func rollLogs(t *testing.T, units []*testbed.Box) {
+	t.Helper()
+	for _, b := range units {
+		st, err := b.State()
+		if err != nil {
+			t.Logf("%s: %v", b.UnitName(), err)
+			continue
+		}
+		var lines []string
+		for _, l := range st.Logs {
+			if strings.Contains(l.Message, "rolling restart") {
+				lines = append(lines, l.Message)
+			}
+		}
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		var own map[string]string
+		if r, err := st.Relation(testbed.PeerRelationID); err == nil {
+			own = r.Units[b.UnitName()]
+		}
+		t.Logf("%s said of the roll:\n  %s\nits settings: %v", b.UnitName(), strings.Join(lines, "\n  "), own)
+	}
 }

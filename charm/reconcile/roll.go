@@ -1,0 +1,161 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/apiprobe"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/rolling"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
+)
+
+// APIService is the service whose answers prove a unit serves again
+// before it hands the turn on.
+const APIService = "magnum-api"
+
+// apiAnswerTimeout bounds the wait for a restarted magnum-api to answer:
+// Debian's uWSGI magnum-api needs about 20 s to load on a quiet unit.
+const apiAnswerTimeout = 3 * time.Minute
+
+// canaryNote ends what a canary whose change failed says.
+const canaryNote = "; this unit was the rolling restart's canary: the roll stopped here, and the other units keep what they run"
+
+// roll is this reconcile's part in the application's rolling restarts.
+type roll struct {
+	peers *rolling.Peers
+	// fp is the change the unit holds the turn for ("" when it holds
+	// none), and canary whether it is the roll's canary.
+	fp     string
+	canary bool
+	// asked: the unit asked for a turn and has none (the leader took its
+	// step then).
+	asked bool
+	// converged: the unit now runs the desired state; failure: the
+	// change failed on it (and was rolled back, or never made).
+	converged bool
+	failure   string
+}
+
+// peers opens the peer relation once per reconcile.
+func (r *Reconciler) peers(ctx context.Context) (*rolling.Peers, error) {
+	if r.roll.peers == nil && r.Juju == nil {
+		// Outside Juju (a test of apply alone) there are no peers.
+		r.roll.peers = &rolling.Peers{}
+	}
+	if r.roll.peers == nil {
+		p, err := rolling.Open(ctx, r.Juju, r.Env.UnitName)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the peer relation: %w", err)
+		}
+		p.Log = r.Log
+		r.roll.peers = p
+	}
+	return r.roll.peers, nil
+}
+
+// serving reports whether the plan restarts a service that serves the
+// graft now: running, with a live command line that reads conf.d as its
+// wiring promises. Only such a restart takes a turn: a unit whose services
+// are down, or were unwired under the charm (the principal reinstalled,
+// the machine rebooted into an unwired unit), serves no graft to keep up,
+// and a masked (paused) service is never in the plan's restarts (Diff).
+func serving(d *Desired, unit *unitshape.Unit, p *plan.Plan) bool {
+	for _, rs := range p.Restarts {
+		i := slices.IndexFunc(unit.Services, func(s unitshape.Service) bool { return s.Name == rs.Service })
+		if i < 0 || i >= len(d.Wirings) {
+			continue
+		}
+		svc := unit.Services[i]
+		if svc.Running() && !svc.Masked() && wiring.Check(d.Wirings[i].Method, svc.Cmdline) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitTurn asks for the turn to restart into target when the plan p
+// would restart a serving service. Without the turn it returns what the
+// unit says meanwhile (waiting, or blocked when the roll stopped), and the
+// unit stays as it is.
+func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *unitshape.Unit, p *plan.Plan) error {
+	if !serving(target, unit, p) {
+		return nil
+	}
+	peers, err := r.peers(ctx)
+	if err != nil {
+		return err
+	}
+	kind := rolling.KindConfig
+	if target.Driver != nil && target.Driver.Replaces() {
+		kind = rolling.KindDriver
+	}
+	turn, err := peers.Ask(ctx, target.Change, kind)
+	if err != nil {
+		return err
+	}
+	if !turn.Granted {
+		r.roll.asked = true
+		if turn.Status == hooktool.Blocked {
+			return block("%s", turn.Message)
+		}
+		return waiting{turn.Message}
+	}
+	if !peers.Alone() {
+		r.roll.fp, r.roll.canary = target.Change, turn.Canary
+		r.logf("rolling restart: this unit has the turn%s", map[bool]string{true: " (canary)"}[turn.Canary])
+	}
+	return nil
+}
+
+// proveServing is the last proof of a unit that restarted under a turn,
+// after its services settled: magnum-api answers HTTP again, as haproxy
+// will ask it.
+func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan) error {
+	if r.roll.fp == "" || !slices.ContainsFunc(p.Restarts, func(rs plan.Restart) bool { return rs.Service == APIService }) {
+		return nil
+	}
+	sd, err := r.systemd(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := sd.Unit(ctx, APIService+".service")
+	if err != nil {
+		return err
+	}
+	answers := r.APIAnswers
+	if answers == nil {
+		answers = apiprobe.Answers
+	}
+	if err := answers(ctx, int(u.MainPID), apiAnswerTimeout); err != nil {
+		return fmt.Errorf("%s does not answer HTTP after its restart: %w", APIService, err)
+	}
+	r.logf("%s answers HTTP", APIService)
+	return nil
+}
+
+// rollOutcome tells the other units how this reconcile ended: the unit
+// runs the change (Desired.Change) (Done, which hands a turn back), or the change
+// failed on it and was rolled back or never made (Fail, which stops a roll
+// it held the turn for). Otherwise the leader takes its step, so that a
+// blocked leader still moves the others' roll.
+func (r *Reconciler) rollOutcome(ctx context.Context, change string) error {
+	if r.roll.asked {
+		return nil
+	}
+	peers, err := r.peers(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.roll.failure != "" && change != "":
+		return peers.Fail(ctx, change, r.roll.failure)
+	case r.roll.converged && change != "":
+		return peers.Done(ctx, change)
+	}
+	return peers.Lead(ctx)
+}
