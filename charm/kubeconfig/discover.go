@@ -84,15 +84,7 @@ func Discover(ctx context.Context, kc *Kubeconfig, groups []string, opts Options
 	if kc == nil || kc.Server == nil {
 		return out, errors.New("kubeconfig: not validated, nothing to discover")
 	}
-	total := opts.Timeout
-	if total <= 0 || total > MaxPreflightTime {
-		total = MaxPreflightTime
-	}
-	perRequest := opts.RequestTimeout
-	if perRequest <= 0 {
-		perRequest = DefaultRequestTimeout
-	}
-	perRequest = min(perRequest, total)
+	total, perRequest := opts.deadlines()
 	ctx, cancel := context.WithTimeout(ctx, total)
 	defer cancel()
 

@@ -66,15 +66,7 @@ func Preflight(ctx context.Context, kc *Kubeconfig, driverVersion string, opts O
 		return r
 	}
 
-	total := opts.Timeout
-	if total <= 0 || total > MaxPreflightTime {
-		total = MaxPreflightTime
-	}
-	perRequest := opts.RequestTimeout
-	if perRequest <= 0 {
-		perRequest = DefaultRequestTimeout
-	}
-	perRequest = min(perRequest, total)
+	total, perRequest := opts.deadlines()
 	ctx, cancel := context.WithTimeout(ctx, total)
 	defer cancel()
 
@@ -454,4 +446,19 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 		return fmt.Sprintf("management cluster: cannot reach %s through the https proxy", p.addr)
 	}
 	return fmt.Sprintf("management cluster: cannot reach %s", p.addr)
+}
+
+// deadlines are the whole run's bound (at most MaxPreflightTime) and each
+// request's (DefaultRequestTimeout when unset, never past the whole), for
+// the preflight and discovery alike.
+func (opts Options) deadlines() (total, perRequest time.Duration) {
+	total = opts.Timeout
+	if total <= 0 || total > MaxPreflightTime {
+		total = MaxPreflightTime
+	}
+	perRequest = opts.RequestTimeout
+	if perRequest <= 0 {
+		perRequest = DefaultRequestTimeout
+	}
+	return total, min(perRequest, total)
 }
