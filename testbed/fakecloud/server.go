@@ -2,25 +2,17 @@ package fakecloud
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
-
-	"github.com/canonical/pebble/internals/osutil"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/pki"
 )
@@ -78,7 +70,7 @@ func Start(opts Options) (*Cloud, error) {
 			return nil, err
 		}
 	}
-	cert, err := ca.serverCertificate(opts.Now(), advertise, listenHost)
+	cert, err := serverCertificate(ca, opts.Now(), advertise, listenHost)
 	if err != nil {
 		return nil, err
 	}
@@ -215,99 +207,31 @@ func (c Connection) SmokeTestParams() map[string]any {
 	}
 }
 
-// CA is the cloud's certificate authority. Clients trust CertPEM.
-type CA struct {
-	CertPEM []byte
-	KeyPEM  []byte
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-}
-
-// Validity of the CA and of the serving certificates it signs, from an hour
-// before now (clock skew between a host and its boxes).
-const (
-	caValidity     = 10 * 365 * 24 * time.Hour
-	serverValidity = 365 * 24 * time.Hour
-)
-
-// NewCA makes a fresh self-signed CA.
-func NewCA(now time.Time) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	certPEM, keyPEM, err := pki.Issue(&x509.Certificate{
-		Subject:               pkix.Name{CommonName: "fakecloud CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caValidity),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}, nil, key, key)
-	if err != nil {
-		return nil, fmt.Errorf("cannot make a CA: %w", err)
-	}
-	return parseCA(certPEM, keyPEM)
-}
-
-func parseCA(certPEM, keyPEM []byte) (*CA, error) {
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("CA certificate and key: %w", err)
-	}
-	key, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok || !pair.Leaf.IsCA {
-		return nil, errors.New("CA certificate and key: not an ECDSA CA")
-	}
-	return &CA{CertPEM: certPEM, KeyPEM: keyPEM, cert: pair.Leaf, key: key}, nil
-}
+// CA is the cloud's certificate authority (pki.CA). Clients trust CertPEM.
+type CA = pki.CA
 
 // Files of the CA in a state directory.
 const (
-	CAFile    = "ca.pem"
-	CAKeyFile = "ca-key.pem"
+	CAFile    = pki.CAFile
+	CAKeyFile = pki.CAKeyFile
 )
 
+// serverValidity is how long a serving certificate is valid, from an hour
+// before now (clock skew between a host and its boxes).
+const serverValidity = 365 * 24 * time.Hour
+
+// NewCA makes a fresh self-signed CA.
+func NewCA(now time.Time) (*CA, error) { return pki.NewCA(now, "fakecloud CA") }
+
 // LoadOrCreateCA returns the CA kept in dir, or makes one and keeps it
-// there (ca.pem 0644, ca-key.pem 0600). Keeping it lets the server restart,
-// with other options, while what a client was told to trust stays true.
+// there (pki.LoadOrCreateCA).
 func LoadOrCreateCA(dir string, now time.Time) (*CA, error) {
-	certPEM, certErr := os.ReadFile(filepath.Join(dir, CAFile))
-	keyPEM, keyErr := os.ReadFile(filepath.Join(dir, CAKeyFile))
-	switch {
-	case certErr == nil && keyErr == nil:
-		ca, err := parseCA(certPEM, keyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("state directory %s: %w", dir, err)
-		}
-		return ca, nil
-	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-	case certErr != nil && !errors.Is(certErr, fs.ErrNotExist):
-		return nil, certErr
-	case keyErr != nil && !errors.Is(keyErr, fs.ErrNotExist):
-		return nil, keyErr
-	default:
-		// A lone half would otherwise be replaced silently, and every
-		// client trusting the old CA would fail.
-		return nil, fmt.Errorf("state directory %s holds only one of %s and %s; remove both to start afresh", dir, CAFile, CAKeyFile)
-	}
-	ca, err := NewCA(now)
-	if err != nil {
-		return nil, err
-	}
-	// The key first: a certificate without its key is the state refused above.
-	if err := osutil.AtomicWriteFile(filepath.Join(dir, CAKeyFile), ca.KeyPEM, 0o600, 0); err != nil {
-		return nil, err
-	}
-	if err := osutil.AtomicWriteFile(filepath.Join(dir, CAFile), ca.CertPEM, 0o644, 0); err != nil {
-		return nil, err
-	}
-	return ca, nil
+	return pki.LoadOrCreateCA(dir, now, "fakecloud CA")
 }
 
 // serverCertificate issues a serving certificate for hosts, localhost and
 // the loopback addresses.
-func (ca *CA) serverCertificate(now time.Time, hosts ...string) (tls.Certificate, error) {
+func serverCertificate(ca *CA, now time.Time, hosts ...string) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "fakecloud"},
 		NotBefore:   now.Add(-time.Hour),
@@ -326,9 +250,5 @@ func (ca *CA) serverCertificate(now time.Time, hosts ...string) (tls.Certificate
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	certPEM, keyPEM, err := pki.Issue(tmpl, ca.cert, ca.key, nil)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("cannot issue the serving certificate: %w", err)
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
+	return ca.ServerCertificate(tmpl)
 }

@@ -1,25 +1,17 @@
 package outside
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/canonical/pebble/internals/osutil"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/pki"
 )
@@ -96,7 +88,7 @@ func StartRepo(opts RepoOptions) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := ca.serverCertificate(time.Now(), opts.Host)
+	cert, err := serverCertificate(ca, time.Now(), opts.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -201,85 +193,29 @@ func (r *Repo) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// CA is the repository's certificate authority. Clients trust CertPEM.
-type CA struct {
-	CertPEM []byte
-	KeyPEM  []byte
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-}
-
-// NewCA makes a fresh self-signed CA.
-func NewCA(now time.Time) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	certPEM, keyPEM, err := pki.Issue(&x509.Certificate{
-		Subject:               pkix.Name{CommonName: "outside CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}, nil, key, key)
-	if err != nil {
-		return nil, fmt.Errorf("cannot make a CA: %w", err)
-	}
-	return parseCA(certPEM, keyPEM)
-}
-
-func parseCA(certPEM, keyPEM []byte) (*CA, error) {
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("CA certificate and key: %w", err)
-	}
-	key, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok || !pair.Leaf.IsCA {
-		return nil, errors.New("CA certificate and key: not an ECDSA CA")
-	}
-	return &CA{CertPEM: certPEM, KeyPEM: keyPEM, cert: pair.Leaf, key: key}, nil
-}
+// CA is the repository's certificate authority (pki.CA). Clients trust
+// CertPEM.
+type CA = pki.CA
 
 // Files of the CA in a state directory.
 const (
-	CAFile    = "ca.pem"
-	CAKeyFile = "ca-key.pem"
+	CAFile    = pki.CAFile
+	CAKeyFile = pki.CAKeyFile
 )
 
+// NewCA makes a fresh self-signed CA.
+func NewCA(now time.Time) (*CA, error) { return pki.NewCA(now, "outside CA") }
+
 // LoadOrCreateCA returns the CA kept in dir, or makes one and keeps it
-// there (ca.pem 0644, ca-key.pem 0600), so a restart keeps what clients
-// were told to trust.
+// there (pki.LoadOrCreateCA), so a restart keeps what clients were told to
+// trust.
 func LoadOrCreateCA(dir string, now time.Time) (*CA, error) {
-	certPEM, certErr := os.ReadFile(filepath.Join(dir, CAFile))
-	keyPEM, keyErr := os.ReadFile(filepath.Join(dir, CAKeyFile))
-	switch {
-	case certErr == nil && keyErr == nil:
-		return parseCA(certPEM, keyPEM)
-	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-	case certErr != nil && !errors.Is(certErr, fs.ErrNotExist):
-		return nil, certErr
-	case keyErr != nil && !errors.Is(keyErr, fs.ErrNotExist):
-		return nil, keyErr
-	default:
-		return nil, fmt.Errorf("state directory %s holds only one of %s and %s; remove both to start afresh", dir, CAFile, CAKeyFile)
-	}
-	ca, err := NewCA(now)
-	if err != nil {
-		return nil, err
-	}
-	if err := osutil.AtomicWriteFile(filepath.Join(dir, CAKeyFile), ca.KeyPEM, 0o600, 0); err != nil {
-		return nil, err
-	}
-	if err := osutil.AtomicWriteFile(filepath.Join(dir, CAFile), ca.CertPEM, 0o644, 0); err != nil {
-		return nil, err
-	}
-	return ca, nil
+	return pki.LoadOrCreateCA(dir, now, "outside CA")
 }
 
 // serverCertificate issues a serving certificate for host, localhost and
 // the loopback addresses.
-func (ca *CA) serverCertificate(now time.Time, host string) (tls.Certificate, error) {
+func serverCertificate(ca *CA, now time.Time, host string) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: host},
 		NotBefore:   now.Add(-time.Hour),
@@ -289,9 +225,5 @@ func (ca *CA) serverCertificate(now time.Time, host string) (tls.Certificate, er
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:    []string{host, "localhost"},
 	}
-	certPEM, keyPEM, err := pki.Issue(tmpl, ca.cert, ca.key, nil)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("cannot issue the serving certificate: %w", err)
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
+	return ca.ServerCertificate(tmpl)
 }
