@@ -130,26 +130,6 @@ func requireSame(t *testing.T, before, after testbed.Manifest, what string) {
 	require.Empty(t, diff, "%s changed the unit:\n%s", what, strings.Join(diff, "\n"))
 }
 
-// failedChecks lists the checks of a verify result that did not pass.
-func failedChecks(results map[string]any, prefix string) []string {
-	var out []string
-	for k, v := range results {
-		m, ok := v.(map[string]any)
-		if !ok {
-			continue
-		}
-		if pass, ok := m["pass"].(string); ok {
-			if pass != "true" {
-				out = append(out, prefix+k)
-			}
-			continue
-		}
-		out = append(out, failedChecks(m, prefix+k+".")...)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // TestOperatorPath deploys the packed charm as the README says and walks
 // an operator's life with it: every step depends on the ones before, so
 // the first step that fails ends the test.
@@ -254,8 +234,8 @@ func TestOperatorPath(t *testing.T) {
 
 	step("verify", func(t *testing.T) {
 		status, results := o.action("verify")
-		assert.Equal(t, "completed", status, "failed checks: %v", failedChecks(results, ""))
-		assert.Empty(t, failedChecks(results, ""))
+		assert.Equal(t, "completed", status, "failed checks: %v", testbed.FailedChecks(results, ""))
+		assert.Empty(t, testbed.FailedChecks(results, ""))
 		assert.Contains(t, fmt.Sprint(results["watcher"]), "pass:true")
 	})
 

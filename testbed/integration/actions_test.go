@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,26 +64,6 @@ func checkPass(t *testing.T, results map[string]any, path ...string) string {
 	return s
 }
 
-// failedChecks lists the checks of a verify result that did not pass.
-func failedChecks(results map[string]any, prefix string) []string {
-	var out []string
-	for k, v := range results {
-		m, ok := v.(map[string]any)
-		if !ok {
-			continue
-		}
-		if pass, ok := m["pass"].(string); ok {
-			if pass != "true" {
-				out = append(out, prefix+k)
-			}
-			continue
-		}
-		out = append(out, failedChecks(m, prefix+k+".")...)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // TestVerifyFailsExactlyTheBrokenCheck breaks one condition at a time and
 // expects exactly that check to fail. The first is the watcher itself; it
 // then stays stopped so that nothing repairs the later breakages.
@@ -97,7 +76,7 @@ func TestVerifyFailsExactlyTheBrokenCheck(t *testing.T) {
 	u.run("systemctl", "stop", "magnum-capi-graft-watcher")
 	out := u.action("verify", nil)
 	assert.Equal(t, "failed", out.Status)
-	assert.Equal(t, []string{"watcher"}, failedChecks(out.Results, ""), "the stopped watcher, and only it, fails")
+	assert.Equal(t, []string{"watcher"}, testbed.FailedChecks(out.Results, ""), "the stopped watcher, and only it, fails")
 
 	for _, tc := range []struct {
 		name          string
