@@ -17,6 +17,8 @@ import (
 
 	"github.com/canonical/pebble/internals/osutil"
 	"github.com/spf13/pflag"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/servecli"
 )
 
 // Files the serve command keeps in its state directory, besides the CA.
@@ -66,31 +68,11 @@ flags:
 // returns its exit status: 0 after a clean stop, 1 on failure, 2 on a usage
 // error. It serves until ctx ends.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "serve" {
-		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(stdout, usage)
-			serveFlags(io.Discard).printTo(stdout)
-			return 0
-		}
-		fmt.Fprint(stderr, usage)
-		serveFlags(io.Discard).printTo(stderr)
-		return 2
-	}
-	f := serveFlags(stderr)
-	if err := f.fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "outside serve: %v\n", err)
-		return 2
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "outside serve: unexpected argument %q\n", f.fs.Arg(0))
-		return 2
-	}
-	if f.stateDir == "" {
-		fmt.Fprintln(stderr, "outside serve: --state-dir is required")
-		return 2
+	var f *flags
+	if code, done := servecli.Parse("outside", usage, args, stdout, stderr,
+		func(output io.Writer) *pflag.FlagSet { f = serveFlags(output); return f.fs },
+		func() string { return f.stateDir }); done {
+		return code
 	}
 	charts, err := ParseCharts(f.charts)
 	if err != nil {
