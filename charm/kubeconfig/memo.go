@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
@@ -22,7 +24,7 @@ type memo struct {
 
 // Remembered runs Preflight, or returns the result kept in the state
 // directory for the same kubeconfig (data, the file's bytes), driver
-// version and proxy when it is younger than PreflightInterval and fresh is
+// version, API overrides and proxy when it is younger than PreflightInterval and fresh is
 // false. It keeps what it ran; the error says only that it could not keep
 // it (the next hook then checks again).
 func Remembered(ctx context.Context, d state.Dir, data []byte, kc *Kubeconfig, version string, opts Options, fresh bool) (Report, error) {
@@ -43,5 +45,10 @@ func memoKey(data []byte, version string, opts Options) string {
 	h := sha256.New()
 	h.Write(data)
 	h.Write([]byte("\x00" + version + "\x00" + opts.Proxy.HTTPS + "\x00" + opts.Proxy.NoProxy))
+	// The api-resources overrides change what is discovered; a map's
+	// order is random, so they enter sorted.
+	for _, k := range slices.Sorted(maps.Keys(opts.APIVersions)) {
+		h.Write([]byte("\x00" + k + "=" + opts.APIVersions[k]))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }

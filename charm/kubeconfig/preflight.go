@@ -44,6 +44,12 @@ type Options struct {
 	// APIVersions overrides the group/version of driver resources, keyed as
 	// the driver's [capi_helm] api_resources option is (see RequiredAPIs).
 	APIVersions map[string]string
+	// Advise, when set, is asked what to set when the cluster answers but
+	// does not serve an API the driver reads (package compat knows: the
+	// exact api-resources value or another driver version; it imports
+	// this package, so it comes in as a function). Its answer ends the
+	// first such problem, so the status and verify say it.
+	Advise func(ctx context.Context, kc *Kubeconfig) string
 }
 
 // Check names Preflight reports, besides one "api-<group>" per API group.
@@ -100,17 +106,25 @@ func Preflight(ctx context.Context, kc *Kubeconfig, driverVersion string, opts O
 	if apiProblem != "" {
 		r.fail(checkAPIs, apiProblem)
 	}
+	firstUnserved := -1 // the check of the first API the cluster does not serve
 	for _, api := range apis {
 		name := apiCheckName(api.Group)
 		if ctx.Err() != nil {
 			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
 			continue
 		}
-		if evidence, problem := p.discover(ctx, api); problem != "" {
+		evidence, problem, missing := p.discover(ctx, api)
+		if problem != "" {
 			r.fail(name, problem)
 		} else {
 			r.pass(name, evidence)
 		}
+		if missing && firstUnserved < 0 {
+			firstUnserved = len(r.Checks) - 1
+		}
+	}
+	if firstUnserved >= 0 && opts.Advise != nil && ctx.Err() == nil {
+		r.advise(firstUnserved, opts.Advise(ctx, kc))
 	}
 	for _, perm := range requiredPermissions {
 		name := checkRBAC + perm.verb + "-" + perm.resource
@@ -283,19 +297,20 @@ type apiResourceList struct {
 
 // discover checks that the API server serves api with every resource the
 // driver uses. It asks for the group version directly: a missing group and a
-// missing version are the same problem to the driver.
-func (p *preflighter) discover(ctx context.Context, api API) (evidence, problem string) {
+// missing version are the same problem to the driver. missing says the
+// server answered and does not serve them (not a failure to ask).
+func (p *preflighter) discover(ctx context.Context, api API) (evidence, problem string, missing bool) {
 	gv := api.GroupVersion()
 	code, body, err := p.do(ctx, http.MethodGet, "/apis/"+gv, nil)
 	if err != nil {
-		return "", p.describeError(ctx, err)
+		return "", p.describeError(ctx, err), false
 	}
-	var missing []string
+	var kinds []string
 	switch code {
 	case http.StatusOK:
 		var list apiResourceList
 		if err := json.Unmarshal(body, &list); err != nil {
-			return "", fmt.Sprintf("management cluster: API discovery for %s returned an unreadable document", gv)
+			return "", fmt.Sprintf("management cluster: API discovery for %s returned an unreadable document", gv), false
 		}
 		served := map[string]bool{}
 		for _, res := range list.Resources {
@@ -303,27 +318,26 @@ func (p *preflighter) discover(ctx context.Context, api API) (evidence, problem 
 		}
 		for _, res := range api.Resources {
 			if !served[res.Name] {
-				missing = append(missing, res.Kind)
+				kinds = append(kinds, res.Kind)
 			}
 		}
 	case http.StatusNotFound:
 		for _, res := range api.Resources {
-			missing = append(missing, res.Kind)
+			kinds = append(kinds, res.Kind)
 		}
 	default:
 		if problem := p.authProblem(code, "/apis/"+gv); problem != "" {
-			return "", problem
+			return "", problem, false
 		}
-		return "", fmt.Sprintf("management cluster: API discovery for %s failed (HTTP %d)", gv, code)
+		return "", fmt.Sprintf("management cluster: API discovery for %s failed (HTTP %d)", gv, code), false
 	}
-	if len(missing) > 0 {
-		return "", fmt.Sprintf("management cluster: missing API %s %s", gv, strings.Join(missing, ", "))
+	if len(kinds) > 0 {
+		return "", fmt.Sprintf("management cluster: missing API %s %s", gv, strings.Join(kinds, ", ")), true
 	}
-	kinds := make([]string, len(api.Resources))
-	for i, res := range api.Resources {
-		kinds[i] = res.Kind
+	for _, res := range api.Resources {
+		kinds = append(kinds, res.Kind)
 	}
-	return fmt.Sprintf("%s serves %s", gv, strings.Join(kinds, ", ")), ""
+	return fmt.Sprintf("%s serves %s", gv, strings.Join(kinds, ", ")), "", false
 }
 
 // selfSubjectAccessReview is the request and the part of the answer this

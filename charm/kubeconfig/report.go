@@ -98,6 +98,22 @@ func (r *Report) fail(name, problem string) {
 	r.Checks = append(r.Checks, Check{Name: name, Result: Fail, Evidence: problem})
 }
 
+// advise ends the failed check at index i, and its problem, with what
+// to do ("" leaves them as they are).
+func (r *Report) advise(i int, advice string) {
+	if advice == "" {
+		return
+	}
+	c := &r.Checks[i]
+	for j, p := range r.Problems {
+		if p == c.Evidence {
+			r.Problems[j] = p + ": " + advice
+			break
+		}
+	}
+	c.Evidence += ": " + advice
+}
+
 // failAll records one failed check with several problems.
 func (r *Report) failAll(name string, problems []string) {
 	r.Problems = append(r.Problems, problems...)

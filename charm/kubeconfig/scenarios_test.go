@@ -133,6 +133,42 @@ var scenarios = []scenario{{
 		assert.Equal(t, []string{"management cluster: an api version override is not group/version"}, r.Problems)
 	},
 }, {
+	name: "advice when the cluster serves other versions",
+	run: func(t *testing.T, fx *fixture, o *outcome) {
+		alpha6 := fx.start(&fakeAPI{served: capiServed("v1alpha6")})
+		beta1 := fx.start(&fakeAPI{served: capiServed("v1beta1")})
+		client := fx.validClient()
+		asked := 0
+		advise := func(context.Context, *Kubeconfig) string { asked++; return "set api-resources='X'" }
+
+		// The cluster answers without the driver's version: the first such
+		// problem, in the status and in verify, says what to set.
+		kc := validated(t, o, kcSpec{server: alpha6.URL, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
+		r := o.report(Preflight(testContext(t), kc, "1.4.0", Options{Advise: advise}))
+		want := "management cluster: missing API infrastructure.cluster.x-k8s.io/v1beta1 OpenStackCluster: set api-resources='X'"
+		assert.Equal(t, []string{want}, r.Problems)
+		assert.Equal(t, want, r.BlockedStatus())
+		assert.Equal(t, "fail: "+want, r.ActionResults()["api-infrastructure-cluster-x-k8s-io"])
+		assert.Equal(t, 1, asked)
+
+		// Everything served: nobody is asked.
+		kc = validated(t, o, kcSpec{server: beta1.URL, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
+		allPass(t, o.report(Preflight(testContext(t), kc, "1.4.0", Options{Advise: advise})))
+		assert.Equal(t, 1, asked)
+
+		// Refused credentials are not a version problem: nobody is asked.
+		denied := fx.start(&fakeAPI{served: capiServed("v1alpha6"), token: fx.token()})
+		kc = validated(t, o, kcSpec{server: denied.URL, caPEM: fx.ca.pem, token: fx.token()}.yaml(), "1.4.0")
+		r = o.report(Preflight(testContext(t), kc, "1.4.0", Options{Advise: advise}))
+		assert.False(t, r.OK())
+		assert.Equal(t, 1, asked)
+
+		// No advice to give: the problem stays as it is.
+		kc = validated(t, o, kcSpec{server: alpha6.URL, caPEM: fx.ca.pem, client: &client}.yaml(), "1.4.0")
+		r = o.report(Preflight(testContext(t), kc, "1.4.0", Options{Advise: func(context.Context, *Kubeconfig) string { return "" }}))
+		assert.Equal(t, []string{"management cluster: missing API infrastructure.cluster.x-k8s.io/v1beta1 OpenStackCluster"}, r.Problems)
+	},
+}, {
 	name: "bearer token with driver 1.3.0",
 	run: func(t *testing.T, fx *fixture, o *outcome) {
 		token := fx.token()
