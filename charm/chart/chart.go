@@ -1,4 +1,4 @@
-// Package chart checks from the unit, through the model's proxy, that the
+// Package chart checks from the unit, through the proxy helm will use, that the
 // chart repository the driver will use serves the chart at the version the
 // driver will ask for.
 //
@@ -99,9 +99,13 @@ type Request struct {
 	Version *string
 	// DriverVersion is driver-version, for the driver's defaults.
 	DriverVersion string
-	// Proxy is the model's proxy (proxy.Proxy.Func); nil connects
+	// Proxy is the proxy helm will use (proxy.Proxy.Func); nil connects
 	// directly.
 	Proxy func(*http.Request) (*url.URL, error)
+	// ProxyName names that proxy in the texts ("" is "the model's
+	// proxy"), and NoProxy says why a connection went direct ("" is "no
+	// model proxy is set").
+	ProxyName, NoProxy string
 	// RootCAs verifies the repository; nil is the system's store, which
 	// helm run by the driver also uses.
 	RootCAs *x509.CertPool
@@ -237,7 +241,7 @@ func Check(ctx context.Context, req Request) Result {
 	}
 	r.Evidence += newestText
 	if f.viaProxy {
-		r.Evidence += ", through the model's proxy"
+		r.Evidence += ", through " + f.proxyName
 	}
 	return r
 }
@@ -306,14 +310,22 @@ func newest(versions []string) string {
 
 // fetcher makes the check's requests with one client.
 type fetcher struct {
-	client   *http.Client
-	proxy    func(*http.Request) (*url.URL, error)
-	viaProxy bool
-	timeout  time.Duration
+	client    *http.Client
+	proxy     func(*http.Request) (*url.URL, error)
+	proxyName string
+	noProxy   string
+	viaProxy  bool
+	timeout   time.Duration
 }
 
 func newFetcher(req Request, timeout time.Duration) *fetcher {
-	f := &fetcher{proxy: req.Proxy, timeout: timeout}
+	f := &fetcher{proxy: req.Proxy, proxyName: req.ProxyName, noProxy: req.NoProxy, timeout: timeout}
+	if f.proxyName == "" {
+		f.proxyName = "the model's proxy"
+	}
+	if f.noProxy == "" {
+		f.noProxy = "no model proxy is set"
+	}
 	dialer := &net.Dialer{Timeout: timeout}
 	f.client = &http.Client{
 		Transport: &http.Transport{
@@ -515,7 +527,7 @@ func (f *fetcher) anonymousToken(ctx context.Context, where, challenge string) (
 func (f *fetcher) describe(ctx context.Context, where string, err error) string {
 	via := ""
 	if f.viaProxy {
-		via = " through the model's proxy"
+		via = " through " + f.proxyName
 	}
 	if ctx.Err() != nil || isTimeout(err) {
 		return fmt.Sprintf("chart: %s did not answer within %s%s", where, f.timeout, via)
@@ -534,7 +546,7 @@ func (f *fetcher) describe(ctx context.Context, where string, err error) string 
 	}
 	target := where
 	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "proxyconnect" {
-		target = "the model's proxy"
+		target = f.proxyName
 	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -546,14 +558,14 @@ func (f *fetcher) describe(ctx context.Context, where string, err error) string 
 	}
 	if _, ok := errors.AsType[*net.DNSError](err); ok {
 		if f.viaProxy {
-			return fmt.Sprintf("chart: cannot reach %s (the model's proxy's name does not resolve)", where)
+			return fmt.Sprintf("chart: cannot reach %s (the name of %s does not resolve)", where, f.proxyName)
 		}
-		return fmt.Sprintf("chart: cannot reach %s (host not found; no model proxy is set)", where)
+		return fmt.Sprintf("chart: cannot reach %s (host not found; %s)", where, f.noProxy)
 	}
 	// A proxy that cannot connect answers CONNECT with an error status;
 	// net/http reports it with the status text.
 	if f.viaProxy {
-		return fmt.Sprintf("chart: cannot reach %s through the model's proxy", where)
+		return fmt.Sprintf("chart: cannot reach %s through %s", where, f.proxyName)
 	}
 	return fmt.Sprintf("chart: cannot reach %s", where)
 }

@@ -37,7 +37,7 @@ func (r *Reconciler) cloud(ctx context.Context, d *Desired, unit *unitshape.Unit
 	case rec.Analysis.Warning != "":
 		out.Message += "; " + rec.Analysis.Warning
 	}
-	ch := r.Chart(ctx, d, force)
+	ch := r.Chart(ctx, d, unit, force)
 	if ch.Verdict.Block {
 		return block("%s (the graft is applied; the driver cannot fetch its chart)", ch.Verdict.Text)
 	}
@@ -84,23 +84,17 @@ func (r *Reconciler) Collision(ctx context.Context, d *Desired, unit *unitshape.
 	return rec
 }
 
-// Chart checks the chart repository through the proxy the conductor
-// carries, or returns the last check as chart.Remember allows.
-func (r *Reconciler) Chart(ctx context.Context, d *Desired, fresh bool) chart.Record {
+// Chart checks the chart repository through the proxy helm will have in
+// the conductor, or returns the last check as chart.Remember allows.
+func (r *Reconciler) Chart(ctx context.Context, d *Desired, unit *unitshape.Unit, fresh bool) chart.Record {
 	req := chart.Request{
 		Repo:          stringOption(d.Config.Raw, "helm-chart-repo"),
 		Name:          stringOption(d.Config.Raw, "helm-chart-name"),
 		Version:       stringOption(d.Config.Raw, "default-helm-chart-version"),
 		DriverVersion: d.Config.DriverVersion,
 	}
-	// helm runs in the conductor with the environment the wiring gives
-	// it: the model's proxy, unless service-proxy is off (then the
-	// operator's own environment, which the charm does not know: the
-	// check connects directly).
-	settings := proxy.Settings{}
-	if d.Config.ServiceProxy {
-		settings = r.Env.Proxy
-	}
+	var settings proxy.Settings
+	settings, req.ProxyName, req.NoProxy = r.chartProxy(d, unit)
 	if p, err := proxy.New(settings); err == nil {
 		req.Proxy = p.Func
 	} else {
@@ -120,6 +114,22 @@ func (r *Reconciler) Chart(ctx context.Context, d *Desired, fresh bool) chart.Re
 		}
 	}
 	return rec
+}
+
+// chartProxy is the proxy helm will have: it runs in the conductor and
+// inherits its environment, which carries the model's proxy the wiring
+// gives it, or, with service-proxy off, whatever the operator gave the
+// conductor, read from its live process (a conductor not running has
+// none to give). The names are how the chart check's texts call it.
+func (r *Reconciler) chartProxy(d *Desired, unit *unitshape.Unit) (settings proxy.Settings, name, none string) {
+	if d.Config.ServiceProxy {
+		return r.Env.Proxy, "", ""
+	}
+	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
+		settings = svc.Proxy
+	}
+	return settings, "magnum-conductor's own proxy (service-proxy is off)",
+		"magnum-conductor's environment names no proxy for it (service-proxy is off)"
 }
 
 // stringOption is a string option as config-get gave it, nil when unset.

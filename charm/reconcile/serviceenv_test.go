@@ -118,3 +118,30 @@ func TestServiceProxyOption(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, c.ServiceProxy)
 }
+
+// The chart check goes the way helm will in the conductor: through the
+// model's proxy the wiring gives it, or, with service-proxy off, through
+// what the live conductor carries (never the model's proxy it does not
+// have).
+func TestChartCheckUsesTheConductorsProxy(t *testing.T) {
+	model := proxy.Settings{HTTPS: "http://model-proxy:3128", NoProxy: "10.0.0.0/8"}
+	own := proxy.Settings{HTTPS: "http://operator-proxy:8080"}
+	r := &Reconciler{Env: Env{Proxy: model}}
+	u := debianUnit()
+	require.Equal(t, "magnum-conductor", u.Services[1].Name)
+	u.Services[1].Proxy = own
+
+	settings, name, none := r.chartProxy(&Desired{Config: Config{ServiceProxy: true}}, u)
+	assert.Equal(t, model, settings)
+	assert.Empty(t, name+none, "the chart package's own words: the model's proxy")
+
+	settings, name, none = r.chartProxy(&Desired{Config: Config{ServiceProxy: false}}, u)
+	assert.Equal(t, own, settings)
+	assert.Equal(t, "magnum-conductor's own proxy (service-proxy is off)", name)
+	assert.Contains(t, none, "service-proxy is off")
+
+	// A conductor that is not running carries nothing.
+	u.Services[1].ActiveState = "inactive"
+	settings, _, _ = r.chartProxy(&Desired{Config: Config{ServiceProxy: false}}, u)
+	assert.Equal(t, proxy.Settings{}, settings)
+}

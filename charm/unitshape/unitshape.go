@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
 
@@ -69,6 +70,12 @@ type Service struct {
 	// PATH is the search path the live process runs with, or the one the
 	// init script sets when the service is not running.
 	PATH string
+	// Proxy is the proxy the live process hands its children, as Go
+	// programs such as helm read it from their environment
+	// (golang.org/x/net/http/httpproxy: FromEnvironment takes
+	// HTTPS_PROXY, else https_proxy, and the same for HTTP_PROXY and
+	// NO_PROXY); zero when it carries none or is not running.
+	Proxy proxy.Settings `json:"-"` // may carry credentials: never reported
 }
 
 // Unit is the principal unit as observed.
@@ -129,6 +136,7 @@ func Observe(ctx context.Context, sd UnitReader) (*Unit, error) {
 			svc.Cmdline, _ = systemd.Cmdline(unit.MainPID)
 			if env, err := systemd.Environ(unit.MainPID); err == nil {
 				svc.PATH = env["PATH"]
+				svc.Proxy = goProxy(env)
 			}
 		}
 		if svc.PATH == "" && svc.InitScript != "" {
@@ -138,6 +146,20 @@ func Observe(ctx context.Context, sd UnitReader) (*Unit, error) {
 	}
 	observePython(Root("/"), u)
 	return u, nil
+}
+
+// goProxy reads an environment's proxy variables as httpproxy's
+// FromEnvironment does: the upper-case name first, the lower-case one
+// when that is empty.
+func goProxy(env map[string]string) proxy.Settings {
+	either := func(upper, lower string) string {
+		if v := env[upper]; v != "" {
+			return v
+		}
+		return env[lower]
+	}
+	return proxy.Settings{HTTP: either("HTTP_PROXY", "http_proxy"), HTTPS: either("HTTPS_PROXY", "https_proxy"),
+		NoProxy: either("NO_PROXY", "no_proxy")}
 }
 
 var (

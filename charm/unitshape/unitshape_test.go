@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
 
@@ -346,4 +347,13 @@ func TestUnitService(t *testing.T) {
 	s.Shape = Direct
 	assert.Equal(t, Direct, u.Services[1].Shape, "Service returns the unit's own entry, not a copy")
 	assert.Nil(t, u.Service("magnum-worker"))
+}
+
+// A live process's proxy is read as helm (Go) reads its environment: the
+// upper-case name wins, the lower-case one stands in when it is empty.
+func TestGoProxy(t *testing.T) {
+	assert.Equal(t, proxy.Settings{HTTP: "http://h:1", HTTPS: "http://upper:3", NoProxy: "a"},
+		goProxy(map[string]string{"http_proxy": "http://h:1", "HTTPS_PROXY": "http://upper:3", "https_proxy": "http://lower:4", "no_proxy": "a"}))
+	assert.Equal(t, proxy.Settings{HTTPS: "http://lower:4"}, goProxy(map[string]string{"HTTPS_PROXY": "", "https_proxy": "http://lower:4"}))
+	assert.Equal(t, proxy.Settings{}, goProxy(map[string]string{"PATH": "/usr/bin"}))
 }

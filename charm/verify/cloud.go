@@ -35,7 +35,7 @@ func cloudChecks(ctx context.Context, r *reconcile.Reconciler, unit *unitshape.U
 	} else {
 		proxyEnvChecks(unit, d, add)
 		collisionCheck(ctx, r, unit, d, add)
-		ch := r.Chart(ctx, d, true)
+		ch := r.Chart(ctx, d, unit, true)
 		ev := ch.Result.Evidence
 		if ch.Verdict.Text != "" && ch.Verdict.Text != ev {
 			ev += "; " + ch.Verdict.Text
