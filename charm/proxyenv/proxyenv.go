@@ -34,8 +34,9 @@
 // Result.Routes says so.
 //
 // A proxy URL with credentials is not written into a world-readable file:
-// the values go to a root-only environment file (EnvFile) the block
-// sources or the drop-in names with EnvironmentFile=.
+// the values go to an environment file only root and group magnum read
+// (EnvFile), which the block sources or the drop-in names with
+// EnvironmentFile=.
 package proxyenv
 
 import (
@@ -55,11 +56,23 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
-// EnvFile is where the values go when a proxy URL carries credentials:
-// in the charm's state directory, root-only (0600), read by the init
-// script (as root) or by systemd (EnvironmentFile=, read by the manager
-// before the service drops to user magnum).
-const EnvFile = state.DefaultDir + "/" + state.ModelProxyEnv
+// EnvFile is where the values go when a proxy URL carries credentials,
+// root:magnum 0640 beside /etc/magnum/kubeconfig. Group magnum must read
+// it: Debian's units run the init script itself as the service's user
+// (magnum-conductor.service, made by openstack-pkg-tools: User=magnum,
+// ExecStart=/etc/init.d/magnum-conductor systemd-start), so the shell that
+// sources /etc/default/NAME, and this file from it, is magnum's; a
+// root-only file is skipped by the block's [ -r ] test and the service
+// starts without the proxy (seen in the box). That gives nothing away: the
+// service's processes run as magnum and carry the values in their
+// environment, which /proc/PID/environ shows magnum. systemd reads an
+// EnvironmentFile= as root, before the service drops to its user.
+const EnvFile = "/etc/magnum/capi-proxy.env"
+
+// LegacyEnvFile is where releases before EnvFile kept it (root-only in
+// the state directory, which the init script as magnum cannot read): the
+// wiring takes it away.
+const LegacyEnvFile = state.DefaultDir + "/" + state.ModelProxyEnv
 
 // Model is the model's proxy settings as Juju hands them to a charm
 // (proxy.FromJuju reads them): one reading of them for the whole charm.
@@ -117,7 +130,7 @@ type Env struct {
 	// nothing for it, and removes what it wrote before.
 	Lines []string
 	// Credentials: a proxy URL carries a user name or password, so the
-	// values are in EnvFileContent, for EnvFile (root:root 0600), and
+	// values are in EnvFileContent, for EnvFile (root:magnum 0640), and
 	// Lines only refer to it.
 	Credentials    bool
 	EnvFileContent []byte
@@ -276,6 +289,24 @@ func envFile(vars []Var) []byte {
 		b.WriteString(v.Name + "=" + shellQuote(v.Value) + "\n")
 	}
 	return []byte(b.String())
+}
+
+// Settings are the proxy the variables give a Go program such as helm
+// (the upper-case names; the wiring sets both cases alike), to compare
+// with what a live process carries (unitshape.Service.Proxy).
+func (e Env) Settings() proxy.Settings {
+	var s proxy.Settings
+	for _, v := range e.Vars {
+		switch v.Name {
+		case "HTTP_PROXY":
+			s.HTTP = v.Value
+		case "HTTPS_PROXY":
+			s.HTTPS = v.Value
+		case "NO_PROXY":
+			s.NoProxy = v.Value
+		}
+	}
+	return s
 }
 
 // FromEnviron reads the proxy variables out of a process's environment

@@ -102,15 +102,15 @@ func TestDropInLines(t *testing.T) {
 }
 
 // A proxy with credentials is never written where anyone may read it: the
-// lines refer to a root-only file that holds the values.
-func TestCredentialsGoToARootOnlyFile(t *testing.T) {
+// lines refer to a file only root and magnum read that holds the values.
+func TestCredentialsGoToAFileOnlyMagnumReads(t *testing.T) {
 	m := proxyenv.Model{HTTPS: "http://capi:s3cret@proxy.example:3128", NoProxy: "mgmt.example"}
 	for _, tc := range []struct {
 		method wiring.Method
 		lines  []string
 	}{
-		{wiring.ByDefaultFile, []string{"if [ -r /var/lib/magnum-capi-graft/model-proxy.env ]; then set -a; . /var/lib/magnum-capi-graft/model-proxy.env; set +a; fi"}},
-		{wiring.BySystemdOverride, []string{"EnvironmentFile=/var/lib/magnum-capi-graft/model-proxy.env"}},
+		{wiring.ByDefaultFile, []string{"if [ -r /etc/magnum/capi-proxy.env ]; then set -a; . /etc/magnum/capi-proxy.env; set +a; fi"}},
+		{wiring.BySystemdOverride, []string{"EnvironmentFile=/etc/magnum/capi-proxy.env"}},
 	} {
 		env, err := proxyenv.For(proxyenv.Input{Model: m, Service: conductor, Method: tc.method})
 		require.NoError(t, err)

@@ -318,6 +318,9 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	if !preflight {
 		return nil
 	}
+	if problems := desired.liveProxyProblems(unit); len(problems) > 0 {
+		return block("%s: see verify's proxy-env results", strings.Join(problems, "; "))
+	}
 	// The graft is in place; before saying active, make sure this unit can
 	// drive the management cluster with this kubeconfig and driver.
 	rep := r.Preflight(ctx, desired, opts.Force)

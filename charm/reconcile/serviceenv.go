@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
@@ -71,8 +73,10 @@ func (d *Desired) directEndpoints() []string {
 	return out
 }
 
-// desireEnvFile adds the root-only file the services' environment is read
-// from when a proxy URL carries credentials, or its absence.
+// desireEnvFile adds the file the services' environment is read from
+// when a proxy URL carries credentials (root:magnum 0640: proxyenv.EnvFile
+// says why), or its absence, and the absence of the root-only file earlier
+// releases wrote instead.
 func (d *Desired) desireEnvFile() error {
 	var content []byte
 	var restarts []string
@@ -82,19 +86,56 @@ func (d *Desired) desireEnvFile() error {
 			restarts = append(restarts, d.Wirings[i].Service)
 		}
 	}
+	paths := []string{proxyenv.LegacyEnvFile}
 	if content != nil {
-		d.Files = append(d.Files, files.File{Path: proxyenv.EnvFile, Content: content, Mode: 0o600,
-			Owner: "root", Group: "root", Secret: true, Restarts: restarts})
-		return nil
+		d.Files = append(d.Files, files.File{Path: proxyenv.EnvFile, Content: content, Mode: 0o640,
+			Owner: "root", Group: "magnum", Secret: true, Restarts: restarts})
+	} else {
+		paths = append(paths, proxyenv.EnvFile)
 	}
-	if _, err := os.Lstat(proxyenv.EnvFile); err == nil {
-		// The block or drop-in that read it goes in the same plan, and
-		// restarts the service.
-		d.Absent = append(d.Absent, files.File{Path: proxyenv.EnvFile})
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			// The block or drop-in that read it goes in the same plan, and
+			// restarts the service.
+			d.Absent = append(d.Absent, files.File{Path: p})
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
+}
+
+// liveProxyProblems names each running service whose live process does
+// not carry the proxy its wiring gives it. After a real reconcile the
+// wiring is in place and each service whose environment changed has been
+// restarted, so a difference means the service did not get it (a file its
+// init script cannot read, a script that drops the variables): seen on
+// the live process, not assumed from the files. Names, never values.
+func (d *Desired) liveProxyProblems(unit *unitshape.Unit) []string {
+	var out []string
+	for i, env := range d.ServiceEnvs {
+		if len(env.Vars) == 0 || env.Placement == proxyenv.Nowhere || i >= len(unit.Services) {
+			continue
+		}
+		svc := unit.Services[i]
+		if !svc.Running() {
+			continue
+		}
+		want, live := env.Settings(), svc.Proxy
+		var differ []string
+		for _, v := range []struct{ name, want, live string }{
+			{"HTTP_PROXY", want.HTTP, live.HTTP}, {"HTTPS_PROXY", want.HTTPS, live.HTTPS}, {"NO_PROXY", want.NoProxy, live.NoProxy},
+		} {
+			if v.want != v.live {
+				differ = append(differ, v.name)
+			}
+		}
+		if len(differ) > 0 {
+			out = append(out, fmt.Sprintf("%s (main PID %d) does not carry the model's proxy its wiring gives it (%s differ)",
+				svc.Name, svc.MainPID, strings.Join(differ, ", ")))
+		}
+	}
+	return out
 }
 
 // proxySummary is the status's word on the services' environment.

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,8 +89,10 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 	d = desire(true, secret)
 	env := fileAt(d, proxyenv.EnvFile)
 	require.NotNil(t, env)
-	assert.Equal(t, "root:root", env.Owner+":"+env.Group)
-	assert.Equal(t, 0o600, int(env.Mode.Perm()))
+	// The init script that sources it runs as magnum (User=magnum in
+	// Debian's units): group magnum reads it, nobody else.
+	assert.Equal(t, "root:magnum", env.Owner+":"+env.Group)
+	assert.Equal(t, 0o640, int(env.Mode.Perm()))
 	assert.True(t, env.Secret)
 	assert.ElementsMatch(t, []string{"magnum-api", "magnum-conductor"}, env.Restarts)
 	assert.Contains(t, string(env.Content), "HTTPS_PROXY='http://capi:s3cret@squid.internal:3128'")
@@ -144,4 +147,37 @@ func TestChartCheckUsesTheConductorsProxy(t *testing.T) {
 	u.Services[1].ActiveState = "inactive"
 	settings, _, _ = r.chartProxy(&Desired{Config: Config{ServiceProxy: false}}, u)
 	assert.Equal(t, proxy.Settings{}, settings)
+}
+
+// After a real reconcile, a running service whose live process lacks the
+// proxy its wiring gives it is named (never the values); a service that
+// carries it, or is not running, or gets none, is not.
+func TestLiveProxyProblems(t *testing.T) {
+	if _, err := files.ReadFile("/etc/default/magnum-conductor", files.MaxTextFile); err == nil {
+		t.Skip("this machine has Magnum's default files: the test reads the real paths")
+	}
+	model := proxy.Settings{HTTPS: "http://capi:s3cret@squid.internal:3128", NoProxy: "10.0.0.0/8"}
+	d := &Desired{Config: Config{Wiring: wiring.Auto, ServiceProxy: true}}
+	require.NoError(t, d.wire(debianUnit(), &files.Footprint{}, nil, model))
+	u := debianUnit()
+	for i := range u.Services {
+		u.Services[i].Proxy = d.ServiceEnvs[i].Settings()
+	}
+	assert.Empty(t, d.liveProxyProblems(u))
+
+	// The conductor started without it (its init script could not read
+	// the file): named, with what differs.
+	u.Services[1].Proxy = proxy.Settings{}
+	problems := d.liveProxyProblems(u)
+	assert.Equal(t, []string{"magnum-conductor (main PID 42) does not carry the model's proxy its wiring gives it (HTTPS_PROXY, NO_PROXY differ)"}, problems)
+	assert.NotContains(t, strings.Join(problems, ""), "s3cret")
+
+	// Not running: nothing to see yet.
+	u.Services[1].ActiveState = "inactive"
+	assert.Empty(t, d.liveProxyProblems(u))
+
+	// No proxy in the model: nothing is promised.
+	d = &Desired{Config: Config{Wiring: wiring.Auto, ServiceProxy: true}}
+	require.NoError(t, d.wire(debianUnit(), &files.Footprint{}, nil, proxy.Settings{}))
+	assert.Empty(t, d.liveProxyProblems(debianUnit()))
 }

@@ -52,9 +52,10 @@ const (
 	// Inputs is what config-get and secret-get last said (hooks); it holds
 	// secret content.
 	Inputs = "inputs.json"
-	// ModelProxyEnv is the model's proxy as Magnum's services' environment,
-	// when a proxy URL carries credentials (reconcile writes it as a
-	// desired file, root-only; systemd or the init script reads it).
+	// ModelProxyEnv is where earlier releases kept the model's proxy as
+	// Magnum's services' environment when a proxy URL carries
+	// credentials; it now lives in /etc/magnum (proxyenv.EnvFile), and
+	// reconcile removes this one.
 	ModelProxyEnv = "model-proxy.env"
 	// ChartCheck is the last chart preflight and the history of its
 	// failures (reconcile).

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"strings"
@@ -145,10 +146,50 @@ func TestModelProxyReachesHelmThroughTheGraft(t *testing.T) {
 	_, msg = u.status()
 	assert.Contains(t, msg, "chart: cannot reach https://charts.example", "without the proxy the chart check warns")
 
-	// Set again, then the charm goes: the unit is exactly as before.
-	u.modelProxy(conn.ProxyURL, conn.ProxyURL, "127.0.0.1,localhost,::1")
+	// A proxy that wants credentials, in the model's proxy URL: they reach
+	// the conductor's live process through the file only root and magnum
+	// read (the init script sources it as magnum), never a world-readable
+	// file, the status, verify or the charm's log; helm and the chart
+	// check present them. Then the charm goes: the unit is exactly as
+	// before.
+	require.NoError(t, u.box.StopOutside(u.ctx))
+	const password = "pw-only-in-the-env-file"
+	conn, err = u.box.StartOutside(u.ctx, artifacts.Outside, "--proxy-auth", "graft:"+password)
+	require.NoError(t, err)
+	withCreds := strings.Replace(conn.ProxyURL, "http://", "http://graft:"+password+"@", 1)
+	u.modelProxy(withCreds, withCreds, "127.0.0.1,localhost,::1")
 	u.hook("update-status")
-	require.NotEmpty(t, u.liveProxy("magnum-conductor"))
+	u.requireStatus("active", "the model's proxy in the environment of api + conductor")
+	assert.Equal(t, apiStarts+3, u.starts("magnum-api"))
+	assert.Equal(t, condStarts+3, u.starts("magnum-conductor"))
+	assert.Equal(t, withCreds, u.liveProxy("magnum-conductor")["HTTPS_PROXY"])
+	// Readable by the init script, which Debian's unit runs as magnum.
+	assert.Equal(t, fmt.Sprintf("0:%d 0640", u.magnumGID()), u.owner(proxyenv.EnvFile))
+	for _, f := range []string{"/etc/default/magnum-api", "/etc/default/magnum-conductor"} {
+		if b, err := os.ReadFile(u.box.Path(f)); err == nil {
+			assert.NotContains(t, string(b), password, f)
+		}
+	}
+	assert.NotContains(t, u.run("systemctl", "show", "magnum-conductor", "magnum-api"), password)
+	res, err = helmPull(u.ctx, u.box, conn, append(append([]string{}, servicesEnv...), "HTTPS_PROXY="+u.liveProxy("magnum-conductor")["HTTPS_PROXY"]), "0.16.0", "/tmp/charts")
+	require.NoError(t, err)
+	require.Zero(t, res.Code, "helm pull through the credentialed proxy: %s%s", res.Stdout, res.Stderr)
+	reqs, err = u.box.OutsideRequests()
+	require.NoError(t, err)
+	require.NotEmpty(t, reqs)
+	last := reqs[len(reqs)-1]
+	assert.True(t, last.Authenticated && last.Status == 200, "the tunnel was opened with the credentials: %+v", last)
+	_, msg = u.status()
+	assert.NotContains(t, msg, password)
+	assert.NotContains(t, msg, "chart:", "the chart check went through the credentialed proxy")
+	out = u.action("verify", nil)
+	pass, ev = verifyResult(t, out.Results, "chart")
+	assert.True(t, pass, ev)
+	pass, ev = verifyResult(t, out.Results, "magnum-conductor.proxy-env")
+	assert.True(t, pass, ev)
+	assert.NotContains(t, fmt.Sprint(out.Results), password)
+	assert.NotContains(t, out.Message, password)
+	assert.Zero(t, u.logsContaining(password), "the charm's log")
 	u.removeCharm()
 	requireSame(t, pristine, u.manifest(), "removal")
 	assert.Empty(t, u.liveProxy("magnum-conductor"))
