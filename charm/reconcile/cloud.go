@@ -12,6 +12,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
@@ -25,7 +26,7 @@ import (
 // cloud adds the collision check and the chart preflight to a real
 // reconcile's status.
 func (r *Reconciler) cloud(ctx context.Context, d *Desired, unit *unitshape.Unit, force bool, out *Outcome) error {
-	out.Message += d.proxySummary()
+	out.Message += proxyenv.Summary(d.ServiceEnvs, d.Wirings)
 	rec := r.Collision(ctx, d, unit, force)
 	switch {
 	case rec.Error != "":

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,9 +127,18 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 	return d, nil
 }
 
-// wire adds each service's wiring.
+// wire adds each service's wiring, with the model's proxy in its
+// environment (charm/proxyenv).
 func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, model proxy.Settings) error {
 	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
+	if !d.Config.ServiceProxy {
+		model = proxy.Settings{}
+	}
+	var server *url.URL
+	if d.Kubeconfig != nil {
+		server = d.Kubeconfig.Server
+	}
+	endpoints := proxyenv.DirectEndpoints(server)
 	for i := range unit.Services {
 		svc := &unit.Services[i]
 		if svc.Masked() {
@@ -139,9 +149,9 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 			d.ServiceEnvs = append(d.ServiceEnvs, proxyenv.Env{Placement: proxyenv.Nowhere})
 			continue
 		}
-		extra, env, err := d.serviceEnv(svc, model)
+		extra, env, err := proxyenv.ForService(svc, d.Config.Wiring, model, endpoints)
 		if err != nil {
-			return err
+			return block("%v", err)
 		}
 		w, err := wiring.DesireWith(svc, d.Config.Wiring, priorExisted, extra)
 		if err != nil {
@@ -156,12 +166,21 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
 		}
 		if w.Method == wiring.ByDefaultDirs {
-			if err := checkOverrides(svc.Name, conf); err != nil {
-				return err
+			if err := wiring.CheckOverrides(svc.Name, conf); err != nil {
+				return block("%v", err)
 			}
 		}
 	}
-	return d.desireEnvFile()
+	envFile, absent, err := proxyenv.Wanted(d.ServiceEnvs, d.Wirings)
+	switch {
+	case err != nil:
+		return err
+	case envFile != nil:
+		d.Files = append(d.Files, *envFile)
+	case absent:
+		d.Absent = append(d.Absent, files.File{Path: proxyenv.EnvFile})
+	}
+	return nil
 }
 
 // hash identifies the desired state: every file, absence and link, the
@@ -226,21 +245,6 @@ func (d *Desired) paths() []string {
 		ps = append(ps, x.Path)
 	}
 	return ps
-}
-
-// checkOverrides refuses a graft that a service would not see: a service
-// wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
-// is magnum.conf's.
-func checkOverrides(svc string, ours []byte) error {
-	magnumConf, err := files.ReadFile(wiring.MagnumConf, files.MaxTextFile)
-	if err != nil {
-		return nil // No magnum.conf: nothing overrides.
-	}
-	if keys := confd.Overridden(magnumConf, ours); len(keys) > 0 {
-		return block("%s sets %s, which %s reads after 99-capi.conf: remove it there or set service-wiring=default-file",
-			wiring.MagnumConf, strings.Join(keys, ", "), svc)
-	}
-	return nil
 }
 
 // Diff derives the plan that takes the observed unit to the desired one.

@@ -71,7 +71,7 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 	assert.Contains(t, string(api.Content), "export https_proxy='http://squid.internal:3128'\n")
 	assert.Equal(t, []string{"magnum-api"}, api.Restarts)
 	assert.Nil(t, fileAt(d, proxyenv.EnvFile))
-	assert.Equal(t, "; the model's proxy in the environment of api + conductor", d.proxySummary())
+	assert.Equal(t, "; the model's proxy in the environment of api + conductor", proxyenv.Summary(d.ServiceEnvs, d.Wirings))
 	require.Len(t, d.ServiceEnvs, 2)
 	assert.Equal(t, []proxyenv.Route{{Endpoint: "https://10.1.2.3:6443", Host: "10.1.2.3", Direct: true, Added: true}}, d.ServiceEnvs[1].Routes)
 
@@ -80,7 +80,7 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 		require.NotNil(t, cond, name)
 		assert.NotContains(t, string(cond.Content), "PROXY", name)
 		assert.Nil(t, fileAt(d, wiring.DefaultFilePath("magnum-api")), name)
-		assert.Empty(t, d.proxySummary(), name)
+		assert.Empty(t, proxyenv.Summary(d.ServiceEnvs, d.Wirings), name)
 	}
 
 	secret := model
