@@ -2,18 +2,12 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -56,44 +50,18 @@ func CollisionStatus(a collision.Analysis) string {
 
 // Collision probes Magnum's driver loader as magnum with the conductor's
 // live arguments, or returns the last probe when nothing it reads has
-// changed since (collision.Fingerprint) and fresh is false.
+// changed since and fresh is false (collision.Remembered).
 func (r *Reconciler) Collision(ctx context.Context, d *Desired, unit *unitshape.Unit, fresh bool) collision.Record {
-	var cmdline []string
-	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
-		cmdline = svc.Cmdline
-	}
-	cfgFiles, cfgDirs := collision.ConfigPaths(cmdline)
-	fp := collision.Fingerprint(collision.FingerprintInput{SiteDirs: collision.SiteDirs(unit.PythonVersion),
-		ConfigFiles: cfgFiles, ConfigDirs: cfgDirs, Cmdline: cmdline, Extra: d.Hash + "\x00" + unit.Python})
-	prev, err := state.Get[collision.Record](r.State, state.Collision)
+	rec, err := collision.Remembered(ctx, r.State, r.Run, unit, d.Hash, fresh)
 	if err != nil {
-		r.logf("%v", err)
-	}
-	if !fresh && prev.Fingerprint == fp && prev.Error == "" {
-		return prev
-	}
-	rec := collision.Record{Fingerprint: fp, Probed: time.Now()}
-	rep, err := collision.Probe(ctx, r.Run, unit.Python, "magnum", unit.ServicesEnv(), cmdline)
-	if err != nil {
-		rec.Error = err.Error()
-	} else {
-		rec.Analysis = collision.Analyse(rep)
-	}
-	if err := r.State.Save(state.Collision, rec); err != nil {
 		r.logf("%v", err) // only a memo: the next hook probes again
 	}
 	return rec
 }
 
 // Chart checks the chart repository through the proxy the conductor
-// carries, or returns the last check as chart.Remember allows.
+// carries, or returns the last check (chart.Remembered).
 func (r *Reconciler) Chart(ctx context.Context, d *Desired, fresh bool) chart.Record {
-	req := chart.Request{
-		Repo:          stringOption(d.Config.Raw, "helm-chart-repo"),
-		Name:          stringOption(d.Config.Raw, "helm-chart-name"),
-		Version:       stringOption(d.Config.Raw, "default-helm-chart-version"),
-		DriverVersion: d.Config.DriverVersion,
-	}
 	// helm runs in the conductor with the environment the wiring gives
 	// it: the model's proxy, unless service-proxy is off (then the
 	// operator's own environment, which the charm does not know: the
@@ -102,38 +70,9 @@ func (r *Reconciler) Chart(ctx context.Context, d *Desired, fresh bool) chart.Re
 	if d.Config.ServiceProxy {
 		settings = r.Env.Proxy
 	}
-	if p, err := proxy.New(settings); err == nil {
-		req.Proxy = p.Func
-	} else {
-		req.Proxy = func(*http.Request) (*url.URL, error) { return nil, err }
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%v\x00%v\x00%v\x00%s\x00%+v", deref(req.Repo), deref(req.Name), deref(req.Version), req.DriverVersion, settings)
-	key := hex.EncodeToString(h.Sum(nil))
-	prev, err := state.Get[chart.Record](r.State, state.ChartCheck)
+	rec, err := chart.Remembered(ctx, r.State, chart.RequestFor(d.Config.Raw, d.Config.DriverVersion), settings, fresh)
 	if err != nil {
-		r.logf("%v", err)
-	}
-	rec, ran := chart.Remember(prev, key, time.Now(), fresh, func() chart.Result { return chart.Check(ctx, req) })
-	if ran {
-		if err := r.State.Save(state.ChartCheck, rec); err != nil {
-			r.logf("%v", err)
-		}
+		r.logf("%v", err) // only a memo: the next hook checks again
 	}
 	return rec
-}
-
-// stringOption is a string option as config-get gave it, nil when unset.
-func stringOption(raw map[string]any, name string) *string {
-	if v, ok := raw[name].(string); ok {
-		return &v
-	}
-	return nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return "\x01unset"
-	}
-	return *p
 }
