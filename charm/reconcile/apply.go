@@ -93,7 +93,11 @@ func (r *Reconciler) failed(d *Desired, msg string) error {
 		// Said by every later hook too, from the memory.
 		msg += canaryNote
 	}
-	r.rememberFailure(d.Hash, msg)
+	// Without the memory the next hook would try the same graft again, so
+	// a failure to keep it is logged, not fatal.
+	if err := r.State.RememberFailure(d.Hash, msg); err != nil {
+		r.logf("%v", err)
+	}
 	return block("%s", msg)
 }
 

@@ -110,7 +110,7 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service"}, b.sd.Restarts,
 		"magnum-api restarts into the graft, then on the old files; magnum-conductor is never touched")
-	msg, remembered := b.r.failedBefore(b.hash)
+	msg, remembered := b.r.State.FailedBefore(b.hash)
 	require.True(t, remembered, "the failure is remembered")
 	assert.Contains(t, msg, "magnum-api failed to start")
 
@@ -146,7 +146,7 @@ func TestApplyTransientRestartErrorIsRetried(t *testing.T) {
 	assert.ErrorIs(t, err, systemdtest.ErrDBus)
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service"}, b.sd.Restarts, "magnum-api restarted before systemd went away")
-	_, remembered := b.r.failedBefore(b.hash)
+	_, remembered := b.r.State.FailedBefore(b.hash)
 	assert.False(t, remembered, "a failure of systemd is not remembered as the graft's")
 
 	// Juju retries the hook; systemd is back.
@@ -174,7 +174,7 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 	assert.False(t, IsBlocked(err), "a failed write is retried: %v", err)
 	b.untouched()
 	assert.Empty(t, b.sd.Restarts)
-	_, remembered := b.r.failedBefore(b.hash)
+	_, remembered := b.r.State.FailedBefore(b.hash)
 	assert.False(t, remembered)
 }
 

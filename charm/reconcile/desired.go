@@ -95,7 +95,7 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 	if err := confd.Validate(raw, cfg.DriverVersion); err != nil {
 		return nil, block("%v", err)
 	}
-	kcData, kc, warnings, err := r.kubeconfig(ctx, cfg)
+	kc, err := kubeconfig.Load(ctx, r.Juju, cfg.KubeconfigSecret, r.Env.App(), cfg.DriverVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +104,11 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 		return nil, block("%v", err)
 	}
 	both := slices.Clone(unitshape.Services)
-	d := &Desired{Config: cfg, Kubeconfig: kc, Warnings: warnings}
+	d := &Desired{Config: cfg, Kubeconfig: kc.Kubeconfig, Warnings: kc.Warnings}
 	d.Dirs = append(d.Dirs, files.Dir{Path: wiring.ConfDir, Mode: 0o750, Owner: "root", Group: "magnum"})
 	d.Files = append(d.Files,
 		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
-		files.File{Path: KubeconfigFile, Content: kcData, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
+		files.File{Path: KubeconfigFile, Content: kc.Data, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
 	)
 	if err := d.wire(c.Unit, fp, conf, c.Proxy); err != nil {
 		return nil, err

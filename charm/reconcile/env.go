@@ -3,6 +3,7 @@ package reconcile
 import (
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
@@ -22,6 +23,15 @@ type Env struct {
 	// Proxy is the model's proxy settings (proxy.FromJuju); the
 	// process's own proxy variables are never used.
 	Proxy proxy.Settings
+}
+
+// App is the application name used in the commands a blocked status gives
+// the operator.
+func (e Env) App() string {
+	if app, _, ok := strings.Cut(e.UnitName, "/"); ok {
+		return app
+	}
+	return "magnum-capi-graft"
 }
 
 // ProcessEnv reads Env from this process: Juju's hook environment and the

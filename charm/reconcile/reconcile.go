@@ -210,7 +210,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 
 // artifactContext is what the artifacts' life needs of this reconcile.
 func (r *Reconciler) artifactContext(unit *unitshape.Unit, opts Options) *artifact.Context {
-	return &artifact.Context{Juju: r.Juju, State: r.State, Unit: unit, App: r.app(), Proxy: r.Env.Proxy,
+	return &artifact.Context{Juju: r.Juju, State: r.State, Unit: unit, App: r.Env.App(), Proxy: r.Env.Proxy,
 		Log: r.Log, Force: opts.Force, DryRun: opts.DryRun, InstallRoot: r.installRoot}
 }
 
@@ -225,7 +225,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 		return &plan.Plan{}, desired, err
 	}
 	if !c.Force {
-		if msg, ok := r.failedBefore(target.Hash); ok {
+		if msg, ok := r.State.FailedBefore(target.Hash); ok {
 			// Said again to the other units: a hook that failed after
 			// the failure may not have told them.
 			r.roll.failure = strings.TrimSuffix(msg, canaryNote)
@@ -291,7 +291,7 @@ func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *De
 	if err := fp.Adopt(target.paths()...); err != nil {
 		return err
 	}
-	if err := r.clearFailure(); err != nil {
+	if err := r.State.ClearFailure(); err != nil {
 		return err
 	}
 	// In the reverse of the staging order: the driver's record is kept
