@@ -166,7 +166,7 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
 		}
 		if w.Method == wiring.ByDefaultDirs {
-			if err := wiring.CheckOverrides(svc.Name, conf); err != nil {
+			if err := confd.CheckOverrides(svc.Name, conf); err != nil {
 				return block("%v", err)
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -163,7 +164,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		return out, err
 	}
 	out.Unit = unit
-	if unit.MagnumVersion == "" && allMissing(unit) {
+	if unit.MagnumVersion == "" && unit.NoneInstalled() {
 		return out, block("Magnum is not installed on this machine: relate magnum-capi-graft to the magnum application (juju relate magnum-capi-graft magnum)")
 	}
 	fp, err := r.State.Footprint()
@@ -303,7 +304,11 @@ func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *De
 		}
 	}
 	if target.Watcher {
-		return r.ensureWatcher(ctx, changed(p, WatcherUnitPath))
+		sd, err := r.systemd(ctx)
+		if err != nil {
+			return err
+		}
+		return watcher.Ensure(ctx, sd, p.Changed(WatcherUnitPath), r.logf)
 	}
 	return nil
 }
@@ -326,24 +331,6 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
 	return r.cloud(ctx, desired, unit, opts.Force, out)
-}
-
-func changed(p *plan.Plan, path string) bool {
-	for _, c := range p.Changes {
-		if c.Path == path {
-			return true
-		}
-	}
-	return false
-}
-
-func allMissing(u *unitshape.Unit) bool {
-	for _, s := range u.Services {
-		if s.Shape != unitshape.Missing {
-			return false
-		}
-	}
-	return true
 }
 
 // verdict checks the live system after the plan and sets the one status.
@@ -378,15 +365,7 @@ func (r *Reconciler) verdict(unit *unitshape.Unit, d *Desired, out *Outcome) err
 // DryRunPending reports whether a dry run's plan restarts svc (so its live
 // command line is not expected to keep the promise yet).
 func (o *Outcome) DryRunPending(svc string) bool {
-	if o.Applied || o.Plan == nil {
-		return false
-	}
-	for _, r := range o.Plan.Restarts {
-		if r.Service == svc {
-			return true
-		}
-	}
-	return false
+	return !o.Applied && o.Plan != nil && o.Plan.Restarting(svc)
 }
 
 func oneLine(s string, max int) string {

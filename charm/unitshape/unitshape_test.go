@@ -347,3 +347,10 @@ func TestUnitService(t *testing.T) {
 	assert.Equal(t, Direct, u.Services[1].Shape, "Service returns the unit's own entry, not a copy")
 	assert.Nil(t, u.Service("magnum-worker"))
 }
+
+func TestNoneInstalled(t *testing.T) {
+	u := &Unit{Services: []Service{{Name: "magnum-api", Shape: Missing}, {Name: "magnum-conductor", Shape: Missing}}}
+	assert.True(t, u.NoneInstalled())
+	u.Services[1].Shape = InitScript
+	assert.False(t, u.NoneInstalled())
+}
