@@ -229,28 +229,10 @@ func (d *Desired) change() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// paths lists every path the desired state names.
-func (d *Desired) paths() []string {
-	var ps []string
-	for _, x := range d.Dirs {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Files {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Absent {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Links {
-		ps = append(ps, x.Path)
-	}
-	return ps
-}
-
 // Diff derives the plan that takes the observed unit to the desired one.
 func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 	p := &plan.Plan{}
-	if err := diffPaths(d, p); err != nil {
+	if err := d.Part.Diff(p); err != nil {
 		return nil, err
 	}
 	diffServices(d, unit, p)
@@ -271,54 +253,6 @@ func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 	}
 	p.Restarts = keep
 	return p, nil
-}
-
-// diffPaths adds the changes that make every path as desired.
-func diffPaths(d *Desired, p *plan.Plan) error {
-	if err := addChanges(p, d.Dirs, files.DiffDir); err != nil {
-		return err
-	}
-	if err := addChanges(p, d.Files, files.DiffFile); err != nil {
-		return err
-	}
-	// Leftovers of a write a killed hook never finished: removed, with
-	// no restart (no service reads them) and no footprint entry.
-	var written []string
-	for _, f := range d.Files {
-		written = append(written, f.Path)
-	}
-	for _, l := range d.Links {
-		written = append(written, l.Path)
-	}
-	for _, path := range written {
-		stale, err := files.StaleTemps(path)
-		if err != nil {
-			return err
-		}
-		for _, s := range stale {
-			p.Add(plan.Change{Kind: plan.Remove, Path: s, Why: "left by an interrupted write", Scratch: true})
-		}
-	}
-	for _, f := range d.Absent {
-		if _, err := os.Lstat(f.Path); err == nil {
-			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "no longer wanted", Restarts: f.Restarts, UnitFile: f.UnitFile})
-		}
-	}
-	return addChanges(p, d.Links, files.DiffSymlink)
-}
-
-// addChanges adds the change each wanted x needs, if any.
-func addChanges[T any](p *plan.Plan, xs []T, diff func(T) (*plan.Change, error)) error {
-	for _, x := range xs {
-		c, err := diff(x)
-		if err != nil {
-			return err
-		}
-		if c != nil {
-			p.Add(*c)
-		}
-	}
-	return nil
 }
 
 // diffServices adds the restarts the live system needs. It is the truth:

@@ -289,7 +289,7 @@ func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *
 func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *Desired, fp *files.Footprint, p *plan.Plan) error {
 	// Every wanted path is now as the charm wants it: a footprint from an
 	// earlier revision of the charm learns which content is the charm's.
-	if err := fp.Adopt(target.paths()...); err != nil {
+	if err := fp.Adopt(target.Paths()...); err != nil {
 		return err
 	}
 	if err := r.State.ClearFailure(); err != nil {
