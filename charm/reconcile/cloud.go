@@ -6,7 +6,6 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
@@ -63,13 +62,8 @@ func (r *Reconciler) Collision(ctx context.Context, d *Desired, unit *unitshape.
 // carries, or returns the last check (chart.Remembered).
 func (r *Reconciler) Chart(ctx context.Context, d *Desired, fresh bool) chart.Record {
 	// helm runs in the conductor with the environment the wiring gives
-	// it: the model's proxy, unless service-proxy is off (then the
-	// operator's own environment, which the charm does not know: the
-	// check connects directly).
-	settings := proxy.Settings{}
-	if d.Config.ServiceProxy {
-		settings = r.Env.Proxy
-	}
+	// it; without the model's proxy there, the check connects directly.
+	settings := d.Config.ServicesProxy(r.Env.Proxy)
 	rec, err := chart.Remembered(ctx, r.State, chart.RequestFor(d.Config.Raw, d.Config.DriverVersion), settings, fresh)
 	if err != nil {
 		r.logf("%v", err) // only a memo: the next hook checks again

@@ -131,9 +131,6 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 // environment (charm/proxyenv).
 func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, model proxy.Settings) error {
 	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
-	if !d.Config.ServiceProxy {
-		model = proxy.Settings{}
-	}
 	var server *url.URL
 	if d.Kubeconfig != nil {
 		server = d.Kubeconfig.Server
@@ -149,7 +146,7 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 			d.ServiceEnvs = append(d.ServiceEnvs, proxyenv.Env{Placement: proxyenv.Nowhere})
 			continue
 		}
-		extra, env, err := proxyenv.ForService(svc, d.Config.Wiring, model, endpoints)
+		extra, env, err := proxyenv.ForService(svc, d.Config.Wiring, d.Config.ServicesProxy(model), endpoints)
 		if err != nil {
 			return block("%v", err)
 		}
@@ -201,14 +198,7 @@ func (d *Desired) hash() string {
 	for _, l := range d.Links {
 		entries = append(entries, fmt.Sprintf("link %s %s", l.Path, l.Target))
 	}
-	entries = append(entries, d.Keys...)
-	slices.Sort(entries)
-	h := sha256.New()
-	fmt.Fprintf(h, "driver %+v\x00", d.Config.Driver)
-	for _, e := range entries {
-		fmt.Fprintf(h, "%s\x00", e)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hashOf(fmt.Sprintf("driver %+v\x00", d.Config.Driver), append(entries, d.Keys...))
 }
 
 // change is Change: the graft's own files (99-capi.conf, the
@@ -220,9 +210,15 @@ func (d *Desired) change() string {
 			entries = append(entries, fmt.Sprintf("%s\x00%x", f.Path, sha256.Sum256(f.Content)))
 		}
 	}
+	return hashOf(fmt.Sprintf("wiring %s\x00driver %+v\x00", d.Config.Wiring, d.Config.Driver), entries)
+}
+
+// hashOf is the hex SHA-256 of head and the entries, sorted, each ended by
+// a NUL.
+func hashOf(head string, entries []string) string {
 	slices.Sort(entries)
 	h := sha256.New()
-	fmt.Fprintf(h, "wiring %s\x00driver %+v\x00", d.Config.Wiring, d.Config.Driver)
+	h.Write([]byte(head))
 	for _, e := range entries {
 		fmt.Fprintf(h, "%s\x00", e)
 	}
