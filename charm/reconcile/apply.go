@@ -29,11 +29,11 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 	// Each artifact must load, as magnum, with the activation the plan
 	// left, before any service restarts into it: an import error in any
 	// driver breaks every driver lookup.
-	if a, err := prove(ctx, c, d); err != nil {
+	if a, err := d.Artifacts().Prove(ctx, c); err != nil {
 		if rerr := r.rollback(ctx, backup, false, nil); rerr != nil {
 			return rerr
 		}
-		unstage(ctx, c, d)
+		d.Artifacts().Unstage(ctx, c)
 		return r.failed(d, fmt.Sprintf("%s does not load as user magnum, so it was not activated and no service restarted: %v", a.Summary(), err))
 	}
 	restarted, err := r.restart(ctx, p)
@@ -47,7 +47,7 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 		if rerr := r.rollback(ctx, backup, p.Reload, restarted); rerr != nil {
 			return fmt.Errorf("%w (and %v)", err, rerr)
 		}
-		unstage(ctx, c, d)
+		d.Artifacts().Unstage(ctx, c)
 		if !systemd.IsStartFailure(err) {
 			return err
 		}
@@ -64,7 +64,7 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 		if rerr := r.rollback(ctx, backup, p.Reload, restarted); rerr != nil {
 			return fmt.Errorf("%w (and %v)", err, rerr)
 		}
-		unstage(ctx, c, d)
+		d.Artifacts().Unstage(ctx, c)
 		return r.failed(d, fmt.Sprintf("%v; rolled back", err))
 	}
 	// The graft is in place and the services took it: mark each path as
@@ -141,21 +141,4 @@ func (r *Reconciler) rollback(ctx context.Context, backup files.Backup, reload b
 		}
 	}
 	return nil
-}
-
-// prove proves each artifact; it returns the one that failed.
-func prove(ctx context.Context, c *artifact.Context, d *Desired) (artifact.Artifact, error) {
-	for _, a := range d.Artifacts() {
-		if err := a.Prove(ctx, c); err != nil {
-			return a, err
-		}
-	}
-	return nil, nil
-}
-
-// unstage undoes every artifact's staging.
-func unstage(ctx context.Context, c *artifact.Context, d *Desired) {
-	for _, a := range d.Artifacts() {
-		a.Unstage(ctx, c)
-	}
 }

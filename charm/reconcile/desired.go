@@ -59,8 +59,8 @@ type Desired struct {
 
 // Artifacts lists the artifacts in the order they are staged: helm, then
 // the driver.
-func (d *Desired) Artifacts() []artifact.Artifact {
-	var as []artifact.Artifact
+func (d *Desired) Artifacts() artifact.List {
+	var as artifact.List
 	if d.Helm != nil {
 		as = append(as, d.Helm)
 	}
@@ -117,13 +117,11 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 		return nil, block("%v", err)
 	}
 	d.Helm, d.Driver = &helm.Helm{}, driver.New(d.Config.Driver)
-	for _, a := range d.Artifacts() {
-		part, err := a.Desire(c)
-		if err != nil {
-			return nil, err
-		}
-		d.Add(part)
+	part, err := d.Artifacts().Desire(c)
+	if err != nil {
+		return nil, err
 	}
+	d.Add(part)
 	return d, nil
 }
 

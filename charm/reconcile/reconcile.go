@@ -242,13 +242,11 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	// Install what the plan will activate: helm (proved before it is put
 	// in place) and the driver's version directory or package.
-	for _, a := range target.Artifacts() {
-		if err := a.Stage(ctx, c); err != nil {
-			if IsBlocked(err) && r.roll.fp != "" {
-				r.roll.failure = err.Error()
-			}
-			return &plan.Plan{}, target, err
+	if err := target.Artifacts().Stage(ctx, c); err != nil {
+		if IsBlocked(err) && r.roll.fp != "" {
+			r.roll.failure = err.Error()
 		}
+		return &plan.Plan{}, target, err
 	}
 	p, err := Diff(target, c.Unit)
 	if err != nil {
@@ -256,7 +254,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	if p.Empty() {
 		// Nothing changes, but a forced hook still proves the artifacts.
-		if a, err := prove(ctx, c, target); err != nil {
+		if a, err := target.Artifacts().Prove(ctx, c); err != nil {
 			return p, target, block("%s does not load as user magnum: %v", a.Summary(), err)
 		}
 		return p, target, nil
@@ -268,13 +266,9 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 // nothing) and returns the desired state with what they add to the plan,
 // the watcher that watches it all, and the hash of the whole.
 func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *Desired) (*Desired, error) {
-	var resolved artifact.Part
-	for _, a := range desired.Artifacts() {
-		part, err := a.Resolve(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		resolved.Add(part)
+	resolved, err := desired.Artifacts().Resolve(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	target := desired.With(resolved)
 	if err := r.desireWatcher(target); err != nil {
@@ -295,13 +289,10 @@ func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *De
 	if err := r.State.ClearFailure(); err != nil {
 		return err
 	}
-	// In the reverse of the staging order: the driver's record is kept
-	// even when helm's commit finds the services' PATH changed.
-	as := target.Artifacts()
-	for i := len(as) - 1; i >= 0; i-- {
-		if err := as[i].Commit(ctx, c); err != nil {
-			return err
-		}
+	// The driver's record is kept even when helm's commit finds the
+	// services' PATH changed (artifact.List.Commit).
+	if err := target.Artifacts().Commit(ctx, c); err != nil {
+		return err
 	}
 	if target.Watcher {
 		sd, err := r.systemd(ctx)
