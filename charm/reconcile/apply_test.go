@@ -104,7 +104,7 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 	applied, err := b.converge(false)
 	require.Error(t, err)
 	assert.False(t, applied)
-	require.True(t, IsBlocked(err), "a service that does not start is for a human: %v", err)
+	require.True(t, artifact.IsBlocked(err), "a service that does not start is for a human: %v", err)
 	assert.Contains(t, err.Error(), "magnum-api failed to start with the new graft and was rolled back")
 	assert.Contains(t, err.Error(), "journal: magnum-api.service: ERROR", "the journal's last lines are said")
 	b.untouched()
@@ -117,7 +117,7 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 	// The next hook (update-status, say) with the same desired state.
 	b.sd.Failing = map[string]bool{}
 	_, err = b.converge(false)
-	require.True(t, IsBlocked(err), "the next hook blocks: %v", err)
+	require.True(t, artifact.IsBlocked(err), "the next hook blocks: %v", err)
 	assert.Contains(t, err.Error(), "magnum-api failed to start with the new graft")
 	assert.Contains(t, err.Error(), "run the regraft action to try again")
 	assert.Len(t, b.sd.Restarts, 2, "the next hook restarts nothing")
@@ -142,7 +142,7 @@ func TestApplyTransientRestartErrorIsRetried(t *testing.T) {
 
 	_, err := b.converge(false)
 	require.Error(t, err)
-	assert.False(t, IsBlocked(err), "systemd unreachable is not for a human: %v", err)
+	assert.False(t, artifact.IsBlocked(err), "systemd unreachable is not for a human: %v", err)
 	assert.ErrorIs(t, err, systemdtest.ErrDBus)
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service"}, b.sd.Restarts, "magnum-api restarted before systemd went away")
@@ -171,7 +171,7 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 	_, err := b.converge(false)
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "99-late.conf", "the write failed, not the plan")
-	assert.False(t, IsBlocked(err), "a failed write is retried: %v", err)
+	assert.False(t, artifact.IsBlocked(err), "a failed write is retried: %v", err)
 	b.untouched()
 	assert.Empty(t, b.sd.Restarts)
 	_, remembered := b.r.State.FailedBefore(b.hash)

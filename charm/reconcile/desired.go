@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
@@ -156,10 +155,7 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 		d.ServiceEnvs = append(d.ServiceEnvs, env)
 		d.Dirs = append(d.Dirs, w.Dirs...)
 		d.Files = append(d.Files, w.Files...)
-		for _, p := range w.Absent {
-			d.Absent = append(d.Absent, files.File{Path: p, Restarts: []string{svc.Name},
-				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
-		}
+		d.Absent = append(d.Absent, w.Absent...)
 		if w.Method == wiring.ByDefaultDirs {
 			if err := confd.CheckOverrides(svc.Name, conf); err != nil {
 				return block("%v", err)

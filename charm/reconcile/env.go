@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
@@ -40,13 +39,10 @@ func ProcessEnv() Env {
 	env := Env{
 		UnitName: os.Getenv("JUJU_UNIT_NAME"),
 		Proxy:    proxy.FromJuju(os.Getenv),
-		JujuExec: watcher.DefaultJujuExec,
+		JujuExec: watcher.FindJujuExec(),
 	}
 	if exe, err := os.Executable(); err == nil {
 		env.Executable = exe
-	}
-	if p, err := exec.LookPath("juju-exec"); err == nil {
-		env.JujuExec = p
 	}
 	return env
 }

@@ -91,9 +91,6 @@ type Options struct {
 // failing the hook (a D-Bus hiccup, a full disk), never a blocked status.
 func block(format string, args ...any) error { return artifact.Blocked(format, args...) }
 
-// IsBlocked reports whether err is a problem a human must fix.
-func IsBlocked(err error) bool { return artifact.IsBlocked(err) }
-
 // waiting is something the charm waits for (a paused principal).
 type waiting struct{ msg string }
 
@@ -243,7 +240,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	// Install what the plan will activate: helm (proved before it is put
 	// in place) and the driver's version directory or package.
 	if err := target.Artifacts().Stage(ctx, c); err != nil {
-		if IsBlocked(err) && r.roll.fp != "" {
+		if artifact.IsBlocked(err) && r.roll.fp != "" {
 			r.roll.failure = err.Error()
 		}
 		return &plan.Plan{}, target, err
@@ -299,7 +296,7 @@ func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *De
 		if err != nil {
 			return err
 		}
-		return watcher.Ensure(ctx, sd, p.Changed(WatcherUnitPath), r.logf)
+		return watcher.Ensure(ctx, sd, p.Changed(watcher.UnitPath), r.logf)
 	}
 	return nil
 }
@@ -326,30 +323,15 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 
 // verdict checks the live system after the plan and sets the one status.
 func (r *Reconciler) verdict(unit *unitshape.Unit, d *Desired, out *Outcome) error {
-	var parts, problems, waits []string
-	for i, w := range d.Wirings {
-		svc := unit.Services[i]
-		parts = append(parts, fmt.Sprintf("%s (%s)", strings.TrimPrefix(svc.Name, "magnum-"), w.Method))
-		switch {
-		case svc.Masked():
-			waits = append(waits, svc.Name+" is masked (paused)")
-		case !svc.Running():
-			waits = append(waits, svc.Name+" is not running")
-		case out.DryRunPending(svc.Name):
-		default:
-			if err := wiring.Check(w.Method, svc.Cmdline); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", svc.Name, err))
-			}
-		}
-	}
+	v := wiring.Judge(d.Wirings, unit.Services, out.DryRunPending)
 	switch {
-	case len(problems) > 0:
-		return block("%s", strings.Join(problems, "; "))
-	case len(waits) > 0:
-		return waiting{strings.Join(waits, "; ") + "; the graft is in place and applies when it runs"}
+	case len(v.Broken) > 0:
+		return block("%s", strings.Join(v.Broken, "; "))
+	case len(v.Waiting) > 0:
+		return waiting{strings.Join(v.Waiting, "; ") + "; the graft is in place and applies when it runs"}
 	}
 	out.Status = hooktool.Active
-	out.Message = "conf.d read by " + strings.Join(parts, " + ")
+	out.Message = "conf.d read by " + strings.Join(v.ReadBy, " + ")
 	return nil
 }
 

@@ -5,9 +5,6 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
-// WatcherUnitPath is the watcher's systemd unit.
-const WatcherUnitPath = watcher.UnitPath
-
 // desireWatcher adds the watcher's unit file and watch list: it watches
 // every path of the graft (watcher.ForGraft). Outside a hook (a dry run
 // from the CLI on a dev machine) there is no watcher.

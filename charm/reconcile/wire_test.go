@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
@@ -106,7 +107,7 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 	d = &Desired{Config: Config{Wiring: wiring.Auto, ServiceProxy: true}}
 	err = d.wire(debianUnit(), &files.Footprint{}, nil, bad)
 	require.Error(t, err)
-	assert.True(t, IsBlocked(err))
+	assert.True(t, artifact.IsBlocked(err))
 	assert.NotContains(t, err.Error(), "squid'")
 }
 

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
@@ -24,6 +25,14 @@ func ForGraft(graft []string) WatchList {
 	}
 	list.Paths = append(list.Paths, graft...)
 	return list
+}
+
+// FindJujuExec is juju-exec on PATH, else DefaultJujuExec.
+func FindJujuExec() string {
+	if p, err := exec.LookPath("juju-exec"); err == nil {
+		return p
+	}
+	return DefaultJujuExec
 }
 
 // Ensure enables the watcher and (re)starts it when its unit file changed

@@ -345,10 +345,10 @@ func TestDesireSwitchAwayFromDefaultFile(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantMetho, w.Method)
 			if tc.absent {
-				assert.Equal(t, []string{p}, w.Absent)
+				assert.Equal(t, []files.File{{Path: p, Restarts: []string{svc.Name}}}, w.Absent)
 				assert.Equal(t, p, asked, "the footprint is asked about the default file")
 			} else {
-				assert.NotContains(t, w.Absent, p)
+				assert.Empty(t, w.Absent)
 			}
 			var got []files.File
 			for _, f := range w.Files {
@@ -375,7 +375,7 @@ func TestDesireRemovesStaleDropIn(t *testing.T) {
 	for _, mode := range []Mode{Auto, DefaultFile, None} {
 		w, err := Desire(initScriptSvc(), mode, never)
 		require.NoError(t, err)
-		assert.Equal(t, []string{dropIn}, w.Absent, mode)
+		assert.Equal(t, []files.File{{Path: dropIn, Restarts: []string{"magnum-conductor"}, UnitFile: true}}, w.Absent, mode)
 	}
 	w, err := Desire(initScriptSvc(), SystemdOverride, never)
 	require.NoError(t, err)
@@ -548,7 +548,7 @@ func TestDesireWithExtraLines(t *testing.T) {
 	w, err = DesireWith(uwsgiSvc(), Auto, never, Extra{})
 	require.NoError(t, err)
 	assert.Empty(t, w.Files)
-	assert.Equal(t, []string{filepath.Join(defDir, "magnum-api")}, w.Absent)
+	assert.Equal(t, []files.File{{Path: filepath.Join(defDir, "magnum-api"), Restarts: []string{"magnum-api"}}}, w.Absent)
 	writeFile(t, filepath.Join(defDir, "magnum-api"), "PYARGV=--debug\n"+string(envBlock(uwsgiSvc(), extra.BlockLines)), 0o644)
 	w, err = DesireWith(uwsgiSvc(), Auto, always, Extra{})
 	require.NoError(t, err)
