@@ -31,10 +31,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/netcheck"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -160,25 +160,13 @@ func Check(ctx context.Context, in Input) Result {
 		return Result{State: Skip, Evidence: "cannot read the system store"}
 	}
 
-	timeout := in.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	timeout = min(timeout, MaxTimeout)
+	timeout := netcheck.Bound(in.Timeout, DefaultTimeout, MaxTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	viaProxy := false
-	proxy := func(r *http.Request) (*url.URL, error) {
-		if in.Proxy == nil {
-			return nil, nil
-		}
-		p, err := in.Proxy(r)
-		viaProxy = p != nil
-		return p, err
-	}
+	proxy := &netcheck.Proxy{Func: in.Proxy}
 	dialer := &net.Dialer{Timeout: timeout}
 	tr := &http.Transport{
-		Proxy:               proxy,
+		Proxy:               proxy.For,
 		DialContext:         dialer.DialContext,
 		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: timeout,
@@ -196,7 +184,7 @@ func Check(ctx context.Context, in Input) Result {
 	if err == nil {
 		resp.Body.Close()
 		evidence := fmt.Sprintf("%s verifies with %s", where, bundle)
-		if viaProxy {
+		if proxy.Used {
 			evidence += ", through the model's proxy"
 		}
 		return Result{State: Pass, Evidence: evidence}
@@ -206,37 +194,30 @@ func Check(ctx context.Context, in Input) Result {
 	if in.CAFile != "" {
 		fix = "put the CA that signed it in " + in.CAFile + " (charm-magnum writes it from the certificates relation) or point openstack_ca_file at a bundle that holds it"
 	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return fail(fmt.Sprintf("%s's certificate does not verify with %s, the CA bundle clusters get: %s", where, bundle, fix))
-	}
-	if _, ok := errors.AsType[x509.HostnameError](err); ok {
-		return fail(fmt.Sprintf("%s's certificate is not valid for %s: clusters would refuse it whatever the CA; reissue it with that name", where, u.Hostname()))
-	}
-	if invalid, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
-		if invalid.Reason == x509.Expired {
-			return fail(fmt.Sprintf("%s's certificate (or one in its chain) has expired or is not yet valid", where))
-		}
-		return fail(fmt.Sprintf("%s's certificate chain is not valid for %s: %s", where, bundle, fix))
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return fail(fmt.Sprintf("%s's certificate failed verification with %s: %s", where, bundle, fix))
-	}
 	reason := "cannot reach it"
-	switch {
+	switch failure := netcheck.Classify(err); {
+	case failure == netcheck.UnknownAuthority:
+		return fail(fmt.Sprintf("%s's certificate does not verify with %s, the CA bundle clusters get: %s", where, bundle, fix))
+	case failure == netcheck.WrongName:
+		return fail(fmt.Sprintf("%s's certificate is not valid for %s: clusters would refuse it whatever the CA; reissue it with that name", where, u.Hostname()))
+	case failure == netcheck.Expired:
+		return fail(fmt.Sprintf("%s's certificate (or one in its chain) has expired or is not yet valid", where))
+	case failure == netcheck.InvalidCertificate:
+		return fail(fmt.Sprintf("%s's certificate chain is not valid for %s: %s", where, bundle, fix))
+	case failure == netcheck.VerificationFailed:
+		return fail(fmt.Sprintf("%s's certificate failed verification with %s: %s", where, bundle, fix))
+	case failure == netcheck.Timeout:
+		reason = fmt.Sprintf("no answer within %s", timeout)
+	case failure == netcheck.NotFound:
+		reason = "host not found"
 	case ctx.Err() != nil:
 		reason = fmt.Sprintf("no answer within %s", timeout)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case failure == netcheck.Refused:
 		reason = "connection refused"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case failure == netcheck.Unreachable:
 		reason = "no route to host"
 	}
-	if _, ok := errors.AsType[*net.DNSError](err); ok {
-		reason = "host not found"
-	}
-	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
-		reason = fmt.Sprintf("no answer within %s", timeout)
-	}
-	if viaProxy {
+	if proxy.Used {
 		reason += ", through the model's proxy"
 	}
 	return Result{State: Skip, Evidence: fmt.Sprintf("cannot check %s's certificate: %s", where, reason)}

@@ -42,13 +42,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/netcheck"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -166,11 +166,7 @@ func Check(ctx context.Context, req Request) Result {
 	r.Repo, r.Name, r.DriverDefault = strings.TrimSuffix(redact.String(repo), "/"), redact.String(name), isDefault
 	r.Version = versionFilter.ReplaceAllString(version, "")
 
-	timeout := req.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	timeout = min(timeout, MaxTimeout)
+	timeout := netcheck.Bound(req.Timeout, DefaultTimeout, MaxTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	f := newFetcher(req, timeout)
@@ -236,7 +232,7 @@ func Check(ctx context.Context, req Request) Result {
 		r.Evidence += " for " + r.Version
 	}
 	r.Evidence += newestText
-	if f.viaProxy {
+	if f.proxy.Used {
 		r.Evidence += ", through the model's proxy"
 	}
 	return r
@@ -306,18 +302,17 @@ func newest(versions []string) string {
 
 // fetcher makes the check's requests with one client.
 type fetcher struct {
-	client   *http.Client
-	proxy    func(*http.Request) (*url.URL, error)
-	viaProxy bool
-	timeout  time.Duration
+	client  *http.Client
+	proxy   netcheck.Proxy
+	timeout time.Duration
 }
 
 func newFetcher(req Request, timeout time.Duration) *fetcher {
-	f := &fetcher{proxy: req.Proxy, timeout: timeout}
+	f := &fetcher{proxy: netcheck.Proxy{Func: req.Proxy}, timeout: timeout}
 	dialer := &net.Dialer{Timeout: timeout}
 	f.client = &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 f.proxyFor,
+			Proxy:                 f.proxy.For,
 			DialContext:           dialer.DialContext,
 			TLSClientConfig:       &tls.Config{RootCAs: req.RootCAs, MinVersion: tls.VersionTLS12},
 			TLSHandshakeTimeout:   timeout,
@@ -326,17 +321,6 @@ func newFetcher(req Request, timeout time.Duration) *fetcher {
 		},
 	}
 	return f
-}
-
-func (f *fetcher) proxyFor(r *http.Request) (*url.URL, error) {
-	if f.proxy == nil {
-		return nil, nil
-	}
-	u, err := f.proxy(r)
-	if u != nil {
-		f.viaProxy = true
-	}
-	return u, err
 }
 
 // get fetches u and reads at most limit bytes of the answer.
@@ -514,51 +498,42 @@ func (f *fetcher) anonymousToken(ctx context.Context, where, challenge string) (
 // errors quote URLs, and a proxy URL can carry credentials.
 func (f *fetcher) describe(ctx context.Context, where string, err error) string {
 	via := ""
-	if f.viaProxy {
+	if f.proxy.Used {
 		via = " through the model's proxy"
 	}
-	if ctx.Err() != nil || isTimeout(err) {
+	failure := netcheck.Classify(err)
+	if ctx.Err() != nil || failure == netcheck.Timeout {
 		return fmt.Sprintf("chart: %s did not answer within %s%s", where, f.timeout, via)
 	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate is not signed by a CA the unit trusts", where)
-	}
-	if _, ok := errors.AsType[x509.HostnameError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate is not valid for its name", where)
-	}
-	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate is not valid (expired or not yet valid)", where)
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate failed verification", where)
-	}
 	target := where
-	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "proxyconnect" {
+	if netcheck.AtProxy(err) {
 		target = "the model's proxy"
 	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	switch failure {
+	case netcheck.UnknownAuthority:
+		return fmt.Sprintf("chart: %s's certificate is not signed by a CA the unit trusts", where)
+	case netcheck.WrongName:
+		return fmt.Sprintf("chart: %s's certificate is not valid for its name", where)
+	case netcheck.Expired, netcheck.InvalidCertificate:
+		return fmt.Sprintf("chart: %s's certificate is not valid (expired or not yet valid)", where)
+	case netcheck.VerificationFailed:
+		return fmt.Sprintf("chart: %s's certificate failed verification", where)
+	case netcheck.Refused:
 		return fmt.Sprintf("chart: cannot reach %s (connection refused)", target)
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case netcheck.Unreachable:
 		return fmt.Sprintf("chart: cannot reach %s (no route to host)", target)
-	case errors.Is(err, syscall.ECONNRESET):
+	case netcheck.Reset:
 		return fmt.Sprintf("chart: %s reset the connection", target)
-	}
-	if _, ok := errors.AsType[*net.DNSError](err); ok {
-		if f.viaProxy {
+	case netcheck.NotFound:
+		if f.proxy.Used {
 			return fmt.Sprintf("chart: cannot reach %s (the model's proxy's name does not resolve)", where)
 		}
 		return fmt.Sprintf("chart: cannot reach %s (host not found; no model proxy is set)", where)
 	}
 	// A proxy that cannot connect answers CONNECT with an error status;
 	// net/http reports it with the status text.
-	if f.viaProxy {
+	if f.proxy.Used {
 		return fmt.Sprintf("chart: cannot reach %s through the model's proxy", where)
 	}
 	return fmt.Sprintf("chart: cannot reach %s", where)
-}
-
-func isTimeout(err error) bool {
-	netErr, ok := errors.AsType[net.Error](err)
-	return ok && netErr.Timeout()
 }
