@@ -24,7 +24,7 @@ func (l List) Desire(c *Context) (Part, error) {
 // add to the plan, together.
 func (l List) Resolve(ctx context.Context, c *Context) (Part, error) {
 	var all Part
-	for _, a := range l {
+	for _, a := range l.unconverged() {
 		part, err := a.Resolve(ctx, c)
 		if err != nil {
 			return Part{}, err
@@ -34,9 +34,13 @@ func (l List) Resolve(ctx context.Context, c *Context) (Part, error) {
 	return all, nil
 }
 
-// Stage stages each artifact in order, stopping at the first error.
+// Stage stages each artifact in order, stopping at the first error; a dry
+// run stages nothing.
 func (l List) Stage(ctx context.Context, c *Context) error {
-	for _, a := range l {
+	if c.DryRun {
+		return nil
+	}
+	for _, a := range l.unconverged() {
 		if err := a.Stage(ctx, c); err != nil {
 			return err
 		}
@@ -66,10 +70,22 @@ func (l List) Unstage(ctx context.Context, c *Context) {
 // changed under it, and the later ones (the driver) are recorded all the
 // same.
 func (l List) Commit(ctx context.Context, c *Context) error {
-	for i := len(l) - 1; i >= 0; i-- {
-		if err := l[i].Commit(ctx, c); err != nil {
+	todo := l.unconverged()
+	for i := len(todo) - 1; i >= 0; i-- {
+		if err := todo[i].Commit(ctx, c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// unconverged are the artifacts whose record does not hold.
+func (l List) unconverged() List {
+	var todo List
+	for _, a := range l {
+		if !a.Converged() {
+			todo = append(todo, a)
+		}
+	}
+	return todo
 }

@@ -12,9 +12,10 @@ import (
 // step records the life steps run on it into a shared log.
 type step struct {
 	Artifact
-	name string
-	fail string
-	log  *[]string
+	name      string
+	fail      string
+	converged bool
+	log       *[]string
 }
 
 func (s *step) do(what string) error {
@@ -28,6 +29,7 @@ func (s *step) Desire(*Context) (Part, error) { return Part{Keys: []string{s.nam
 func (s *step) Resolve(context.Context, *Context) (Part, error) {
 	return Part{Keys: []string{s.name}}, s.do("resolve")
 }
+func (s *step) Converged() bool                        { return s.converged }
 func (s *step) Stage(context.Context, *Context) error  { return s.do("stage") }
 func (s *step) Prove(context.Context, *Context) error  { return s.do("prove") }
 func (s *step) Unstage(context.Context, *Context)      { _ = s.do("unstage") }
@@ -62,4 +64,22 @@ func TestListRunsTheLifeOverEveryArtifact(t *testing.T) {
 	assert.EqualError(t, err, "driver cannot prove")
 	assert.Same(t, drv, a)
 	assert.Equal(t, []string{"stage helm", "prove helm", "prove driver"}, log)
+}
+
+// A converged artifact (its record holds) is not resolved, staged or
+// committed, but still proved; a dry run stages nothing.
+func TestListSkipsConvergedArtifacts(t *testing.T) {
+	var log []string
+	helm, drv := &step{name: "helm", converged: true, log: &log}, &step{name: "driver", log: &log}
+	l := List{helm, drv}
+	ctx, c := context.Background(), &Context{}
+	part, err := l.Resolve(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"driver"}, part.Keys)
+	require.NoError(t, l.Stage(ctx, c))
+	_, err = l.Prove(ctx, c)
+	require.NoError(t, err)
+	require.NoError(t, l.Commit(ctx, c))
+	require.NoError(t, l.Stage(ctx, &Context{DryRun: true}))
+	assert.Equal(t, []string{"resolve driver", "stage driver", "prove helm", "prove driver", "commit driver"}, log)
 }

@@ -518,12 +518,8 @@ func (f *fetcher) describe(ctx context.Context, where string, err error) string 
 		return fmt.Sprintf("chart: %s's certificate is not valid (expired or not yet valid)", where)
 	case netcheck.VerificationFailed:
 		return fmt.Sprintf("chart: %s's certificate failed verification", where)
-	case netcheck.Refused:
-		return fmt.Sprintf("chart: cannot reach %s (connection refused)", target)
-	case netcheck.Unreachable:
-		return fmt.Sprintf("chart: cannot reach %s (no route to host)", target)
-	case netcheck.Reset:
-		return fmt.Sprintf("chart: %s reset the connection", target)
+	case netcheck.Refused, netcheck.Unreachable, netcheck.Reset:
+		return "chart: " + netcheck.Unreached(failure, target)
 	case netcheck.NotFound:
 		if f.proxy.Used {
 			return fmt.Sprintf("chart: cannot reach %s (the model's proxy's name does not resolve)", where)

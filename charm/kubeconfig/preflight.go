@@ -429,12 +429,8 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 			return fmt.Sprintf("management cluster: preflight timed out after %s", p.total)
 		}
 		return fmt.Sprintf("management cluster: %s did not answer within %s", p.addr, p.perRequest)
-	case netcheck.Refused:
-		return fmt.Sprintf("management cluster: cannot reach %s (connection refused)", target)
-	case netcheck.Unreachable:
-		return fmt.Sprintf("management cluster: cannot reach %s (no route to host)", target)
-	case netcheck.Reset:
-		return fmt.Sprintf("management cluster: %s reset the connection", target)
+	case netcheck.Refused, netcheck.Unreachable, netcheck.Reset:
+		return "management cluster: " + netcheck.Unreached(failure, target)
 	case netcheck.NotFound:
 		return fmt.Sprintf("management cluster: cannot reach %s (host not found)", target)
 	}

@@ -106,6 +106,20 @@ func Classify(err error) Failure {
 	return Other
 }
 
+// Unreached says why a connection to target failed, for the connection's
+// failures Refused, Unreachable and Reset ("" for any other).
+func Unreached(f Failure, target string) string {
+	switch f {
+	case Refused:
+		return "cannot reach " + target + " (connection refused)"
+	case Unreachable:
+		return "cannot reach " + target + " (no route to host)"
+	case Reset:
+		return target + " reset the connection"
+	}
+	return ""
+}
+
 // AtProxy reports that err is the proxy's: connecting to it failed, not to
 // the server behind it.
 func AtProxy(err error) bool {

@@ -77,3 +77,10 @@ func TestClassify(t *testing.T) {
 	assert.True(t, AtProxy(&url.Error{Err: &net.OpError{Op: "proxyconnect", Err: syscall.ECONNREFUSED}}))
 	assert.False(t, AtProxy(op(syscall.ECONNREFUSED)))
 }
+
+func TestUnreached(t *testing.T) {
+	assert.Equal(t, "cannot reach the model's proxy (connection refused)", Unreached(Refused, "the model's proxy"))
+	assert.Equal(t, "cannot reach 10.0.0.1:6443 (no route to host)", Unreached(Unreachable, "10.0.0.1:6443"))
+	assert.Equal(t, "10.0.0.1:6443 reset the connection", Unreached(Reset, "10.0.0.1:6443"))
+	assert.Empty(t, Unreached(NotFound, "x"))
+}
