@@ -132,7 +132,17 @@ func Check(ctx context.Context, in Input) Result {
 	if u.Scheme == "http" {
 		return Result{State: Skip, Evidence: where + " is plain http: there is no certificate for clusters to verify"}
 	}
+	roots, bundle, unusable := caBundle(in, where)
+	if unusable != nil {
+		return *unusable
+	}
+	return handshake(ctx, in, u, roots, bundle)
+}
 
+// caBundle is the CA bundle the driver would hand a cluster, and its name
+// in the texts: [drivers] openstack_ca_file, else the system store. A
+// bundle clusters could not use is the Result to give.
+func caBundle(in Input, where string) (*x509.CertPool, string, *Result) {
 	var roots *x509.CertPool
 	bundle := "the system store"
 	if in.CAFile != "" {
@@ -148,18 +158,28 @@ func Check(ctx context.Context, in Input) Result {
 			case errors.Is(err, files.ErrTooLarge):
 				why = "is larger than 1 MiB"
 			}
-			return fail(fmt.Sprintf("%s %s: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, why, where))
+			r := fail(fmt.Sprintf("%s %s: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, why, where))
+			return nil, bundle, &r
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(data) {
-			return fail(fmt.Sprintf("%s holds no PEM certificate: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, where))
+			r := fail(fmt.Sprintf("%s holds no PEM certificate: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, where))
+			return nil, bundle, &r
 		}
 	} else if in.SystemRoots != nil {
 		roots = in.SystemRoots
-	} else if roots, err = x509.SystemCertPool(); err != nil {
-		return Result{State: Skip, Evidence: "cannot read the system store"}
+	} else if system, err := x509.SystemCertPool(); err != nil {
+		return nil, bundle, &Result{State: Skip, Evidence: "cannot read the system store"}
+	} else {
+		roots = system
 	}
+	return roots, bundle, nil
+}
 
+// handshake connects to the endpoint u with roots and says whether the TLS
+// handshake verifies.
+func handshake(ctx context.Context, in Input, u *url.URL, roots *x509.CertPool, bundle string) Result {
+	where := redact.URL(u)
 	timeout := netcheck.Bound(in.Timeout, DefaultTimeout, MaxTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -189,7 +209,14 @@ func Check(ctx context.Context, in Input) Result {
 		}
 		return Result{State: Pass, Evidence: evidence}
 	}
+	return refused(ctx, in, u, bundle, err, timeout, proxy.Used)
+}
 
+// refused says what a handshake that failed with err means for clusters:
+// a certificate they would refuse fails the check; not reaching Keystone
+// says nothing of the CA.
+func refused(ctx context.Context, in Input, u *url.URL, bundle string, err error, timeout time.Duration, viaProxy bool) Result {
+	where := redact.URL(u)
 	fix := "relate magnum to a certificates provider (charm-magnum then sets [drivers] openstack_ca_file) or set openstack_ca_file to a bundle holding the CA that signed it"
 	if in.CAFile != "" {
 		fix = "put the CA that signed it in " + in.CAFile + " (charm-magnum writes it from the certificates relation) or point openstack_ca_file at a bundle that holds it"
@@ -217,7 +244,7 @@ func Check(ctx context.Context, in Input) Result {
 	case failure == netcheck.Unreachable:
 		reason = "no route to host"
 	}
-	if proxy.Used {
+	if viaProxy {
 		reason += ", through the model's proxy"
 	}
 	return Result{State: Skip, Evidence: fmt.Sprintf("cannot check %s's certificate: %s", where, reason)}

@@ -145,17 +145,8 @@ var versionFilter = regexp.MustCompile(`[^a-z0-9.+-]+`)
 // the proxy and compares it with the version the driver will use.
 func Check(ctx context.Context, req Request) Result {
 	var r Result
-	setting := func(p *string, option string) (string, bool, bool) {
-		if p != nil {
-			return *p, false, true
-		}
-		v, ok := confd.DriverDefault(option, req.DriverVersion)
-		return v, true, ok
-	}
-	repo, _, okRepo := setting(req.Repo, "helm-chart-repo")
-	name, _, okName := setting(req.Name, "helm-chart-name")
-	version, isDefault, okVersion := setting(req.Version, "default-helm-chart-version")
-	if !okRepo || !okName || !okVersion {
+	repo, name, version, isDefault, ok := effective(req)
+	if !ok {
 		r.State = Invalid
 		r.Problem = fmt.Sprintf("chart: the charm does not know driver %s's default chart settings", req.DriverVersion)
 		r.Evidence = r.Problem
@@ -172,9 +163,41 @@ func Check(ctx context.Context, req Request) Result {
 	f := newFetcher(req, timeout)
 	defer f.client.CloseIdleConnections()
 
-	var versions []string
-	var where string
-	var problem string
+	versions, where, problem := f.versions(ctx, repo, name, &r)
+	if r.State != "" {
+		r.Evidence = r.Problem
+		return r
+	}
+	if problem != "" {
+		r.State, r.Problem, r.Evidence = Unreachable, problem, problem
+		return r
+	}
+	r.judge(versions, where, name, req.DriverVersion, f.proxy.Used)
+	return r
+}
+
+// effective are the chart settings the driver will use: each option as
+// set, else the driver's default for its version (isDefault: the
+// version's). ok is false when the charm does not know a default needed.
+func effective(req Request) (repo, name, version string, isDefault, ok bool) {
+	setting := func(p *string, option string) (string, bool, bool) {
+		if p != nil {
+			return *p, false, true
+		}
+		v, ok := confd.DriverDefault(option, req.DriverVersion)
+		return v, true, ok
+	}
+	repo, _, okRepo := setting(req.Repo, "helm-chart-repo")
+	name, _, okName := setting(req.Name, "helm-chart-name")
+	version, isDefault, okVersion := setting(req.Version, "default-helm-chart-version")
+	return repo, name, version, isDefault, okRepo && okName && okVersion
+}
+
+// versions fetches the versions of chart name that the repository (or the
+// registry of an oci:// name) serves, and names where for texts. Settings
+// the driver cannot use, or a repository without the chart, set r's State
+// and Problem; problem says why the repository could not be read.
+func (f *fetcher) versions(ctx context.Context, repo, name string, r *Result) (versions []string, where, problem string) {
 	isOCI := strings.HasPrefix(name, "oci://")
 	switch {
 	case isOCI && strings.TrimSpace(repo) != "":
@@ -198,22 +221,20 @@ func Check(ctx context.Context, req Request) Result {
 			}
 		}
 	}
-	if r.State != "" {
-		r.Evidence = r.Problem
-		return r
-	}
-	if problem != "" {
-		r.State, r.Problem, r.Evidence = Unreachable, problem, problem
-		return r
-	}
+	return versions, where, problem
+}
+
+// judge compares the versions where serves of chart name with the one the
+// driver asks for (r.Version), as helm would pick.
+func (r *Result) judge(versions []string, where, name, driverVersion string, viaProxy bool) {
 	r.Newest = newest(versions)
 	newestText := ""
 	if r.Newest != "" {
 		newestText = " (newest " + r.Newest + ")"
 	}
-	if isDefault {
+	if r.DriverDefault {
 		r.Warning = fmt.Sprintf("chart: default-helm-chart-version unset, so driver %s uses %s %s, its own default; %s serves up to %s",
-			req.DriverVersion, shortName(name), r.Version, where, orNone(r.Newest))
+			driverVersion, shortName(name), r.Version, where, orNone(r.Newest))
 	}
 	resolved, ok := resolve(versions, r.Version)
 	if !ok {
@@ -224,7 +245,7 @@ func Check(ctx context.Context, req Request) Result {
 		}
 		r.Problem = fmt.Sprintf("chart: %s serves no %s %s%s", where, shortName(name), what, newestText)
 		r.Evidence = r.Problem
-		return r
+		return
 	}
 	r.State, r.Resolved = Present, resolved
 	r.Evidence = fmt.Sprintf("%s serves %s %s", where, shortName(name), resolved)
@@ -232,10 +253,9 @@ func Check(ctx context.Context, req Request) Result {
 		r.Evidence += " for " + r.Version
 	}
 	r.Evidence += newestText
-	if f.proxy.Used {
+	if viaProxy {
 		r.Evidence += ", through the model's proxy"
 	}
-	return r
 }
 
 func orNone(s string) string {
