@@ -101,30 +101,26 @@ func Preflight(ctx context.Context, kc *Kubeconfig, driverVersion string, opts O
 		r.fail(checkAPIs, apiProblem)
 	}
 	for _, api := range apis {
-		name := apiCheckName(api.Group)
-		if ctx.Err() != nil {
-			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
-			continue
-		}
-		if evidence, problem := p.discover(ctx, api); problem != "" {
-			r.fail(name, problem)
-		} else {
-			r.pass(name, evidence)
-		}
+		p.check(ctx, &r, apiCheckName(api.Group), func() (string, string) { return p.discover(ctx, api) })
 	}
 	for _, perm := range requiredPermissions {
-		name := checkRBAC + perm.verb + "-" + perm.resource
-		if ctx.Err() != nil {
-			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
-			continue
-		}
-		if evidence, problem := p.review(ctx, perm); problem != "" {
-			r.fail(name, problem)
-		} else {
-			r.pass(name, evidence)
-		}
+		p.check(ctx, &r, checkRBAC+perm.verb+"-"+perm.resource, func() (string, string) { return p.review(ctx, perm) })
 	}
 	return r
+}
+
+// check records in r what run (evidence or problem) says of the check
+// name, or skips it once the preflight's time is up.
+func (p *preflighter) check(ctx context.Context, r *Report, name string, run func() (evidence, problem string)) {
+	if ctx.Err() != nil {
+		r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
+		return
+	}
+	if evidence, problem := run(); problem != "" {
+		r.fail(name, problem)
+	} else {
+		r.pass(name, evidence)
+	}
 }
 
 // apiCheckName turns a group into an action result key.
