@@ -230,34 +230,41 @@ func TestDesireMatrix(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, svc.Name, w.Service)
-			assert.Equal(t, tc.method, w.Method)
-			assert.Empty(t, w.Absent, "nothing to remove on a clean unit")
-			defPath := filepath.Join(defDir, svc.Name)
-			dropIn := filepath.Join(sysDir, svc.Name+".service.d", DropInName)
-			switch tc.method {
-			case ByDefaultFile:
-				want := conductorBlock
-				if svc.Shape == unitshape.InitScriptUWSGI {
-					want = apiBlock
-				}
-				assert.Empty(t, w.Dirs)
-				assert.Equal(t, []files.File{{Path: defPath, Content: []byte(want), Mode: 0o644,
-					Owner: "root", Group: "root", Restarts: []string{svc.Name}}}, w.Files)
-			case BySystemdOverride:
-				assert.Equal(t, []files.Dir{{Path: filepath.Dir(dropIn), Mode: 0o755, Owner: "root", Group: "root"}}, w.Dirs)
-				require.Len(t, w.Files, 1)
-				f := w.Files[0]
-				assert.Equal(t, dropIn, f.Path)
-				assert.Equal(t, os.FileMode(0o644), f.Mode)
-				assert.Equal(t, []string{svc.Name}, f.Restarts)
-				assert.True(t, f.UnitFile, "a drop-in needs a daemon-reload")
-				assert.Equal(t, [2]string{"root", "root"}, [2]string{f.Owner, f.Group})
-			default:
-				assert.Empty(t, w.Files)
-				assert.Empty(t, w.Dirs)
-			}
+			assertCleanWiring(t, w, svc, tc.method, defDir, sysDir)
 		})
+	}
+}
+
+// assertCleanWiring checks the wiring of svc by method on a clean unit
+// (defDir and sysDir hold nothing of the charm's yet).
+func assertCleanWiring(t *testing.T, w Wiring, svc *unitshape.Service, method Method, defDir, sysDir string) {
+	t.Helper()
+	assert.Equal(t, svc.Name, w.Service)
+	assert.Equal(t, method, w.Method)
+	assert.Empty(t, w.Absent, "nothing to remove on a clean unit")
+	defPath := filepath.Join(defDir, svc.Name)
+	dropIn := filepath.Join(sysDir, svc.Name+".service.d", DropInName)
+	switch method {
+	case ByDefaultFile:
+		want := conductorBlock
+		if svc.Shape == unitshape.InitScriptUWSGI {
+			want = apiBlock
+		}
+		assert.Empty(t, w.Dirs)
+		assert.Equal(t, []files.File{{Path: defPath, Content: []byte(want), Mode: 0o644,
+			Owner: "root", Group: "root", Restarts: []string{svc.Name}}}, w.Files)
+	case BySystemdOverride:
+		assert.Equal(t, []files.Dir{{Path: filepath.Dir(dropIn), Mode: 0o755, Owner: "root", Group: "root"}}, w.Dirs)
+		require.Len(t, w.Files, 1)
+		f := w.Files[0]
+		assert.Equal(t, dropIn, f.Path)
+		assert.Equal(t, os.FileMode(0o644), f.Mode)
+		assert.Equal(t, []string{svc.Name}, f.Restarts)
+		assert.True(t, f.UnitFile, "a drop-in needs a daemon-reload")
+		assert.Equal(t, [2]string{"root", "root"}, [2]string{f.Owner, f.Group})
+	default:
+		assert.Empty(t, w.Files)
+		assert.Empty(t, w.Dirs)
 	}
 }
 
