@@ -34,7 +34,7 @@ type Desired struct {
 	artifact.Part
 	Wirings []wiring.Wiring
 	// ServiceEnvs are the model's proxy as each service's environment,
-	// one per Wirings entry (serviceenv.go).
+	// one per Wirings entry (proxyenv.ForService).
 	ServiceEnvs []proxyenv.Env
 	// Kubeconfig is the validated management-cluster kubeconfig, and
 	// Warnings what validation said without refusing it.
