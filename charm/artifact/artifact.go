@@ -34,9 +34,12 @@ const InstallRoot = "/opt/magnum-capi-graft"
 type Artifact interface {
 	// Desire says what the artifact wants of the unit as far as that is
 	// known without staging. It changes nothing and runs nothing. A
-	// recorded install that is intact makes the artifact converged: Stage,
-	// Prove and Commit then have nothing to do.
+	// recorded install that is intact makes the artifact converged.
 	Desire(c *Context) (Part, error)
+	// Converged reports that Desire found the recorded install intact:
+	// Resolve, Stage and Commit then have nothing to do, and List does
+	// not run them.
+	Converged() bool
 	// Resolve finds and checks the artifact (resource-get, an index,
 	// Magnum's Python) without installing anything, and returns what the
 	// plan must add (the activation) and what it resolved to (Keys). A
@@ -86,6 +89,16 @@ func (c *Context) Root() string {
 		return c.InstallRoot
 	}
 	return InstallRoot
+}
+
+// MarkPending sets the artifact's marker of an install attempt not yet
+// committed (a dry run attempts nothing): while it is there, the
+// artifact's cheap check does not trust its record.
+func (c *Context) MarkPending(marker string) error {
+	if c.DryRun {
+		return nil
+	}
+	return c.State.Mark(marker, true)
 }
 
 // Logf logs a progress line.

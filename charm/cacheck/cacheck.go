@@ -31,10 +31,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/netcheck"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -132,7 +132,17 @@ func Check(ctx context.Context, in Input) Result {
 	if u.Scheme == "http" {
 		return Result{State: Skip, Evidence: where + " is plain http: there is no certificate for clusters to verify"}
 	}
+	roots, bundle, unusable := caBundle(in, where)
+	if unusable != nil {
+		return *unusable
+	}
+	return handshake(ctx, in, u, roots, bundle)
+}
 
+// caBundle is the CA bundle the driver would hand a cluster, and its name
+// in the texts: [drivers] openstack_ca_file, else the system store. A
+// bundle clusters could not use is the Result to give.
+func caBundle(in Input, where string) (*x509.CertPool, string, *Result) {
 	var roots *x509.CertPool
 	bundle := "the system store"
 	if in.CAFile != "" {
@@ -148,37 +158,35 @@ func Check(ctx context.Context, in Input) Result {
 			case errors.Is(err, files.ErrTooLarge):
 				why = "is larger than 1 MiB"
 			}
-			return fail(fmt.Sprintf("%s %s: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, why, where))
+			r := fail(fmt.Sprintf("%s %s: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, why, where))
+			return nil, bundle, &r
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(data) {
-			return fail(fmt.Sprintf("%s holds no PEM certificate: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, where))
+			r := fail(fmt.Sprintf("%s holds no PEM certificate: clusters would get no CA for %s; relate magnum to a certificates provider (charm-magnum writes the file) or correct the option", bundle, where))
+			return nil, bundle, &r
 		}
 	} else if in.SystemRoots != nil {
 		roots = in.SystemRoots
-	} else if roots, err = x509.SystemCertPool(); err != nil {
-		return Result{State: Skip, Evidence: "cannot read the system store"}
+	} else if system, err := x509.SystemCertPool(); err != nil {
+		return nil, bundle, &Result{State: Skip, Evidence: "cannot read the system store"}
+	} else {
+		roots = system
 	}
+	return roots, bundle, nil
+}
 
-	timeout := in.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	timeout = min(timeout, MaxTimeout)
+// handshake connects to the endpoint u with roots and says whether the TLS
+// handshake verifies.
+func handshake(ctx context.Context, in Input, u *url.URL, roots *x509.CertPool, bundle string) Result {
+	where := redact.URL(u)
+	timeout := netcheck.Bound(in.Timeout, DefaultTimeout, MaxTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	viaProxy := false
-	proxy := func(r *http.Request) (*url.URL, error) {
-		if in.Proxy == nil {
-			return nil, nil
-		}
-		p, err := in.Proxy(r)
-		viaProxy = p != nil
-		return p, err
-	}
+	proxy := &netcheck.Proxy{Func: in.Proxy}
 	dialer := &net.Dialer{Timeout: timeout}
 	tr := &http.Transport{
-		Proxy:               proxy,
+		Proxy:               proxy.For,
 		DialContext:         dialer.DialContext,
 		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: timeout,
@@ -196,45 +204,45 @@ func Check(ctx context.Context, in Input) Result {
 	if err == nil {
 		resp.Body.Close()
 		evidence := fmt.Sprintf("%s verifies with %s", where, bundle)
-		if viaProxy {
+		if proxy.Used {
 			evidence += ", through the model's proxy"
 		}
 		return Result{State: Pass, Evidence: evidence}
 	}
+	return refused(ctx, in, u, bundle, err, timeout, proxy.Used)
+}
 
+// refused says what a handshake that failed with err means for clusters:
+// a certificate they would refuse fails the check; not reaching Keystone
+// says nothing of the CA.
+func refused(ctx context.Context, in Input, u *url.URL, bundle string, err error, timeout time.Duration, viaProxy bool) Result {
+	where := redact.URL(u)
 	fix := "relate magnum to a certificates provider (charm-magnum then sets [drivers] openstack_ca_file) or set openstack_ca_file to a bundle holding the CA that signed it"
 	if in.CAFile != "" {
 		fix = "put the CA that signed it in " + in.CAFile + " (charm-magnum writes it from the certificates relation) or point openstack_ca_file at a bundle that holds it"
 	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return fail(fmt.Sprintf("%s's certificate does not verify with %s, the CA bundle clusters get: %s", where, bundle, fix))
-	}
-	if _, ok := errors.AsType[x509.HostnameError](err); ok {
-		return fail(fmt.Sprintf("%s's certificate is not valid for %s: clusters would refuse it whatever the CA; reissue it with that name", where, u.Hostname()))
-	}
-	if invalid, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
-		if invalid.Reason == x509.Expired {
-			return fail(fmt.Sprintf("%s's certificate (or one in its chain) has expired or is not yet valid", where))
-		}
-		return fail(fmt.Sprintf("%s's certificate chain is not valid for %s: %s", where, bundle, fix))
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return fail(fmt.Sprintf("%s's certificate failed verification with %s: %s", where, bundle, fix))
-	}
 	reason := "cannot reach it"
-	switch {
+	switch failure := netcheck.Classify(err); {
+	case failure == netcheck.UnknownAuthority:
+		return fail(fmt.Sprintf("%s's certificate does not verify with %s, the CA bundle clusters get: %s", where, bundle, fix))
+	case failure == netcheck.WrongName:
+		return fail(fmt.Sprintf("%s's certificate is not valid for %s: clusters would refuse it whatever the CA; reissue it with that name", where, u.Hostname()))
+	case failure == netcheck.Expired:
+		return fail(fmt.Sprintf("%s's certificate (or one in its chain) has expired or is not yet valid", where))
+	case failure == netcheck.InvalidCertificate:
+		return fail(fmt.Sprintf("%s's certificate chain is not valid for %s: %s", where, bundle, fix))
+	case failure == netcheck.VerificationFailed:
+		return fail(fmt.Sprintf("%s's certificate failed verification with %s: %s", where, bundle, fix))
+	case failure == netcheck.Timeout:
+		reason = fmt.Sprintf("no answer within %s", timeout)
+	case failure == netcheck.NotFound:
+		reason = "host not found"
 	case ctx.Err() != nil:
 		reason = fmt.Sprintf("no answer within %s", timeout)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case failure == netcheck.Refused:
 		reason = "connection refused"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case failure == netcheck.Unreachable:
 		reason = "no route to host"
-	}
-	if _, ok := errors.AsType[*net.DNSError](err); ok {
-		reason = "host not found"
-	}
-	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
-		reason = fmt.Sprintf("no answer within %s", timeout)
 	}
 	if viaProxy {
 		reason += ", through the model's proxy"

@@ -42,13 +42,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/netcheck"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
 )
 
@@ -149,17 +149,8 @@ var versionFilter = regexp.MustCompile(`[^a-z0-9.+-]+`)
 // the proxy and compares it with the version the driver will use.
 func Check(ctx context.Context, req Request) Result {
 	var r Result
-	setting := func(p *string, option string) (string, bool, bool) {
-		if p != nil {
-			return *p, false, true
-		}
-		v, ok := confd.DriverDefault(option, req.DriverVersion)
-		return v, true, ok
-	}
-	repo, _, okRepo := setting(req.Repo, "helm-chart-repo")
-	name, _, okName := setting(req.Name, "helm-chart-name")
-	version, isDefault, okVersion := setting(req.Version, "default-helm-chart-version")
-	if !okRepo || !okName || !okVersion {
+	repo, name, version, isDefault, ok := effective(req)
+	if !ok {
 		r.State = Invalid
 		r.Problem = fmt.Sprintf("chart: the charm does not know driver %s's default chart settings", req.DriverVersion)
 		r.Evidence = r.Problem
@@ -170,19 +161,51 @@ func Check(ctx context.Context, req Request) Result {
 	r.Repo, r.Name, r.DriverDefault = strings.TrimSuffix(redact.String(repo), "/"), redact.String(name), isDefault
 	r.Version = versionFilter.ReplaceAllString(version, "")
 
-	timeout := req.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	timeout = min(timeout, MaxTimeout)
+	timeout := netcheck.Bound(req.Timeout, DefaultTimeout, MaxTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	f := newFetcher(req, timeout)
 	defer f.client.CloseIdleConnections()
 
-	var versions []string
-	var where string
-	var problem string
+	versions, where, problem := f.versions(ctx, repo, name, &r)
+	if r.State != "" {
+		r.Evidence = r.Problem
+		return r
+	}
+	if problem != "" {
+		r.State, r.Problem, r.Evidence = Unreachable, problem, problem
+		return r
+	}
+	via := ""
+	if f.proxy.Used {
+		via = f.proxyName
+	}
+	r.judge(versions, where, name, req.DriverVersion, via)
+	return r
+}
+
+// effective are the chart settings the driver will use: each option as
+// set, else the driver's default for its version (isDefault: the
+// version's). ok is false when the charm does not know a default needed.
+func effective(req Request) (repo, name, version string, isDefault, ok bool) {
+	setting := func(p *string, option string) (string, bool, bool) {
+		if p != nil {
+			return *p, false, true
+		}
+		v, ok := confd.DriverDefault(option, req.DriverVersion)
+		return v, true, ok
+	}
+	repo, _, okRepo := setting(req.Repo, "helm-chart-repo")
+	name, _, okName := setting(req.Name, "helm-chart-name")
+	version, isDefault, okVersion := setting(req.Version, "default-helm-chart-version")
+	return repo, name, version, isDefault, okRepo && okName && okVersion
+}
+
+// versions fetches the versions of chart name that the repository (or the
+// registry of an oci:// name) serves, and names where for texts. Settings
+// the driver cannot use, or a repository without the chart, set r's State
+// and Problem; problem says why the repository could not be read.
+func (f *fetcher) versions(ctx context.Context, repo, name string, r *Result) (versions []string, where, problem string) {
 	isOCI := strings.HasPrefix(name, "oci://")
 	switch {
 	case isOCI && strings.TrimSpace(repo) != "":
@@ -206,22 +229,20 @@ func Check(ctx context.Context, req Request) Result {
 			}
 		}
 	}
-	if r.State != "" {
-		r.Evidence = r.Problem
-		return r
-	}
-	if problem != "" {
-		r.State, r.Problem, r.Evidence = Unreachable, problem, problem
-		return r
-	}
+	return versions, where, problem
+}
+
+// judge compares the versions where serves of chart name with the one the
+// driver asks for (r.Version), as helm would pick.
+func (r *Result) judge(versions []string, where, name, driverVersion, viaProxy string) {
 	r.Newest = newest(versions)
 	newestText := ""
 	if r.Newest != "" {
 		newestText = " (newest " + r.Newest + ")"
 	}
-	if isDefault {
+	if r.DriverDefault {
 		r.Warning = fmt.Sprintf("chart: default-helm-chart-version unset, so driver %s uses %s %s, its own default; %s serves up to %s",
-			req.DriverVersion, shortName(name), r.Version, where, orNone(r.Newest))
+			driverVersion, shortName(name), r.Version, where, orNone(r.Newest))
 	}
 	resolved, ok := resolve(versions, r.Version)
 	if !ok {
@@ -232,7 +253,7 @@ func Check(ctx context.Context, req Request) Result {
 		}
 		r.Problem = fmt.Sprintf("chart: %s serves no %s %s%s", where, shortName(name), what, newestText)
 		r.Evidence = r.Problem
-		return r
+		return
 	}
 	r.State, r.Resolved = Present, resolved
 	r.Evidence = fmt.Sprintf("%s serves %s %s", where, shortName(name), resolved)
@@ -240,10 +261,9 @@ func Check(ctx context.Context, req Request) Result {
 		r.Evidence += " for " + r.Version
 	}
 	r.Evidence += newestText
-	if f.viaProxy {
-		r.Evidence += ", through " + f.proxyName
+	if viaProxy != "" {
+		r.Evidence += ", through " + viaProxy
 	}
-	return r
 }
 
 func orNone(s string) string {
@@ -310,16 +330,15 @@ func newest(versions []string) string {
 
 // fetcher makes the check's requests with one client.
 type fetcher struct {
-	client    *http.Client
-	proxy     func(*http.Request) (*url.URL, error)
-	proxyName string
-	noProxy   string
-	viaProxy  bool
-	timeout   time.Duration
+	client  *http.Client
+	proxy   netcheck.Proxy
+	timeout time.Duration
+	// proxyName and noProxy are Request's, defaults filled in.
+	proxyName, noProxy string
 }
 
 func newFetcher(req Request, timeout time.Duration) *fetcher {
-	f := &fetcher{proxy: req.Proxy, proxyName: req.ProxyName, noProxy: req.NoProxy, timeout: timeout}
+	f := &fetcher{proxy: netcheck.Proxy{Func: req.Proxy}, timeout: timeout, proxyName: req.ProxyName, noProxy: req.NoProxy}
 	if f.proxyName == "" {
 		f.proxyName = "the model's proxy"
 	}
@@ -329,7 +348,7 @@ func newFetcher(req Request, timeout time.Duration) *fetcher {
 	dialer := &net.Dialer{Timeout: timeout}
 	f.client = &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 f.proxyFor,
+			Proxy:                 f.proxy.For,
 			DialContext:           dialer.DialContext,
 			TLSClientConfig:       &tls.Config{RootCAs: req.RootCAs, MinVersion: tls.VersionTLS12},
 			TLSHandshakeTimeout:   timeout,
@@ -338,17 +357,6 @@ func newFetcher(req Request, timeout time.Duration) *fetcher {
 		},
 	}
 	return f
-}
-
-func (f *fetcher) proxyFor(r *http.Request) (*url.URL, error) {
-	if f.proxy == nil {
-		return nil, nil
-	}
-	u, err := f.proxy(r)
-	if u != nil {
-		f.viaProxy = true
-	}
-	return u, err
 }
 
 // get fetches u and reads at most limit bytes of the answer.
@@ -526,51 +534,38 @@ func (f *fetcher) anonymousToken(ctx context.Context, where, challenge string) (
 // errors quote URLs, and a proxy URL can carry credentials.
 func (f *fetcher) describe(ctx context.Context, where string, err error) string {
 	via := ""
-	if f.viaProxy {
+	if f.proxy.Used {
 		via = " through " + f.proxyName
 	}
-	if ctx.Err() != nil || isTimeout(err) {
+	failure := netcheck.Classify(err)
+	if ctx.Err() != nil || failure == netcheck.Timeout {
 		return fmt.Sprintf("chart: %s did not answer within %s%s", where, f.timeout, via)
 	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate is not signed by a CA the unit trusts", where)
-	}
-	if _, ok := errors.AsType[x509.HostnameError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate is not valid for its name", where)
-	}
-	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate is not valid (expired or not yet valid)", where)
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return fmt.Sprintf("chart: %s's certificate failed verification", where)
-	}
 	target := where
-	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "proxyconnect" {
+	if netcheck.AtProxy(err) {
 		target = f.proxyName
 	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("chart: cannot reach %s (connection refused)", target)
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return fmt.Sprintf("chart: cannot reach %s (no route to host)", target)
-	case errors.Is(err, syscall.ECONNRESET):
-		return fmt.Sprintf("chart: %s reset the connection", target)
-	}
-	if _, ok := errors.AsType[*net.DNSError](err); ok {
-		if f.viaProxy {
+	switch failure {
+	case netcheck.UnknownAuthority:
+		return fmt.Sprintf("chart: %s's certificate is not signed by a CA the unit trusts", where)
+	case netcheck.WrongName:
+		return fmt.Sprintf("chart: %s's certificate is not valid for its name", where)
+	case netcheck.Expired, netcheck.InvalidCertificate:
+		return fmt.Sprintf("chart: %s's certificate is not valid (expired or not yet valid)", where)
+	case netcheck.VerificationFailed:
+		return fmt.Sprintf("chart: %s's certificate failed verification", where)
+	case netcheck.Refused, netcheck.Unreachable, netcheck.Reset:
+		return "chart: " + netcheck.Unreached(failure, target)
+	case netcheck.NotFound:
+		if f.proxy.Used {
 			return fmt.Sprintf("chart: cannot reach %s (the name of %s does not resolve)", where, f.proxyName)
 		}
 		return fmt.Sprintf("chart: cannot reach %s (host not found; %s)", where, f.noProxy)
 	}
 	// A proxy that cannot connect answers CONNECT with an error status;
 	// net/http reports it with the status text.
-	if f.viaProxy {
+	if f.proxy.Used {
 		return fmt.Sprintf("chart: cannot reach %s through %s", where, f.proxyName)
 	}
 	return fmt.Sprintf("chart: cannot reach %s", where)
-}
-
-func isTimeout(err error) bool {
-	netErr, ok := errors.AsType[net.Error](err)
-	return ok && netErr.Timeout()
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/outside"
 )
 
@@ -386,4 +387,27 @@ func TestRememberRunsChecksAtMostEveryInterval(t *testing.T) {
 	// Another key (settings or proxy changed) checks at once.
 	_, ran = chart.Remember(rec, "other", t0.Add(2*time.Hour+time.Minute), false, check)
 	assert.True(t, ran)
+}
+
+// Remembered checks once, through the proxy settings given, and keeps the
+// record while the request and proxy stay the same; fresh checks again.
+func TestRememberedChecksOnlyWhenAskedOrChanged(t *testing.T) {
+	w := newWorld(t)
+	st := state.Dir(t.TempDir())
+	req := chart.RequestFor(map[string]any{"helm-chart-repo": w.repo.URL(), "default-helm-chart-version": "0.16.0"}, "1.4.0")
+	assert.Equal(t, chart.Request{Repo: ptr(w.repo.URL()), Version: ptr("0.16.0"), DriverVersion: "1.4.0"}, req)
+	req.RootCAs = w.roots
+	settings := proxy.Settings{HTTPS: w.proxy.URL()}
+	rec, err := chart.Remembered(context.Background(), st, req, settings, false)
+	require.NoError(t, err)
+	assert.Equal(t, chart.Present, rec.Result.State)
+	_, err = chart.Remembered(context.Background(), st, req, settings, false)
+	require.NoError(t, err)
+	assert.Len(t, w.repo.Paths(), 1, "the same request: the record answers")
+	_, err = chart.Remembered(context.Background(), st, req, settings, true)
+	require.NoError(t, err)
+	assert.Len(t, w.repo.Paths(), 2, "fresh")
+	rec, err = chart.Remembered(context.Background(), st, req, proxy.Settings{}, false)
+	require.NoError(t, err)
+	assert.Equal(t, chart.Unreachable, rec.Result.State, "other proxy settings: checked again, directly")
 }

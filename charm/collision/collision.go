@@ -291,70 +291,16 @@ func Analyse(r Report) Analysis {
 	for _, d := range r.Disabled {
 		disabled[d] = true
 	}
-	var ours []Claim
-	for _, c := range r.Claims {
-		if c.Name == Ours {
-			ours = append(ours, c)
-		}
-	}
-	switch {
-	case r.LoadError != "":
-		a.Problem = "Magnum's driver loader fails, so no driver loads: " + r.LoadError
-		return a
-	case len(ours) == 0:
-		a.Problem = "Magnum's loader finds no " + Ours + " entry point"
-		return a
-	case len(ours) > 1:
-		var where []string
-		for _, c := range ours {
-			where = append(where, fmt.Sprintf("%s %s (%s)", c.Dist, c.Version, c.Location))
-		}
-		a.Problem = fmt.Sprintf("%d installed distributions provide %s (%s): Magnum cannot load it by name; remove all but one",
-			len(ours), Ours, strings.Join(where, ", "))
-		return a
-	case ours[0].Error != "":
-		a.Problem = Ours + " does not instantiate: " + ours[0].Error
-		return a
-	case disabled[Ours]:
-		a.Problem = "[drivers] disabled_drivers names " + Ours + ": remove it there"
+	ours, problem := ourClaim(r, disabled)
+	if problem != "" {
+		a.Problem = problem
 		return a
 	}
-	a.OurTuples = ours[0].Provides
-	a.OursWins = true
-	var losers []string
-	var toDisable []string
-	for _, t := range a.OurTuples {
-		col := Collision{Tuple: t, Winner: r.Winners[t]}
-		for _, c := range r.Claims {
-			if slices.Contains(c.Provides, t) {
-				col.Claimants = append(col.Claimants, Claimant{Name: c.Name, Dist: c.Dist, Disabled: disabled[c.Name]})
-				if c.Name != Ours && !disabled[c.Name] && !slices.Contains(toDisable, c.Name) {
-					toDisable = append(toDisable, c.Name)
-				}
-			}
-		}
-		if col.Winner != Ours {
-			a.OursWins = false
-			losers = append(losers, fmt.Sprintf("%s goes to %s", t, orNobody(col.Winner, r.Claims)))
-		}
-		if len(col.Claimants) > 1 {
-			a.Collisions = append(a.Collisions, col)
-		}
-	}
+	a.OurTuples = ours.Provides
+	losers, toDisable := a.collide(r, disabled)
 	if len(toDisable) > 0 {
 		a.DisabledDrivers = strings.Join(append(slices.Clone(r.Disabled), toDisable...), ",")
-		for _, name := range toDisable {
-			for _, c := range r.Claims {
-				if c.Name != name {
-					continue
-				}
-				for _, p := range c.Provides {
-					if !slices.Contains(a.OurTuples, p) && !slices.Contains(a.AlsoDisables, p) {
-						a.AlsoDisables = append(a.AlsoDisables, p)
-					}
-				}
-			}
-		}
+		a.AlsoDisables = alsoClaimed(r.Claims, toDisable, a.OurTuples)
 	}
 	// What get_driver itself hands back is the last word: it can still
 	// refuse (a beta winner not enabled, two distributions of one name).
@@ -384,6 +330,80 @@ func Analyse(r Report) Analysis {
 		a.Warning = fmt.Sprintf("%s wins only by load order over %s; %s", Ours, strings.Join(toDisable, ", "), fix)
 	}
 	return a
+}
+
+// ourClaim is the one claim of k8s_capi_helm_v1 that Magnum can load, or
+// the problem that keeps it from loading any.
+func ourClaim(r Report, disabled map[string]bool) (Claim, string) {
+	var ours []Claim
+	for _, c := range r.Claims {
+		if c.Name == Ours {
+			ours = append(ours, c)
+		}
+	}
+	switch {
+	case r.LoadError != "":
+		return Claim{}, "Magnum's driver loader fails, so no driver loads: " + r.LoadError
+	case len(ours) == 0:
+		return Claim{}, "Magnum's loader finds no " + Ours + " entry point"
+	case len(ours) > 1:
+		var where []string
+		for _, c := range ours {
+			where = append(where, fmt.Sprintf("%s %s (%s)", c.Dist, c.Version, c.Location))
+		}
+		return Claim{}, fmt.Sprintf("%d installed distributions provide %s (%s): Magnum cannot load it by name; remove all but one",
+			len(ours), Ours, strings.Join(where, ", "))
+	case ours[0].Error != "":
+		return Claim{}, Ours + " does not instantiate: " + ours[0].Error
+	case disabled[Ours]:
+		return Claim{}, "[drivers] disabled_drivers names " + Ours + ": remove it there"
+	}
+	return ours[0], ""
+}
+
+// collide finds, for each of our tuples, every claimant and the winner:
+// it sets Collisions and OursWins, and returns the tuples ours loses (with
+// who wins them) and the enabled rivals to disable.
+func (a *Analysis) collide(r Report, disabled map[string]bool) (losers, toDisable []string) {
+	a.OursWins = true
+	for _, t := range a.OurTuples {
+		col := Collision{Tuple: t, Winner: r.Winners[t]}
+		for _, c := range r.Claims {
+			if slices.Contains(c.Provides, t) {
+				col.Claimants = append(col.Claimants, Claimant{Name: c.Name, Dist: c.Dist, Disabled: disabled[c.Name]})
+				if c.Name != Ours && !disabled[c.Name] && !slices.Contains(toDisable, c.Name) {
+					toDisable = append(toDisable, c.Name)
+				}
+			}
+		}
+		if col.Winner != Ours {
+			a.OursWins = false
+			losers = append(losers, fmt.Sprintf("%s goes to %s", t, orNobody(col.Winner, r.Claims)))
+		}
+		if len(col.Claimants) > 1 {
+			a.Collisions = append(a.Collisions, col)
+		}
+	}
+	return losers, toDisable
+}
+
+// alsoClaimed are the cluster types the entry points names claim besides
+// ours, which disabling them takes away.
+func alsoClaimed(claims []Claim, names, ours []string) []string {
+	var also []string
+	for _, name := range names {
+		for _, c := range claims {
+			if c.Name != name {
+				continue
+			}
+			for _, p := range c.Provides {
+				if !slices.Contains(ours, p) && !slices.Contains(also, p) {
+					also = append(also, p)
+				}
+			}
+		}
+	}
+	return also
 }
 
 // orNobody names an entry point with its distribution.

@@ -11,6 +11,8 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/command"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
 // probeOutput is what the probe prints, shaped as it prints it on trixie's
@@ -186,4 +188,29 @@ func TestProbeRunsAnArgvList(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(got.Argv[4]), &req))
 	assert.Equal(t, map[string]any{"args": []any{"--config-file=/etc/magnum/magnum.conf", "--config-dir=/etc/magnum/magnum.conf.d"},
 		"prog": "magnum-conductor", "ours": "k8s_capi_helm_v1"}, req)
+}
+
+// Remembered probes once and keeps the answer while nothing the loader
+// reads changes; fresh probes again.
+func TestRememberedProbesOnlyWhenAskedOrChanged(t *testing.T) {
+	probes := 0
+	run := func(ctx context.Context, c command.Cmd) (command.Result, error) {
+		probes++
+		return command.Result{Stdout: probeOutput(nil)}, nil
+	}
+	st := state.Dir(t.TempDir())
+	unit := &unitshape.Unit{Python: "/usr/bin/python3", PythonVersion: "3.99"}
+	first, err := collision.Remembered(context.Background(), st, run, unit, "desired-1", false)
+	require.NoError(t, err)
+	assert.Equal(t, 1, probes)
+	again, err := collision.Remembered(context.Background(), st, run, unit, "desired-1", false)
+	require.NoError(t, err)
+	assert.Equal(t, 1, probes, "nothing changed: the memo answers")
+	assert.Equal(t, first.Fingerprint, again.Fingerprint)
+	_, err = collision.Remembered(context.Background(), st, run, unit, "desired-2", false)
+	require.NoError(t, err)
+	assert.Equal(t, 2, probes, "the desired state changed")
+	_, err = collision.Remembered(context.Background(), st, run, unit, "desired-2", true)
+	require.NoError(t, err)
+	assert.Equal(t, 3, probes, "fresh")
 }

@@ -1,8 +1,10 @@
 package collision
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
@@ -133,4 +136,32 @@ func ConfigPaths(cmdline []string) (configFiles, configDirs []string) {
 		configDirs = []string{wiring.ConfDir}
 	}
 	return configFiles, configDirs
+}
+
+// Remembered probes Magnum's driver loader as magnum with the conductor's
+// live arguments, or returns the last probe (kept in the state directory)
+// when nothing it reads has changed since (Fingerprint) and fresh is
+// false. extra is what else changes the answer (the graft's desired
+// state). It keeps what it probed; the error says only that the last probe
+// could not be read or this one kept (the next hook then probes again).
+func Remembered(ctx context.Context, st state.Dir, run Runner, unit *unitshape.Unit, extra string, fresh bool) (Record, error) {
+	var cmdline []string
+	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
+		cmdline = svc.Cmdline
+	}
+	cfgFiles, cfgDirs := ConfigPaths(cmdline)
+	fp := Fingerprint(FingerprintInput{SiteDirs: SiteDirs(unit.PythonVersion),
+		ConfigFiles: cfgFiles, ConfigDirs: cfgDirs, Cmdline: cmdline, Extra: extra + "\x00" + unit.Python})
+	prev, loadErr := state.Get[Record](st, state.Collision)
+	if !fresh && prev.Fingerprint == fp && prev.Error == "" {
+		return prev, loadErr
+	}
+	rec := Record{Fingerprint: fp, Probed: time.Now()}
+	rep, err := Probe(ctx, run, unit.Python, "magnum", unit.ServicesEnv(), cmdline)
+	if err != nil {
+		rec.Error = err.Error()
+	} else {
+		rec.Analysis = Analyse(rep)
+	}
+	return rec, errors.Join(loadErr, st.Save(state.Collision, rec))
 }

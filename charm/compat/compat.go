@@ -19,6 +19,7 @@ package compat
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -107,6 +108,28 @@ type Fix struct {
 	Possible bool `json:"possible"`
 	// Text is the one-line instruction, for a status or an action result.
 	Text string `json:"text"`
+}
+
+// PreflightOptions are opts for a preflight of what driver driverVersion
+// with api-resources apiResources will read: the overrides (a value the
+// charm's catalogue accepted is JSON of this shape; one that is not
+// leaves the driver's own versions, as for an unset option), and, when
+// the cluster serves other versions, the report's fix as the advice.
+func PreflightOptions(driverVersion, apiResources string, opts kubeconfig.Options) kubeconfig.Options {
+	opts.APIVersions, _ = kubeconfig.ParseAPIResources(apiResources)
+	discover := opts
+	opts.Advise = func(ctx context.Context, kc *kubeconfig.Kubeconfig) string {
+		served, err := kubeconfig.Discover(ctx, kc, Groups(), discover)
+		if err != nil {
+			return ""
+		}
+		rep, err := Build(Input{DriverVersion: driverVersion, APIResources: apiResources, Served: served})
+		if err != nil || rep.Fix == nil {
+			return ""
+		}
+		return rep.Fix.Text
+	}
+	return opts
 }
 
 // OK reports whether the cluster serves everything the driver reads.

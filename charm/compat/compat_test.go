@@ -79,98 +79,102 @@ func TestDiscoverNamesTheProblem(t *testing.T) {
 	assert.Contains(t, err.Error(), "connection refused")
 }
 
+// releases are real CAPI/CAPO releases served, a driver release and an
+// api-resources value, with what the report says of them.
+var releases = []struct {
+	name         string
+	opts         fakek8s.Options
+	driver       string
+	apiResources string
+	mismatches   []string
+	fix          *compat.Fix
+	notes        []string
+	summary      string
+}{{
+	name:    "1.4.0 on CAPO v0.12 meets",
+	opts:    fakek8s.Options{CAPO: "v0.12"},
+	driver:  "1.4.0",
+	summary: "Magnum 20.0.0, driver 1.4.0; Cluster API v1beta1; CAPO v1beta1, v1alpha1; addons v1alpha1: the driver reads only what is served",
+}, {
+	name:   "1.4.0 on CAPO v0.9 reads v1beta1, served only up to v1alpha7",
+	opts:   fakek8s.Options{CAPO: "v0.9"},
+	driver: "1.4.0",
+	mismatches: []string{"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1beta1; " +
+		"the cluster serves it at v1alpha7, v1alpha6, v1alpha5"},
+	fix: &compat.Fix{APIResourcesSet: true, Possible: true,
+		APIResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}`,
+		Text:         `set api-resources='{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}' (or choose driver-version 1.3.0)`},
+	summary: "Magnum 20.0.0, driver 1.4.0; Cluster API v1beta1; CAPO v1alpha7, v1alpha6, v1alpha5; addons v1alpha1: " +
+		"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1beta1; the cluster serves it at v1alpha7, v1alpha6, v1alpha5; " +
+		`set api-resources='{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}' (or choose driver-version 1.3.0)`,
+}, {
+	name:   "1.2.0 on CAPO v0.11 reads v1alpha6, no longer served",
+	opts:   fakek8s.Options{CAPO: "v0.11"},
+	driver: "1.2.0",
+	mismatches: []string{"OpenStackCluster: driver 1.2.0 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
+		"the cluster serves it at v1beta1, v1alpha7"},
+	fix: &compat.Fix{DriverVersion: "1.4.0", Possible: true,
+		Text: "choose driver-version 1.4.0: driver 1.2.0 cannot be told other versions (api-resources is read from 1.4.0)"},
+}, {
+	name:   "1.3.0 on CAPO v0.13 (Cluster API v1.11)",
+	opts:   fakek8s.Options{CAPO: "v0.13"},
+	driver: "1.3.0",
+	mismatches: []string{"OpenStackCluster: driver 1.3.0 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
+		"the cluster serves it at v1beta1"},
+	fix: &compat.Fix{DriverVersion: "1.4.0", Possible: true,
+		Text: "choose driver-version 1.4.0: driver 1.3.0 cannot be told other versions (api-resources is read from 1.4.0)"},
+	notes: []string{
+		"the cluster prefers cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
+		"the cluster prefers controlplane.cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
+	},
+}, {
+	name:   "1.4.0 on CAPO v0.14 (Cluster API v1.12) meets, on v1beta1 still served",
+	opts:   fakek8s.Options{CAPO: "v0.14"},
+	driver: "1.4.0",
+	notes: []string{
+		"the cluster prefers cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
+		"the cluster prefers controlplane.cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
+	},
+	summary: "Magnum 20.0.0, driver 1.4.0; Cluster API v1beta2, v1beta1; CAPO v1beta1, v1alpha1; addons v1alpha1: the driver reads only what is served",
+}, {
+	name:   "an override left from an old cluster, now wrong",
+	opts:   fakek8s.Options{CAPO: "v0.12"},
+	driver: "1.4.0", apiResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha6"},"K8sControlPlane":{"plural_name":"kubeadmcontrolplanes"}}`,
+	mismatches: []string{"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
+		"the cluster serves it at v1beta1"},
+	fix: &compat.Fix{APIResourcesSet: true, Possible: true,
+		APIResources: `{"K8sControlPlane":{"plural_name":"kubeadmcontrolplanes"}}`,
+		Text:         `set api-resources='{"K8sControlPlane":{"plural_name":"kubeadmcontrolplanes"}}'`},
+}, {
+	name:   "an override that only repeats the built-in version goes",
+	opts:   fakek8s.Options{CAPO: "v0.12"},
+	driver: "1.4.0", apiResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}`,
+	mismatches: []string{"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1alpha7; " +
+		"the cluster serves it at v1beta1"},
+	fix: &compat.Fix{APIResourcesSet: true, Possible: true,
+		Text: "unset api-resources: driver 1.4.0's own versions are all served"},
+}, {
+	name:   "only v1alpha7: no release reads it as it comes",
+	opts:   fakek8s.Options{InfraVersions: []string{"v1alpha7"}},
+	driver: "1.2.1",
+	mismatches: []string{"OpenStackCluster: driver 1.2.1 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
+		"the cluster serves it at v1alpha7"},
+	fix: &compat.Fix{APIResourcesSet: true, DriverVersion: "1.4.0", Possible: true,
+		APIResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}`,
+		Text:         `choose driver-version 1.4.0 and set api-resources='{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}'`},
+}, {
+	name:   "no addon provider: nothing to set",
+	opts:   fakek8s.Options{CAPO: "v0.12", MissingGroups: []string{"addons.stackhpc.com"}},
+	driver: "1.4.0",
+	mismatches: []string{
+		"HelmRelease: driver 1.4.0 reads addons.stackhpc.com/v1alpha1; the cluster serves it at no version",
+		"Manifests: driver 1.4.0 reads addons.stackhpc.com/v1alpha1; the cluster serves it at no version",
+	},
+	fix: &compat.Fix{Text: "the management cluster serves no HelmRelease (helmreleases) at any version: install the provider that serves addons.stackhpc.com"},
+}}
+
 func TestCompatibilityAgainstRealReleases(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		opts         fakek8s.Options
-		driver       string
-		apiResources string
-		mismatches   []string
-		fix          *compat.Fix
-		notes        []string
-		summary      string
-	}{{
-		name:    "1.4.0 on CAPO v0.12 meets",
-		opts:    fakek8s.Options{CAPO: "v0.12"},
-		driver:  "1.4.0",
-		summary: "Magnum 20.0.0, driver 1.4.0; Cluster API v1beta1; CAPO v1beta1, v1alpha1; addons v1alpha1: the driver reads only what is served",
-	}, {
-		name:   "1.4.0 on CAPO v0.9 reads v1beta1, served only up to v1alpha7",
-		opts:   fakek8s.Options{CAPO: "v0.9"},
-		driver: "1.4.0",
-		mismatches: []string{"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1beta1; " +
-			"the cluster serves it at v1alpha7, v1alpha6, v1alpha5"},
-		fix: &compat.Fix{APIResourcesSet: true, Possible: true,
-			APIResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}`,
-			Text:         `set api-resources='{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}' (or choose driver-version 1.3.0)`},
-		summary: "Magnum 20.0.0, driver 1.4.0; Cluster API v1beta1; CAPO v1alpha7, v1alpha6, v1alpha5; addons v1alpha1: " +
-			"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1beta1; the cluster serves it at v1alpha7, v1alpha6, v1alpha5; " +
-			`set api-resources='{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}' (or choose driver-version 1.3.0)`,
-	}, {
-		name:   "1.2.0 on CAPO v0.11 reads v1alpha6, no longer served",
-		opts:   fakek8s.Options{CAPO: "v0.11"},
-		driver: "1.2.0",
-		mismatches: []string{"OpenStackCluster: driver 1.2.0 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
-			"the cluster serves it at v1beta1, v1alpha7"},
-		fix: &compat.Fix{DriverVersion: "1.4.0", Possible: true,
-			Text: "choose driver-version 1.4.0: driver 1.2.0 cannot be told other versions (api-resources is read from 1.4.0)"},
-	}, {
-		name:   "1.3.0 on CAPO v0.13 (Cluster API v1.11)",
-		opts:   fakek8s.Options{CAPO: "v0.13"},
-		driver: "1.3.0",
-		mismatches: []string{"OpenStackCluster: driver 1.3.0 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
-			"the cluster serves it at v1beta1"},
-		fix: &compat.Fix{DriverVersion: "1.4.0", Possible: true,
-			Text: "choose driver-version 1.4.0: driver 1.3.0 cannot be told other versions (api-resources is read from 1.4.0)"},
-		notes: []string{
-			"the cluster prefers cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
-			"the cluster prefers controlplane.cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
-		},
-	}, {
-		name:   "1.4.0 on CAPO v0.14 (Cluster API v1.12) meets, on v1beta1 still served",
-		opts:   fakek8s.Options{CAPO: "v0.14"},
-		driver: "1.4.0",
-		notes: []string{
-			"the cluster prefers cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
-			"the cluster prefers controlplane.cluster.x-k8s.io/v1beta2; the driver reads v1beta1, which it still serves",
-		},
-		summary: "Magnum 20.0.0, driver 1.4.0; Cluster API v1beta2, v1beta1; CAPO v1beta1, v1alpha1; addons v1alpha1: the driver reads only what is served",
-	}, {
-		name:   "an override left from an old cluster, now wrong",
-		opts:   fakek8s.Options{CAPO: "v0.12"},
-		driver: "1.4.0", apiResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha6"},"K8sControlPlane":{"plural_name":"kubeadmcontrolplanes"}}`,
-		mismatches: []string{"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
-			"the cluster serves it at v1beta1"},
-		fix: &compat.Fix{APIResourcesSet: true, Possible: true,
-			APIResources: `{"K8sControlPlane":{"plural_name":"kubeadmcontrolplanes"}}`,
-			Text:         `set api-resources='{"K8sControlPlane":{"plural_name":"kubeadmcontrolplanes"}}'`},
-	}, {
-		name:   "an override that only repeats the built-in version goes",
-		opts:   fakek8s.Options{CAPO: "v0.12"},
-		driver: "1.4.0", apiResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}`,
-		mismatches: []string{"OpenStackCluster: driver 1.4.0 reads infrastructure.cluster.x-k8s.io/v1alpha7; " +
-			"the cluster serves it at v1beta1"},
-		fix: &compat.Fix{APIResourcesSet: true, Possible: true,
-			Text: "unset api-resources: driver 1.4.0's own versions are all served"},
-	}, {
-		name:   "only v1alpha7: no release reads it as it comes",
-		opts:   fakek8s.Options{InfraVersions: []string{"v1alpha7"}},
-		driver: "1.2.1",
-		mismatches: []string{"OpenStackCluster: driver 1.2.1 reads infrastructure.cluster.x-k8s.io/v1alpha6; " +
-			"the cluster serves it at v1alpha7"},
-		fix: &compat.Fix{APIResourcesSet: true, DriverVersion: "1.4.0", Possible: true,
-			APIResources: `{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}`,
-			Text:         `choose driver-version 1.4.0 and set api-resources='{"OpenstackCluster":{"api_version":"infrastructure.cluster.x-k8s.io/v1alpha7"}}'`},
-	}, {
-		name:   "no addon provider: nothing to set",
-		opts:   fakek8s.Options{CAPO: "v0.12", MissingGroups: []string{"addons.stackhpc.com"}},
-		driver: "1.4.0",
-		mismatches: []string{
-			"HelmRelease: driver 1.4.0 reads addons.stackhpc.com/v1alpha1; the cluster serves it at no version",
-			"Manifests: driver 1.4.0 reads addons.stackhpc.com/v1alpha1; the cluster serves it at no version",
-		},
-		fix: &compat.Fix{Text: "the management cluster serves no HelmRelease (helmreleases) at any version: install the provider that serves addons.stackhpc.com"},
-	}} {
+	for _, tc := range releases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := build(t, discover(t, tc.opts), tc.driver, tc.apiResources)
 			assert.Equal(t, tc.mismatches, r.Mismatches)

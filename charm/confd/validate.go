@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -336,7 +337,7 @@ func canonicalAPIResources(s string) (string, string) {
 		// The driver calls .get() on it while its module is imported.
 		return "", fmt.Sprintf("must be a JSON object (got %s)", kindOf(v))
 	}
-	for _, kind := range sortedKeys(obj) {
+	for _, kind := range slices.Sorted(maps.Keys(obj)) {
 		fields, known := apiResourceFields[kind]
 		if !known {
 			return "", fmt.Sprintf("has unknown resource %s", quote(kind))
@@ -345,7 +346,7 @@ func canonicalAPIResources(s string) (string, string) {
 		if !ok {
 			return "", fmt.Sprintf("resource %s must be a JSON object", quote(kind))
 		}
-		for _, field := range sortedKeys(res) {
+		for _, field := range slices.Sorted(maps.Keys(res)) {
 			if !contains(fields, field) {
 				return "", fmt.Sprintf("resource %s has unknown field %s", quote(kind), quote(field))
 			}
@@ -376,7 +377,7 @@ func resolveLabels(o Option, s string, v string) ([]setting, []Problem) {
 	}
 	var settings []setting
 	var problems []Problem
-	for _, key := range sortedKeys(obj) {
+	for _, key := range slices.Sorted(maps.Keys(obj)) {
 		label, known := lookupLabel(v, key)
 		if !known {
 			problems = append(problems, problem(o, "has unknown label %s", quote(key))...)
@@ -467,15 +468,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // kindOf names a decoded JSON value's type the way an operator would.

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -149,7 +151,7 @@ func Inspect(filePath string) (*Artifact, error) {
 			return nil, fmt.Errorf("driver tarball holds no .whl files and no PKG-INFO: neither a wheelhouse nor an sdist")
 		}
 		var drivers []Wheel
-		for _, name := range sortedKeys(members) {
+		for _, name := range slices.Sorted(maps.Keys(members)) {
 			w, err := readWheel(members[name], name, &inflate)
 			if err != nil {
 				return nil, fmt.Errorf("driver wheelhouse: %s: %w", name, err)
@@ -495,7 +497,7 @@ func (w *Wheel) readLayout(files map[string]*zip.File) error {
 			tops[top] = true
 		}
 	}
-	w.topLevel = sortedKeys(tops)
+	w.topLevel = slices.Sorted(maps.Keys(tops))
 	if len(distInfos) != 1 {
 		return fmt.Errorf("wheel has %d .dist-info directories, want exactly 1", len(distInfos))
 	}
@@ -563,7 +565,7 @@ func verifyZip(files map[string]*zip.File, record []recordEntry, visit func(name
 			}
 		}
 	}
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		e, ok := byPath[name]
 		if !ok {
 			return fmt.Errorf("%s is not listed in RECORD", name)
@@ -727,13 +729,4 @@ func first(vals []string) string {
 		return ""
 	}
 	return vals[0]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

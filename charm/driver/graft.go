@@ -114,9 +114,9 @@ type Driver struct {
 	Pth     string
 	// Package is the Debian package (apt).
 	Package string
-	// Converged is set when the cheap check found the recorded install
+	// converged is set when the cheap check found the recorded install
 	// intact and nothing was re-read.
-	Converged bool
+	converged bool
 
 	artifact *Artifact
 	sha256   string
@@ -205,13 +205,13 @@ func (s *Driver) Desire(c *artifact.Context) (artifact.Part, error) {
 	s.previous = rec
 	if !c.Force && rec != nil && rec.Key == s.Config.key() && rec.Python == unit.PythonVersion &&
 		rec.Magnum == unit.MagnumVersion && !c.State.Marked(state.DriverPending) && s.intact(rec) {
-		s.Converged = true
+		s.converged = true
 		s.Source, s.Dir, s.Package, s.sha256 = rec.Source, rec.Dir, rec.Package, rec.SHA256
 	}
 	part := artifact.Part{Watch: []string{Root(c)}}
 	both := slices.Clone(unitshape.Services)
 	switch {
-	case s.Converged:
+	case s.converged:
 		part.Add(s.activation())
 	case s.Config.Source != SourceApt:
 		// The site directory exists on most units; when it does not, the
@@ -277,16 +277,11 @@ func (s *Driver) intact(rec *record) bool {
 // Resolve finds the driver and checks it against the options and Magnum's
 // Python, installing nothing. It returns the activation for the plan.
 func (s *Driver) Resolve(ctx context.Context, c *artifact.Context) (artifact.Part, error) {
-	if s.Converged {
-		return artifact.Part{}, nil
-	}
 	// While the marker is there the cheap check is not trusted, so a
 	// refused resource keeps its blocked status instead of the last good
 	// version passing for converged.
-	if !c.DryRun {
-		if err := c.State.Mark(state.DriverPending, true); err != nil {
-			return artifact.Part{}, err
-		}
+	if err := c.MarkPending(state.DriverPending); err != nil {
+		return artifact.Part{}, err
 	}
 	s.Source = s.Config.Source
 	var restart string
@@ -309,11 +304,11 @@ func (s *Driver) Resolve(ctx context.Context, c *artifact.Context) (artifact.Par
 // package. The activation is a planned file; the services are not touched
 // here.
 func (s *Driver) Stage(ctx context.Context, c *artifact.Context) error {
-	if s.Converged || c.DryRun {
-		return nil
-	}
 	return s.install(ctx, c)
 }
+
+// Converged reports that the recorded install holds.
+func (s *Driver) Converged() bool { return s.converged }
 
 // resolveWheel finds the wheel (the resource, or the index), and checks it
 // against the options and Magnum's Python.
@@ -590,9 +585,6 @@ func (s *Driver) Unstage(ctx context.Context, c *artifact.Context) {
 // Commit records what is now installed and proved, keeps one previous
 // version directory and removes the others.
 func (s *Driver) Commit(ctx context.Context, c *artifact.Context) error {
-	if s.Converged {
-		return nil
-	}
 	rec, err := s.record(c)
 	if err != nil {
 		return err

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -376,7 +378,7 @@ func VerifyInstalled(dir string) error {
 	if err != nil {
 		return fmt.Errorf("verify driver %s: %w", dir, err)
 	}
-	for _, p := range sortedKeys(expected) {
+	for _, p := range slices.Sorted(maps.Keys(expected)) {
 		if !seen[p] && expected[p].hasHash() {
 			return fmt.Errorf("verify driver %s: %s is missing", dir, p)
 		}

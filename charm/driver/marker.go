@@ -171,23 +171,22 @@ func (p *markerParser) peek(kind string) bool {
 }
 
 func (p *markerParser) or() (bool, error) {
-	v, err := p.and()
-	for err == nil && p.peek("or") {
-		p.pos++
-		var r bool
-		r, err = p.and()
-		v = v || r
-	}
-	return v, err
+	return p.chain("or", p.and, func(a, b bool) bool { return a || b })
 }
 
 func (p *markerParser) and() (bool, error) {
-	v, err := p.atom()
-	for err == nil && p.peek("and") {
+	return p.chain("and", p.atom, func(a, b bool) bool { return a && b })
+}
+
+// chain parses operand (op operand)*, combining the values left to right;
+// every operand is parsed, whatever the value so far.
+func (p *markerParser) chain(op string, operand func() (bool, error), combine func(a, b bool) bool) (bool, error) {
+	v, err := operand()
+	for err == nil && p.peek(op) {
 		p.pos++
 		var r bool
-		r, err = p.atom()
-		v = v && r
+		r, err = operand()
+		v = combine(v, r)
 	}
 	return v, err
 }

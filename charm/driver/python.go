@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,7 +267,7 @@ print(json.dumps({"found": out}))
 // what it provides. A name provided only by the same distribution (an
 // apt-installed copy of the driver) is no shadow: it is the same code.
 func Shadowed(ctx context.Context, interp *Interpreter, names map[string]string) ([]Shadow, error) {
-	in := map[string]any{"names": sortedKeys(names), "hide": append([]string{}, interp.Hide...)}
+	in := map[string]any{"names": slices.Sorted(maps.Keys(names)), "hide": append([]string{}, interp.Hide...)}
 	var out struct {
 		Found map[string]struct {
 			Where string   `json:"where"`
@@ -276,7 +278,7 @@ func Shadowed(ctx context.Context, interp *Interpreter, names map[string]string)
 		return nil, fmt.Errorf("check the driver's top-level names: %w", err)
 	}
 	var shadows []Shadow
-	for _, name := range sortedKeys(out.Found) {
+	for _, name := range slices.Sorted(maps.Keys(out.Found)) {
 		f := out.Found[name]
 		same := len(f.Dists) > 0
 		for _, d := range f.Dists {

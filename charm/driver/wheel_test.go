@@ -9,8 +9,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -79,7 +81,7 @@ func (w testWheel) build(t testing.TB) []byte {
 		files[distInfo+"/entry_points.txt"] = w.entryPoints
 	}
 	var lines []string
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		sum := sha256.Sum256([]byte(files[name]))
 		lines = append(lines, fmt.Sprintf("%s,sha256=%s,%d", name, base64.RawURLEncoding.EncodeToString(sum[:]), len(files[name])))
 	}
@@ -94,7 +96,7 @@ func (w testWheel) build(t testing.TB) []byte {
 
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		f, err := zw.Create(name)
 		require.NoError(t, err)
 		_, err = f.Write([]byte(files[name]))

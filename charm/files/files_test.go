@@ -203,7 +203,7 @@ func TestDiffDir(t *testing.T) {
 	}
 }
 
-func TestApply(t *testing.T) {
+func TestApplyWrites(t *testing.T) {
 	owner, group := me(t)
 	dir := t.TempDir()
 
@@ -241,6 +241,18 @@ func TestApply(t *testing.T) {
 		uid, gid := ownerOf(t, p)
 		assert.Equal(t, [2]int{0, 1}, [2]int{uid, gid})
 	})
+	t.Run("unknown owner", func(t *testing.T) {
+		p := filepath.Join(dir, "unowned")
+		err := Apply(plan.Change{Kind: plan.Write, Path: p, Content: []byte("x"), Mode: 0o644, Owner: "no-such-user-magnum-capi-graft"})
+		assert.ErrorContains(t, err, "no-such-user-magnum-capi-graft")
+		assert.NoFileExists(t, p)
+	})
+}
+
+func TestApplyDirsModesAndRemovals(t *testing.T) {
+	owner, group := me(t)
+	dir := t.TempDir()
+
 	t.Run("mkdir", func(t *testing.T) {
 		old := syscall.Umask(0o077)
 		defer syscall.Umask(old)
@@ -290,12 +302,6 @@ func TestApply(t *testing.T) {
 	})
 	t.Run("restore is not applied here", func(t *testing.T) {
 		assert.EqualError(t, Apply(plan.Change{Kind: plan.Restore, Path: "/x"}), "restore /x: cannot apply restore")
-	})
-	t.Run("unknown owner", func(t *testing.T) {
-		p := filepath.Join(dir, "unowned")
-		err := Apply(plan.Change{Kind: plan.Write, Path: p, Content: []byte("x"), Mode: 0o644, Owner: "no-such-user-magnum-capi-graft"})
-		assert.ErrorContains(t, err, "no-such-user-magnum-capi-graft")
-		assert.NoFileExists(t, p)
 	})
 }
 

@@ -76,8 +76,8 @@ type Helm struct {
 	Path    string
 	Version string
 	Package string
-	// Converged is set when the cheap check found the recorded helm intact.
-	Converged bool
+	// converged is set when the cheap check found the recorded helm intact.
+	converged bool
 
 	sha256 string
 	// binary is the resource's helm, to install (nil: already installed).
@@ -178,7 +178,7 @@ func (h *Helm) Desire(c *artifact.Context) (artifact.Part, error) {
 	if !intact {
 		return artifact.Part{Watch: h.watch(c)}, nil
 	}
-	h.Mode, h.Path, h.Version, h.Package, h.sha256, h.Converged = rec.Mode, rec.Path, rec.Version, rec.Package, rec.SHA256, true
+	h.Mode, h.Path, h.Version, h.Package, h.sha256, h.converged = rec.Mode, rec.Path, rec.Version, rec.Package, rec.SHA256, true
 	part := artifact.Part{Watch: h.watch(c), Keys: []string{"helm " + h.sha256}}
 	if h.Mode == FromResource {
 		h.Path = Binary(c)
@@ -199,13 +199,8 @@ func (h *Helm) watch(c *artifact.Context) []string {
 // Resolve decides whose helm the services run: a package's or another
 // found on their PATH, or the resource's, which the plan links.
 func (h *Helm) Resolve(ctx context.Context, c *artifact.Context) (artifact.Part, error) {
-	if h.Converged {
-		return artifact.Part{}, nil
-	}
-	if !c.DryRun {
-		if err := c.State.Mark(state.HelmPending, true); err != nil {
-			return artifact.Part{}, err
-		}
+	if err := c.MarkPending(state.HelmPending); err != nil {
+		return artifact.Part{}, err
 	}
 	if err := h.choose(ctx, c); err != nil {
 		return artifact.Part{}, err
@@ -220,11 +215,11 @@ func (h *Helm) Resolve(ctx context.Context, c *artifact.Context) (artifact.Part,
 // Stage proves the helm the services will run as magnum: the resource's
 // before it is put in place.
 func (h *Helm) Stage(ctx context.Context, c *artifact.Context) error {
-	if h.Converged || c.DryRun {
-		return nil
-	}
 	return h.install(ctx, c)
 }
+
+// Converged reports that the recorded helm holds.
+func (h *Helm) Converged() bool { return h.converged }
 
 // choose finds the helm the services will run.
 func (h *Helm) choose(ctx context.Context, c *artifact.Context) error {
@@ -399,9 +394,6 @@ func helmVersion(ctx context.Context, unit *unitshape.Unit, bin string) (string,
 
 // Commit checks the services find the helm that was proved and records it.
 func (h *Helm) Commit(_ context.Context, c *artifact.Context) error {
-	if h.Converged {
-		return nil
-	}
 	path := c.Unit.ServicesPATH()
 	found := lookPathIn("helm", path)
 	if h.Mode == FromResource {

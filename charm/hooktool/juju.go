@@ -33,18 +33,28 @@ func New(r Runner) *Juju {
 	return &Juju{r: r}
 }
 
+// decodeOutput decodes a hook tool's JSON output; Juju's null (nothing to
+// say) is empty, never nil.
+func decodeOutput[T any](out []byte, tool string, empty T) (T, error) {
+	if bytes.Equal(bytes.TrimSpace(out), []byte("null")) {
+		return empty, nil
+	}
+	v := empty
+	if err := json.Unmarshal(out, &v); err != nil {
+		return v, fmt.Errorf("%s output: %w", tool, err)
+	}
+	return v, nil
+}
+
 // ConfigGet implements Tools.
 func (j *Juju) ConfigGet(ctx context.Context) (map[string]any, error) {
 	out, err := j.r.Run(ctx, []string{"config-get", "--format=json", "--all"})
 	if err != nil {
 		return nil, fmt.Errorf("cannot read charm config: %w", err)
 	}
-	var cfg map[string]any
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		return nil, fmt.Errorf("cannot read charm config: config-get output: %w", err)
-	}
-	if cfg == nil {
-		cfg = map[string]any{}
+	cfg, err := decodeOutput(out, "config-get", map[string]any{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read charm config: %w", err)
 	}
 	return cfg, nil
 }
@@ -134,12 +144,9 @@ func (j *Juju) ActionGet(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read action parameters: %w", err)
 	}
-	var params map[string]any
-	if err := json.Unmarshal(out, &params); err != nil {
-		return nil, fmt.Errorf("cannot read action parameters: action-get output: %w", err)
-	}
-	if params == nil {
-		params = map[string]any{}
+	params, err := decodeOutput(out, "action-get", map[string]any{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read action parameters: %w", err)
 	}
 	return params, nil
 }

@@ -41,12 +41,9 @@ func (j *Juju) RelationIDs(ctx context.Context, endpoint string) ([]string, erro
 	if err != nil {
 		return nil, relationErr(fmt.Sprintf("cannot list the relations of %s", endpoint), err)
 	}
-	var ids []string
-	if err := json.Unmarshal(out, &ids); err != nil {
-		return nil, fmt.Errorf("cannot list the relations of %s: relation-ids output: %w", endpoint, err)
-	}
-	if ids == nil {
-		ids = []string{}
+	ids, err := decodeOutput(out, "relation-ids", []string{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the relations of %s: %w", endpoint, err)
 	}
 	return ids, nil
 }
@@ -57,12 +54,9 @@ func (j *Juju) RelationList(ctx context.Context, id string) ([]string, error) {
 	if err != nil {
 		return nil, relationErr(fmt.Sprintf("cannot list the units of relation %s", id), err)
 	}
-	var units []string
-	if err := json.Unmarshal(out, &units); err != nil {
-		return nil, fmt.Errorf("cannot list the units of relation %s: relation-list output: %w", id, err)
-	}
-	if units == nil {
-		units = []string{}
+	units, err := decodeOutput(out, "relation-list", []string{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the units of relation %s: %w", id, err)
 	}
 	return units, nil
 }

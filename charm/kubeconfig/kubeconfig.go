@@ -381,7 +381,7 @@ func checkAuthority(r *Report, kc *Kubeconfig, cluster *rawCluster, caFileProble
 			r.fail(checkCA, "kubeconfig: certificate-authority-data is not valid base64")
 			return
 		}
-		n := countCertificates(der)
+		n := len(certificates(der))
 		if n == 0 {
 			r.fail(checkCA, "kubeconfig: certificate-authority-data holds no PEM certificate")
 			return
@@ -400,20 +400,20 @@ func checkAuthority(r *Report, kc *Kubeconfig, cluster *rawCluster, caFileProble
 	}
 }
 
-// countCertificates counts the PEM certificates that parse.
-func countCertificates(data []byte) int {
-	n := 0
+// certificates are the PEM certificates in data that parse, in order.
+func certificates(data []byte) []*x509.Certificate {
+	var certs []*x509.Certificate
 	for {
 		var block *pem.Block
 		block, data = pem.Decode(data)
 		if block == nil {
-			return n
+			return certs
 		}
 		if block.Type != "CERTIFICATE" {
 			continue
 		}
-		if _, err := x509.ParseCertificate(block.Bytes); err == nil {
-			n++
+		if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
+			certs = append(certs, cert)
 		}
 	}
 }
@@ -561,19 +561,10 @@ func inDays(d time.Duration) string {
 
 // firstCertificate returns the first PEM certificate that parses.
 func firstCertificate(data []byte) *x509.Certificate {
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return nil
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
-			return cert
-		}
+	if certs := certificates(data); len(certs) > 0 {
+		return certs[0]
 	}
+	return nil
 }
 
 // hasPrivateKey reports whether data holds a PEM private key in a form

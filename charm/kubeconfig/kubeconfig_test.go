@@ -12,95 +12,119 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 )
 
-func TestValidateProblems(t *testing.T) {
-	fx := newFixture(t)
-	client := fx.validClient()
-	good := kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &client}
-	with := func(change func(s *kcSpec)) []byte {
-		s := good
-		change(&s)
-		return s.yaml()
-	}
-	replace := func(old, new string) []byte {
-		doc := string(good.yaml())
-		require.Contains(t, doc, old)
-		return []byte(strings.Replace(doc, old, new, 1))
-	}
-	for _, tc := range []struct {
-		name     string
-		data     []byte
-		driver   string
-		problems []string
-		warnings []string
-	}{{
+// validateCase is a kubeconfig document and what Validate says of it.
+type validateCase struct {
+	name     string
+	data     []byte
+	driver   string
+	problems []string
+	warnings []string
+}
+
+// variants make documents from a good one: with changes its spec, replace
+// one of its lines.
+type variants struct {
+	t      *testing.T
+	client issued
+	good   kcSpec
+}
+
+func newVariants(t *testing.T, fx *fixture) variants {
+	v := variants{t: t, client: fx.validClient()}
+	v.good = kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &v.client}
+	return v
+}
+
+func (v variants) with(change func(s *kcSpec)) []byte {
+	s := v.good
+	change(&s)
+	return s.yaml()
+}
+
+func (v variants) replace(old, new string) []byte {
+	doc := string(v.good.yaml())
+	require.Contains(v.t, doc, old)
+	return []byte(strings.Replace(doc, old, new, 1))
+}
+
+// documentCases are documents whose context, server or CA Validate
+// refuses or warns about.
+func documentCases(v variants) []validateCase {
+	return []validateCase{{
 		name:     "no current-context",
-		data:     replace("current-context: magnum@capi-mgmt", "current-context: \"\""),
+		data:     v.replace("current-context: magnum@capi-mgmt", "current-context: \"\""),
 		problems: []string{"kubeconfig: current-context is not set"},
 	}, {
 		name:     "current-context names nothing",
-		data:     replace("current-context: magnum@capi-mgmt", "current-context: elsewhere"),
+		data:     v.replace("current-context: magnum@capi-mgmt", "current-context: elsewhere"),
 		problems: []string{"kubeconfig: current-context names no context in contexts"},
 	}, {
 		name:     "context cluster missing",
-		data:     replace("cluster: capi-mgmt\n", "cluster: gone\n"),
+		data:     v.replace("cluster: capi-mgmt\n", "cluster: gone\n"),
 		problems: []string{"kubeconfig: current context's cluster is not in clusters"},
 	}, {
 		name:     "context user missing",
-		data:     replace("user: magnum\n", "user: gone\n"),
+		data:     v.replace("user: magnum\n", "user: gone\n"),
 		problems: []string{"kubeconfig: current context's user is not in users"},
 	}, {
 		name:     "plain http",
-		data:     with(func(s *kcSpec) { s.server = "http://10.0.0.1:6443" }),
+		data:     v.with(func(s *kcSpec) { s.server = "http://10.0.0.1:6443" }),
 		problems: []string{"kubeconfig: cluster server URL must use https"},
 	}, {
 		name:     "credentials in the URL",
-		data:     with(func(s *kcSpec) { s.server = "https://admin:hunter2@10.0.0.1:6443" }),
+		data:     v.with(func(s *kcSpec) { s.server = "https://admin:hunter2@10.0.0.1:6443" }),
 		problems: []string{"kubeconfig: cluster server URL must not carry credentials"},
 	}, {
 		name:     "no server",
-		data:     with(func(s *kcSpec) { s.server = `""` }),
+		data:     v.with(func(s *kcSpec) { s.server = `""` }),
 		problems: []string{"kubeconfig: cluster has no server URL"},
 	}, {
 		name:     "no CA",
-		data:     with(func(s *kcSpec) { s.caPEM = nil }),
+		data:     v.with(func(s *kcSpec) { s.caPEM = nil }),
 		problems: []string{"kubeconfig: cluster has no certificate-authority-data or certificate-authority"},
 	}, {
 		name:     "CA data not base64",
-		data:     replace("certificate-authority-data: ", "certificate-authority-data: '%%%'\n    x-: "),
+		data:     v.replace("certificate-authority-data: ", "certificate-authority-data: '%%%'\n    x-: "),
 		problems: []string{"kubeconfig: certificate-authority-data is not valid base64"},
 	}, {
 		name:     "insecure-skip-tls-verify",
-		data:     replace("    server: https://10.0.0.1:6443\n", "    server: https://10.0.0.1:6443\n    insecure-skip-tls-verify: true\n"),
+		data:     v.replace("    server: https://10.0.0.1:6443\n", "    server: https://10.0.0.1:6443\n    insecure-skip-tls-verify: true\n"),
 		warnings: []string{"kubeconfig: insecure-skip-tls-verify is ignored by the driver"},
-	}, {
+	}}
+}
+
+// credentialCases are documents whose credentials Validate refuses or
+// warns about.
+func credentialCases(v variants) []validateCase {
+	return []validateCase{{
 		name:     "no credentials",
-		data:     with(func(s *kcSpec) { s.client = nil }),
+		data:     v.with(func(s *kcSpec) { s.client = nil }),
 		problems: []string{"kubeconfig: user has no client certificate or token"},
 	}, {
 		name: "certificate without key",
-		data: with(func(s *kcSpec) {
+		data: v.with(func(s *kcSpec) {
 			s.client = nil
-			s.extraUser = "    client-certificate-data: " + b64(client.certPEM) + "\n"
+			s.extraUser = "    client-certificate-data: " + b64(v.client.certPEM) + "\n"
 		}),
 		problems: []string{"kubeconfig: client-certificate-data has no client-key-data"},
 	}, {
 		name:     "key not a key",
-		data:     with(func(s *kcSpec) { s.keyPEM = client.certPEM }),
+		data:     v.with(func(s *kcSpec) { s.keyPEM = v.client.certPEM }),
 		problems: []string{"kubeconfig: client-key-data holds no usable PEM private key"},
 	}, {
 		name:     "certificate not a certificate",
-		data:     replace("client-certificate-data: "+b64(client.certPEM), "client-certificate-data: "+b64(client.keyPEM)),
+		data:     v.replace("client-certificate-data: "+b64(v.client.certPEM), "client-certificate-data: "+b64(v.client.keyPEM)),
 		problems: []string{"kubeconfig: client-certificate-data holds no PEM certificate"},
 	}, {
 		name: "certificate files",
-		data: with(func(s *kcSpec) {
+		data: v.with(func(s *kcSpec) {
 			s.client = nil
-			s.extraUser = "    client-certificate: client.crt\n    client-key: client.key\n"
+			s.extraUser = "    client-certificate: v.client.crt\n    client-key: v.client.key\n"
 		}),
 		problems: []string{"kubeconfig: client-certificate and client-key files are not supported, embed client-certificate-data and client-key-data"},
 	}, {
 		name: "every unsupported method at once",
-		data: with(func(s *kcSpec) {
+		data: v.with(func(s *kcSpec) {
 			s.extraUser = "    auth-provider:\n      name: oidc\n    tokenFile: token\n    username: admin\n    password: hunter2\n"
 		}),
 		problems: []string{
@@ -110,27 +134,32 @@ func TestValidateProblems(t *testing.T) {
 		},
 	}, {
 		name:     "exec: null is no exec",
-		data:     with(func(s *kcSpec) { s.extraUser = "    exec: null\n" }),
+		data:     v.with(func(s *kcSpec) { s.extraUser = "    exec: null\n" }),
 		problems: nil,
 	}, {
 		name:     "token with an unreadable driver version",
-		data:     with(func(s *kcSpec) { s.client = nil; s.token = "abcdefghijklmnop" }),
+		data:     v.with(func(s *kcSpec) { s.client = nil; s.token = "abcdefghijklmnop" }),
 		driver:   "latest",
 		problems: []string{badDriverVersion},
 	}, {
 		name:     "token for 1.3 without patch number",
-		data:     with(func(s *kcSpec) { s.client = nil; s.token = "abcdefghijklmnop" }),
+		data:     v.with(func(s *kcSpec) { s.client = nil; s.token = "abcdefghijklmnop" }),
 		driver:   "1.3",
 		problems: nil,
 	}, {
 		name:     "token with a newline",
-		data:     with(func(s *kcSpec) { s.client = nil; s.token = `"abc\ndef"` }),
+		data:     v.with(func(s *kcSpec) { s.client = nil; s.token = `"abc\ndef"` }),
 		problems: []string{"kubeconfig: token has characters not allowed in an HTTP header"},
 	}, {
 		name:     "scalar document",
 		data:     []byte("just a string\n"),
 		problems: []string{"kubeconfig: not a kubeconfig document (line 1)"},
-	}} {
+	}}
+}
+
+func TestValidateProblems(t *testing.T) {
+	v := newVariants(t, newFixture(t))
+	for _, tc := range append(documentCases(v), credentialCases(v)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			driver := tc.driver
 			if driver == "" {

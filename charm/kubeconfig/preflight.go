@@ -13,9 +13,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/netcheck"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 )
 
@@ -108,17 +108,11 @@ func Preflight(ctx context.Context, kc *Kubeconfig, driverVersion string, opts O
 	}
 	firstUnserved := -1 // the check of the first API the cluster does not serve
 	for _, api := range apis {
-		name := apiCheckName(api.Group)
-		if ctx.Err() != nil {
-			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
-			continue
-		}
-		evidence, problem, missing := p.discover(ctx, api)
-		if problem != "" {
-			r.fail(name, problem)
-		} else {
-			r.pass(name, evidence)
-		}
+		missing := false
+		p.check(ctx, &r, apiCheckName(api.Group), func() (evidence, problem string) {
+			evidence, problem, missing = p.discover(ctx, api)
+			return evidence, problem
+		})
 		if missing && firstUnserved < 0 {
 			firstUnserved = len(r.Checks) - 1
 		}
@@ -127,18 +121,23 @@ func Preflight(ctx context.Context, kc *Kubeconfig, driverVersion string, opts O
 		r.advise(firstUnserved, opts.Advise(ctx, kc))
 	}
 	for _, perm := range requiredPermissions {
-		name := checkRBAC + perm.verb + "-" + perm.resource
-		if ctx.Err() != nil {
-			r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
-			continue
-		}
-		if evidence, problem := p.review(ctx, perm); problem != "" {
-			r.fail(name, problem)
-		} else {
-			r.pass(name, evidence)
-		}
+		p.check(ctx, &r, checkRBAC+perm.verb+"-"+perm.resource, func() (string, string) { return p.review(ctx, perm) })
 	}
 	return r
+}
+
+// check records in r what run (evidence or problem) says of the check
+// name, or skips it once the preflight's time is up.
+func (p *preflighter) check(ctx context.Context, r *Report, name string, run func() (evidence, problem string)) {
+	if ctx.Err() != nil {
+		r.skip(name, "skipped: "+p.describeError(ctx, ctx.Err()))
+		return
+	}
+	if evidence, problem := run(); problem != "" {
+		r.fail(name, problem)
+	} else {
+		r.pass(name, evidence)
+	}
 }
 
 // apiCheckName turns a group into an action result key.
@@ -402,22 +401,20 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 		}
 		return "management cluster: preflight cancelled"
 	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+	failure := netcheck.Classify(err)
+	switch failure {
+	case netcheck.UnknownAuthority:
 		return fmt.Sprintf("management cluster: server certificate of %s is not signed by the kubeconfig CA", p.addr)
-	}
-	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+	case netcheck.WrongName:
 		if p.kc.TLSServerName != "" {
 			return fmt.Sprintf("management cluster: server certificate of %s is not valid for the kubeconfig's tls-server-name", p.addr)
 		}
 		return fmt.Sprintf("management cluster: server certificate is not valid for %s", p.addr)
-	}
-	if invalid, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
-		if invalid.Reason == x509.Expired {
-			return fmt.Sprintf("management cluster: server certificate of %s has expired or is not yet valid", p.addr)
-		}
+	case netcheck.Expired:
+		return fmt.Sprintf("management cluster: server certificate of %s has expired or is not yet valid", p.addr)
+	case netcheck.InvalidCertificate:
 		return fmt.Sprintf("management cluster: server certificate of %s is not valid", p.addr)
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+	case netcheck.VerificationFailed:
 		return fmt.Sprintf("management cluster: server certificate of %s failed verification", p.addr)
 	}
 	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok || errors.Is(err, http.ErrSchemeMismatch) {
@@ -433,27 +430,21 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 			return fmt.Sprintf("management cluster: TLS handshake with %s failed (%s)", p.addr, alert)
 		}
 	}
-	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
+	target := p.addr
+	if netcheck.AtProxy(err) {
+		target = "the https proxy"
+	}
+	switch failure {
+	case netcheck.Timeout:
 		if p.perRequest >= p.total {
 			// The request's bound was the whole preflight's: the client's
 			// timer and the context's fire together and either may win.
 			return fmt.Sprintf("management cluster: preflight timed out after %s", p.total)
 		}
 		return fmt.Sprintf("management cluster: %s did not answer within %s", p.addr, p.perRequest)
-	}
-	target := p.addr
-	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "proxyconnect" {
-		target = "the https proxy"
-	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("management cluster: cannot reach %s (connection refused)", target)
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return fmt.Sprintf("management cluster: cannot reach %s (no route to host)", target)
-	case errors.Is(err, syscall.ECONNRESET):
-		return fmt.Sprintf("management cluster: %s reset the connection", target)
-	}
-	if _, ok := errors.AsType[*net.DNSError](err); ok {
+	case netcheck.Refused, netcheck.Unreachable, netcheck.Reset:
+		return "management cluster: " + netcheck.Unreached(failure, target)
+	case netcheck.NotFound:
 		return fmt.Sprintf("management cluster: cannot reach %s (host not found)", target)
 	}
 	if p.viaProxy {
@@ -466,13 +457,6 @@ func (p *preflighter) describeError(ctx context.Context, err error) string {
 // request's (DefaultRequestTimeout when unset, never past the whole), for
 // the preflight and discovery alike.
 func (opts Options) deadlines() (total, perRequest time.Duration) {
-	total = opts.Timeout
-	if total <= 0 || total > MaxPreflightTime {
-		total = MaxPreflightTime
-	}
-	perRequest = opts.RequestTimeout
-	if perRequest <= 0 {
-		perRequest = DefaultRequestTimeout
-	}
-	return total, min(perRequest, total)
+	total = netcheck.Bound(opts.Timeout, MaxPreflightTime, MaxPreflightTime)
+	return total, netcheck.Bound(opts.RequestTimeout, DefaultRequestTimeout, total)
 }

@@ -53,6 +53,16 @@ func validated(t *testing.T, o *outcome, data []byte, driverVersion string) *Kub
 	return kc
 }
 
+// validateClient runs Validate, for driver 1.2.1 at fixedNow, on a
+// kubeconfig whose client certificate is valid from notBefore to notAfter.
+func validateClient(fx *fixture, o *outcome, notBefore, notAfter time.Time) (*Kubeconfig, Report) {
+	client := fx.ca.issueClient(notBefore, notAfter)
+	kc, r := Validate(kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &client}.yaml(), "1.2.1", fixedNow, ValidateOptions{})
+	o.kubeconfig(kc)
+	o.report(r)
+	return kc, r
+}
+
 // allPass asserts every check passed and returns the action results.
 func allPass(t *testing.T, r Report) map[string]string {
 	t.Helper()
@@ -193,30 +203,21 @@ var scenarios = []scenario{{
 }, {
 	name: "expired client certificate",
 	run: func(t *testing.T, fx *fixture, o *outcome) {
-		client := fx.ca.issueClient(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
-		kc, r := Validate(kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &client}.yaml(), "1.2.1", fixedNow, ValidateOptions{})
-		o.kubeconfig(kc)
-		o.report(r)
+		kc, r := validateClient(fx, o, time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
 		assert.Nil(t, kc)
 		assert.Equal(t, "kubeconfig: client certificate expired 2026-01-02", r.BlockedStatus())
 	},
 }, {
 	name: "client certificate not yet valid",
 	run: func(t *testing.T, fx *fixture, o *outcome) {
-		client := fx.ca.issueClient(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC))
-		kc, r := Validate(kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &client}.yaml(), "1.2.1", fixedNow, ValidateOptions{})
-		o.kubeconfig(kc)
-		o.report(r)
+		kc, r := validateClient(fx, o, time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC))
 		assert.Nil(t, kc)
 		assert.Equal(t, "kubeconfig: client certificate not valid until 2026-03-10 00:00 UTC", r.BlockedStatus())
 	},
 }, {
 	name: "client certificate expires in 20 days",
 	run: func(t *testing.T, fx *fixture, o *outcome) {
-		client := fx.ca.issueClient(fixedNow.Add(-345*24*time.Hour), fixedNow.Add(20*24*time.Hour+time.Hour))
-		kc, r := Validate(kcSpec{server: "https://10.0.0.1:6443", caPEM: fx.ca.pem, client: &client}.yaml(), "1.2.1", fixedNow, ValidateOptions{})
-		o.kubeconfig(kc)
-		o.report(r)
+		kc, r := validateClient(fx, o, fixedNow.Add(-345*24*time.Hour), fixedNow.Add(20*24*time.Hour+time.Hour))
 		require.NotNil(t, kc)
 		assert.True(t, r.OK())
 		assert.Equal(t, []string{"kubeconfig: client certificate expires in 20 days"}, r.Warnings)

@@ -8,6 +8,7 @@ package plan
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -120,6 +121,16 @@ func (p *Plan) Order(services []string) {
 	sort.SliceStable(p.Restarts, func(i, j int) bool {
 		return rank[p.Restarts[i].Service] < rank[p.Restarts[j].Service]
 	})
+}
+
+// Changed reports whether the plan changes path.
+func (p *Plan) Changed(path string) bool {
+	return slices.ContainsFunc(p.Changes, func(c Change) bool { return c.Path == path })
+}
+
+// Restarting reports whether the plan restarts svc.
+func (p *Plan) Restarting(svc string) bool {
+	return slices.ContainsFunc(p.Restarts, func(r Restart) bool { return r.Service == svc })
 }
 
 // Empty reports a converged unit: nothing to write, reload or restart.

@@ -135,3 +135,13 @@ func TestLinesAndString(t *testing.T) {
 	assert.Equal(t, want[0]+"\n"+want[1]+"\n"+want[2]+"\n"+want[3]+"\n"+want[4]+"\n"+want[5]+"\n"+want[6]+"\n", s)
 	assert.NotContains(t, s, "converged")
 }
+
+func TestChangedAndRestarting(t *testing.T) {
+	p := &Plan{}
+	p.Add(Change{Kind: Write, Path: "/etc/magnum/kubeconfig"})
+	p.NeedRestart(api, "kubeconfig changed")
+	assert.True(t, p.Changed("/etc/magnum/kubeconfig"))
+	assert.False(t, p.Changed("/etc/magnum/magnum.conf.d"))
+	assert.True(t, p.Restarting(api))
+	assert.False(t, p.Restarting(conductor))
+}

@@ -104,20 +104,20 @@ func TestApplyRestartFailsRollsBack(t *testing.T) {
 	applied, err := b.converge(false)
 	require.Error(t, err)
 	assert.False(t, applied)
-	require.True(t, IsBlocked(err), "a service that does not start is for a human: %v", err)
+	require.True(t, artifact.IsBlocked(err), "a service that does not start is for a human: %v", err)
 	assert.Contains(t, err.Error(), "magnum-api failed to start with the new graft and was rolled back")
 	assert.Contains(t, err.Error(), "journal: magnum-api.service: ERROR", "the journal's last lines are said")
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service", "magnum-api.service"}, b.sd.Restarts,
 		"magnum-api restarts into the graft, then on the old files; magnum-conductor is never touched")
-	msg, remembered := b.r.failedBefore(b.hash)
+	msg, remembered := b.r.State.FailedBefore(b.hash)
 	require.True(t, remembered, "the failure is remembered")
 	assert.Contains(t, msg, "magnum-api failed to start")
 
 	// The next hook (update-status, say) with the same desired state.
 	b.sd.Failing = map[string]bool{}
 	_, err = b.converge(false)
-	require.True(t, IsBlocked(err), "the next hook blocks: %v", err)
+	require.True(t, artifact.IsBlocked(err), "the next hook blocks: %v", err)
 	assert.Contains(t, err.Error(), "magnum-api failed to start with the new graft")
 	assert.Contains(t, err.Error(), "run the regraft action to try again")
 	assert.Len(t, b.sd.Restarts, 2, "the next hook restarts nothing")
@@ -142,11 +142,11 @@ func TestApplyTransientRestartErrorIsRetried(t *testing.T) {
 
 	_, err := b.converge(false)
 	require.Error(t, err)
-	assert.False(t, IsBlocked(err), "systemd unreachable is not for a human: %v", err)
+	assert.False(t, artifact.IsBlocked(err), "systemd unreachable is not for a human: %v", err)
 	assert.ErrorIs(t, err, systemdtest.ErrDBus)
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service"}, b.sd.Restarts, "magnum-api restarted before systemd went away")
-	_, remembered := b.r.failedBefore(b.hash)
+	_, remembered := b.r.State.FailedBefore(b.hash)
 	assert.False(t, remembered, "a failure of systemd is not remembered as the graft's")
 
 	// Juju retries the hook; systemd is back.
@@ -171,10 +171,10 @@ func TestApplyWriteFailsIsRetried(t *testing.T) {
 	_, err := b.converge(false)
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "99-late.conf", "the write failed, not the plan")
-	assert.False(t, IsBlocked(err), "a failed write is retried: %v", err)
+	assert.False(t, artifact.IsBlocked(err), "a failed write is retried: %v", err)
 	b.untouched()
 	assert.Empty(t, b.sd.Restarts)
-	_, remembered := b.r.failedBefore(b.hash)
+	_, remembered := b.r.State.FailedBefore(b.hash)
 	assert.False(t, remembered)
 }
 

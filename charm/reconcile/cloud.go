@@ -2,17 +2,14 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/compat"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -25,7 +22,7 @@ import (
 // cloud adds the collision check and the chart preflight to a real
 // reconcile's status.
 func (r *Reconciler) cloud(ctx context.Context, d *Desired, unit *unitshape.Unit, force bool, out *Outcome) error {
-	out.Message += d.proxySummary()
+	out.Message += proxyenv.Summary(d.ServiceEnvs, d.Wirings)
 	rec := r.Collision(ctx, d, unit, force)
 	switch {
 	case rec.Error != "":
@@ -55,94 +52,47 @@ func CollisionStatus(a collision.Analysis) string {
 
 // Collision probes Magnum's driver loader as magnum with the conductor's
 // live arguments, or returns the last probe when nothing it reads has
-// changed since (collision.Fingerprint) and fresh is false.
+// changed since and fresh is false (collision.Remembered).
 func (r *Reconciler) Collision(ctx context.Context, d *Desired, unit *unitshape.Unit, fresh bool) collision.Record {
-	var cmdline []string
-	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
-		cmdline = svc.Cmdline
-	}
-	cfgFiles, cfgDirs := collision.ConfigPaths(cmdline)
-	fp := collision.Fingerprint(collision.FingerprintInput{SiteDirs: collision.SiteDirs(unit.PythonVersion),
-		ConfigFiles: cfgFiles, ConfigDirs: cfgDirs, Cmdline: cmdline, Extra: d.Hash + "\x00" + unit.Python})
-	prev, err := state.Get[collision.Record](r.State, state.Collision)
+	rec, err := collision.Remembered(ctx, r.State, r.Run, unit, d.Hash, fresh)
 	if err != nil {
-		r.logf("%v", err)
-	}
-	if !fresh && prev.Fingerprint == fp && prev.Error == "" {
-		return prev
-	}
-	rec := collision.Record{Fingerprint: fp, Probed: time.Now()}
-	rep, err := collision.Probe(ctx, r.Run, unit.Python, "magnum", unit.ServicesEnv(), cmdline)
-	if err != nil {
-		rec.Error = err.Error()
-	} else {
-		rec.Analysis = collision.Analyse(rep)
-	}
-	if err := r.State.Save(state.Collision, rec); err != nil {
 		r.logf("%v", err) // only a memo: the next hook probes again
 	}
 	return rec
 }
 
 // Chart checks the chart repository through the proxy helm will have in
-// the conductor, or returns the last check as chart.Remember allows.
+// the conductor, or returns the last check (chart.Remembered).
 func (r *Reconciler) Chart(ctx context.Context, d *Desired, unit *unitshape.Unit, fresh bool) chart.Record {
-	req := chart.Request{
-		Repo:          stringOption(d.Config.Raw, "helm-chart-repo"),
-		Name:          stringOption(d.Config.Raw, "helm-chart-name"),
-		Version:       stringOption(d.Config.Raw, "default-helm-chart-version"),
-		DriverVersion: d.Config.DriverVersion,
-	}
+	req := chart.RequestFor(d.Config.Raw, d.Config.DriverVersion)
 	var settings proxy.Settings
-	settings, req.ProxyName, req.NoProxy = r.chartProxy(d, unit)
-	if p, err := proxy.New(settings); err == nil {
-		req.Proxy = p.Func
-	} else {
-		req.Proxy = func(*http.Request) (*url.URL, error) { return nil, err }
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%v\x00%v\x00%v\x00%s\x00%+v", deref(req.Repo), deref(req.Name), deref(req.Version), req.DriverVersion, settings)
-	key := hex.EncodeToString(h.Sum(nil))
-	prev, err := state.Get[chart.Record](r.State, state.ChartCheck)
+	settings, req.ProxyName, req.NoProxy = proxyenv.HelmProxy(d.Config.ServiceProxy, r.Env.Proxy, unit.Service("magnum-conductor"))
+	rec, err := chart.Remembered(ctx, r.State, req, settings, fresh)
 	if err != nil {
-		r.logf("%v", err)
-	}
-	rec, ran := chart.Remember(prev, key, time.Now(), fresh, func() chart.Result { return chart.Check(ctx, req) })
-	if ran {
-		if err := r.State.Save(state.ChartCheck, rec); err != nil {
-			r.logf("%v", err)
-		}
+		r.logf("%v", err) // only a memo: the next hook checks again
 	}
 	return rec
 }
 
-// chartProxy is the proxy helm will have: it runs in the conductor and
-// inherits its environment, which carries the model's proxy the wiring
-// gives it, or, with service-proxy off, whatever the operator gave the
-// conductor, read from its live process (a conductor not running has
-// none to give). The names are how the chart check's texts call it.
-func (r *Reconciler) chartProxy(d *Desired, unit *unitshape.Unit) (settings proxy.Settings, name, none string) {
-	if d.Config.ServiceProxy {
-		return r.Env.Proxy, "", ""
+// Preflight checks the management cluster from the unit, or returns the
+// remembered result of the same kubeconfig, driver version and
+// api-resources when it is younger than kubeconfig.PreflightInterval and
+// fresh is false. It reads the versions the driver will read (its own, or
+// api-resources' where the release reads it: the option is refused before
+// this for a release that does not), and a cluster serving others gets
+// compat's fix in the problem.
+func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kubeconfig.Report {
+	var data []byte
+	for _, f := range d.Files {
+		if f.Path == KubeconfigFile {
+			data = f.Content
+		}
 	}
-	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
-		settings = svc.Proxy
+	apiResources, _ := d.Config.Raw["api-resources"].(string)
+	opts := compat.PreflightOptions(d.Config.DriverVersion, apiResources, kubeconfig.Options{Proxy: r.Env.Proxy})
+	rep, err := kubeconfig.Remembered(ctx, r.State, data, d.Kubeconfig, d.Config.DriverVersion, opts, fresh)
+	if err != nil {
+		r.logf("%v", err) // only a memo: the next hook checks again
 	}
-	return settings, "magnum-conductor's own proxy (service-proxy is off)",
-		"magnum-conductor's environment names no proxy for it (service-proxy is off)"
-}
-
-// stringOption is a string option as config-get gave it, nil when unset.
-func stringOption(raw map[string]any, name string) *string {
-	if v, ok := raw[name].(string); ok {
-		return &v
-	}
-	return nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return "\x01unset"
-	}
-	return *p
+	return rep
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/driver"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -16,7 +17,7 @@ type Config struct {
 	Wiring           wiring.Mode
 	KubeconfigSecret string
 	DriverVersion    string
-	// Driver is the driver's options (checked by the driver, in Desire).
+	// Driver is the driver's options (decoded and checked by the driver).
 	Driver driver.Config
 	// ServiceProxy gives Magnum's services the model's proxy as their
 	// environment (the service-proxy option).
@@ -31,20 +32,15 @@ const DefaultDriverVersion = "1.4.0"
 // default charmcraft.yaml gives it (Juju always passes every option; a
 // test's config may not).
 type options struct {
-	ServiceWiring    string  `json:"service-wiring"`
-	DriverVersion    string  `json:"driver-version"`
-	Kubeconfig       *string `json:"kubeconfig"`
-	DriverSource     string  `json:"driver-source"`
-	PipIndexURL      string  `json:"pip-index-url"`
-	DriverAptPackage string  `json:"driver-apt-package"`
-	DriverAptSource  string  `json:"driver-apt-source"`
-	ServiceProxy     *bool   `json:"service-proxy"`
+	ServiceWiring string  `json:"service-wiring"`
+	DriverVersion string  `json:"driver-version"`
+	Kubeconfig    *string `json:"kubeconfig"`
+	ServiceProxy  *bool   `json:"service-proxy"`
 }
 
 // ParseConfig decodes the core options from config-get's output, once.
 func ParseConfig(raw map[string]any) (Config, error) {
-	o := options{ServiceWiring: string(wiring.Auto), DriverVersion: DefaultDriverVersion,
-		DriverSource: string(driver.SourceAuto), PipIndexURL: driver.DefaultIndexURL, DriverAptPackage: driver.DefaultAptPackage}
+	o := options{ServiceWiring: string(wiring.Auto), DriverVersion: DefaultDriverVersion}
 	c := Config{Raw: raw}
 	if err := hooktool.Decode(raw, &o); err != nil {
 		return c, err
@@ -59,12 +55,16 @@ func ParseConfig(raw map[string]any) (Config, error) {
 	if o.Kubeconfig != nil {
 		c.KubeconfigSecret = *o.Kubeconfig
 	}
-	c.Driver = driver.Config{
-		Source:     driver.Source(strings.TrimSpace(o.DriverSource)),
-		Version:    c.DriverVersion,
-		IndexURL:   strings.TrimSpace(o.PipIndexURL),
-		AptPackage: strings.TrimSpace(o.DriverAptPackage),
-		AptSource:  strings.TrimSpace(o.DriverAptSource),
+	c.Driver, err = driver.ParseConfig(raw, c.DriverVersion)
+	return c, err
+}
+
+// ServicesProxy is the proxy Magnum's services carry in their environment:
+// the model's, unless service-proxy is off (then the operator's own
+// environment, which the charm does not know and leaves alone).
+func (c Config) ServicesProxy(model proxy.Settings) proxy.Settings {
+	if !c.ServiceProxy {
+		return proxy.Settings{}
 	}
-	return c, nil
+	return model
 }

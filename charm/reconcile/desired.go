@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/confd"
@@ -34,7 +34,7 @@ type Desired struct {
 	artifact.Part
 	Wirings []wiring.Wiring
 	// ServiceEnvs are the model's proxy as each service's environment,
-	// one per Wirings entry (serviceenv.go).
+	// one per Wirings entry (proxyenv.ForService).
 	ServiceEnvs []proxyenv.Env
 	// Kubeconfig is the validated management-cluster kubeconfig, and
 	// Warnings what validation said without refusing it.
@@ -58,8 +58,8 @@ type Desired struct {
 
 // Artifacts lists the artifacts in the order they are staged: helm, then
 // the driver.
-func (d *Desired) Artifacts() []artifact.Artifact {
-	var as []artifact.Artifact
+func (d *Desired) Artifacts() artifact.List {
+	var as artifact.List
 	if d.Helm != nil {
 		as = append(as, d.Helm)
 	}
@@ -94,7 +94,7 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 	if err := confd.Validate(raw, cfg.DriverVersion); err != nil {
 		return nil, block("%v", err)
 	}
-	kcData, kc, warnings, err := r.kubeconfig(ctx, cfg)
+	kc, err := kubeconfig.Load(ctx, r.Juju, cfg.KubeconfigSecret, r.Env.App(), cfg.DriverVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +103,11 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 		return nil, block("%v", err)
 	}
 	both := slices.Clone(unitshape.Services)
-	d := &Desired{Config: cfg, Kubeconfig: kc, Warnings: warnings}
+	d := &Desired{Config: cfg, Kubeconfig: kc.Kubeconfig, Warnings: kc.Warnings}
 	d.Dirs = append(d.Dirs, files.Dir{Path: wiring.ConfDir, Mode: 0o750, Owner: "root", Group: "magnum"})
 	d.Files = append(d.Files,
 		files.File{Path: ConfFile, Content: conf, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both},
-		files.File{Path: KubeconfigFile, Content: kcData, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
+		files.File{Path: KubeconfigFile, Content: kc.Data, Mode: 0o640, Owner: "root", Group: "magnum", Restarts: both, Secret: true},
 	)
 	if err := d.wire(c.Unit, fp, conf, c.Proxy); err != nil {
 		return nil, err
@@ -116,19 +116,23 @@ func (r *Reconciler) Desire(ctx context.Context, c *artifact.Context, fp *files.
 		return nil, block("%v", err)
 	}
 	d.Helm, d.Driver = &helm.Helm{}, driver.New(d.Config.Driver)
-	for _, a := range d.Artifacts() {
-		part, err := a.Desire(c)
-		if err != nil {
-			return nil, err
-		}
-		d.Add(part)
+	part, err := d.Artifacts().Desire(c)
+	if err != nil {
+		return nil, err
 	}
+	d.Add(part)
 	return d, nil
 }
 
-// wire adds each service's wiring.
+// wire adds each service's wiring, with the model's proxy in its
+// environment (charm/proxyenv).
 func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, model proxy.Settings) error {
 	priorExisted := func(p string) bool { return fp.Entries[p].Exists }
+	var server *url.URL
+	if d.Kubeconfig != nil {
+		server = d.Kubeconfig.Server
+	}
+	endpoints := proxyenv.DirectEndpoints(server)
 	for i := range unit.Services {
 		svc := &unit.Services[i]
 		if svc.Masked() {
@@ -139,9 +143,9 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 			d.ServiceEnvs = append(d.ServiceEnvs, proxyenv.Env{Placement: proxyenv.Nowhere})
 			continue
 		}
-		extra, env, err := d.serviceEnv(svc, model)
+		extra, env, err := proxyenv.ForService(svc, d.Config.Wiring, d.Config.ServicesProxy(model), endpoints)
 		if err != nil {
-			return err
+			return block("%v", err)
 		}
 		w, err := wiring.DesireWith(svc, d.Config.Wiring, priorExisted, extra)
 		if err != nil {
@@ -151,17 +155,22 @@ func (d *Desired) wire(unit *unitshape.Unit, fp *files.Footprint, conf []byte, m
 		d.ServiceEnvs = append(d.ServiceEnvs, env)
 		d.Dirs = append(d.Dirs, w.Dirs...)
 		d.Files = append(d.Files, w.Files...)
-		for _, p := range w.Absent {
-			d.Absent = append(d.Absent, files.File{Path: p, Restarts: []string{svc.Name},
-				UnitFile: strings.HasPrefix(p, "/etc/systemd/")})
-		}
+		d.Absent = append(d.Absent, w.Absent...)
 		if w.Method == wiring.ByDefaultDirs {
-			if err := checkOverrides(svc.Name, conf); err != nil {
-				return err
+			if err := confd.CheckOverrides(svc.Name, conf); err != nil {
+				return block("%v", err)
 			}
 		}
 	}
-	return d.desireEnvFile()
+	envFile, absent, err := proxyenv.Wanted(d.ServiceEnvs, d.Wirings)
+	if err != nil {
+		return err
+	}
+	if envFile != nil {
+		d.Files = append(d.Files, *envFile)
+	}
+	d.Absent = append(d.Absent, absent...)
+	return nil
 }
 
 // hash identifies the desired state: every file, absence and link, the
@@ -182,14 +191,7 @@ func (d *Desired) hash() string {
 	for _, l := range d.Links {
 		entries = append(entries, fmt.Sprintf("link %s %s", l.Path, l.Target))
 	}
-	entries = append(entries, d.Keys...)
-	slices.Sort(entries)
-	h := sha256.New()
-	fmt.Fprintf(h, "driver %+v\x00", d.Config.Driver)
-	for _, e := range entries {
-		fmt.Fprintf(h, "%s\x00", e)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hashOf(fmt.Sprintf("driver %+v\x00", d.Config.Driver), append(entries, d.Keys...))
 }
 
 // change is Change: the graft's own files (99-capi.conf, the
@@ -201,52 +203,25 @@ func (d *Desired) change() string {
 			entries = append(entries, fmt.Sprintf("%s\x00%x", f.Path, sha256.Sum256(f.Content)))
 		}
 	}
+	return hashOf(fmt.Sprintf("wiring %s\x00driver %+v\x00", d.Config.Wiring, d.Config.Driver), entries)
+}
+
+// hashOf is the hex SHA-256 of head and the entries, sorted, each ended by
+// a NUL.
+func hashOf(head string, entries []string) string {
 	slices.Sort(entries)
 	h := sha256.New()
-	fmt.Fprintf(h, "wiring %s\x00driver %+v\x00", d.Config.Wiring, d.Config.Driver)
+	h.Write([]byte(head))
 	for _, e := range entries {
 		fmt.Fprintf(h, "%s\x00", e)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// paths lists every path the desired state names.
-func (d *Desired) paths() []string {
-	var ps []string
-	for _, x := range d.Dirs {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Files {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Absent {
-		ps = append(ps, x.Path)
-	}
-	for _, x := range d.Links {
-		ps = append(ps, x.Path)
-	}
-	return ps
-}
-
-// checkOverrides refuses a graft that a service would not see: a service
-// wired by default-dirs reads conf.d BEFORE magnum.conf, so any key both set
-// is magnum.conf's.
-func checkOverrides(svc string, ours []byte) error {
-	magnumConf, err := files.ReadFile(wiring.MagnumConf, files.MaxTextFile)
-	if err != nil {
-		return nil // No magnum.conf: nothing overrides.
-	}
-	if keys := confd.Overridden(magnumConf, ours); len(keys) > 0 {
-		return block("%s sets %s, which %s reads after 99-capi.conf: remove it there or set service-wiring=default-file",
-			wiring.MagnumConf, strings.Join(keys, ", "), svc)
-	}
-	return nil
-}
-
 // Diff derives the plan that takes the observed unit to the desired one.
 func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 	p := &plan.Plan{}
-	if err := diffPaths(d, p); err != nil {
+	if err := d.Part.Diff(p); err != nil {
 		return nil, err
 	}
 	diffServices(d, unit, p)
@@ -267,54 +242,6 @@ func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 	}
 	p.Restarts = keep
 	return p, nil
-}
-
-// diffPaths adds the changes that make every path as desired.
-func diffPaths(d *Desired, p *plan.Plan) error {
-	if err := addChanges(p, d.Dirs, files.DiffDir); err != nil {
-		return err
-	}
-	if err := addChanges(p, d.Files, files.DiffFile); err != nil {
-		return err
-	}
-	// Leftovers of a write a killed hook never finished: removed, with
-	// no restart (no service reads them) and no footprint entry.
-	var written []string
-	for _, f := range d.Files {
-		written = append(written, f.Path)
-	}
-	for _, l := range d.Links {
-		written = append(written, l.Path)
-	}
-	for _, path := range written {
-		stale, err := files.StaleTemps(path)
-		if err != nil {
-			return err
-		}
-		for _, s := range stale {
-			p.Add(plan.Change{Kind: plan.Remove, Path: s, Why: "left by an interrupted write", Scratch: true})
-		}
-	}
-	for _, f := range d.Absent {
-		if _, err := os.Lstat(f.Path); err == nil {
-			p.Add(plan.Change{Kind: plan.Remove, Path: f.Path, Why: "no longer wanted", Restarts: f.Restarts, UnitFile: f.UnitFile})
-		}
-	}
-	return addChanges(p, d.Links, files.DiffSymlink)
-}
-
-// addChanges adds the change each wanted x needs, if any.
-func addChanges[T any](p *plan.Plan, xs []T, diff func(T) (*plan.Change, error)) error {
-	for _, x := range xs {
-		c, err := diff(x)
-		if err != nil {
-			return err
-		}
-		if c != nil {
-			p.Add(*c)
-		}
-	}
-	return nil
 }
 
 // diffServices adds the restarts the live system needs. It is the truth:

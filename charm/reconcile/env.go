@@ -2,7 +2,7 @@ package reconcile
 
 import (
 	"os"
-	"os/exec"
+	"strings"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
@@ -24,19 +24,25 @@ type Env struct {
 	Proxy proxy.Settings
 }
 
+// App is the application name used in the commands a blocked status gives
+// the operator.
+func (e Env) App() string {
+	if app, _, ok := strings.Cut(e.UnitName, "/"); ok {
+		return app
+	}
+	return "magnum-capi-graft"
+}
+
 // ProcessEnv reads Env from this process: Juju's hook environment and the
 // binary it runs.
 func ProcessEnv() Env {
 	env := Env{
 		UnitName: os.Getenv("JUJU_UNIT_NAME"),
 		Proxy:    proxy.FromJuju(os.Getenv),
-		JujuExec: watcher.DefaultJujuExec,
+		JujuExec: watcher.FindJujuExec(),
 	}
 	if exe, err := os.Executable(); err == nil {
 		env.Executable = exe
-	}
-	if p, err := exec.LookPath("juju-exec"); err == nil {
-		env.JujuExec = p
 	}
 	return env
 }

@@ -17,10 +17,12 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -89,9 +91,6 @@ type Options struct {
 // nothing (artifact.BlockedError). Any other error is one Juju retries by
 // failing the hook (a D-Bus hiccup, a full disk), never a blocked status.
 func block(format string, args ...any) error { return artifact.Blocked(format, args...) }
-
-// IsBlocked reports whether err is a problem a human must fix.
-func IsBlocked(err error) bool { return artifact.IsBlocked(err) }
 
 // waiting is something the charm waits for (a paused principal).
 type waiting struct{ msg string }
@@ -163,7 +162,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		return out, err
 	}
 	out.Unit = unit
-	if unit.MagnumVersion == "" && allMissing(unit) {
+	if unit.MagnumVersion == "" && unit.NoneInstalled() {
 		return out, block("Magnum is not installed on this machine: relate magnum-capi-graft to the magnum application (juju relate magnum-capi-graft magnum)")
 	}
 	fp, err := r.State.Footprint()
@@ -210,7 +209,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 
 // artifactContext is what the artifacts' life needs of this reconcile.
 func (r *Reconciler) artifactContext(unit *unitshape.Unit, opts Options) *artifact.Context {
-	return &artifact.Context{Juju: r.Juju, State: r.State, Unit: unit, App: r.app(), Proxy: r.Env.Proxy,
+	return &artifact.Context{Juju: r.Juju, State: r.State, Unit: unit, App: r.Env.App(), Proxy: r.Env.Proxy,
 		Log: r.Log, Force: opts.Force, DryRun: opts.DryRun, InstallRoot: r.installRoot}
 }
 
@@ -225,7 +224,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 		return &plan.Plan{}, desired, err
 	}
 	if !c.Force {
-		if msg, ok := r.failedBefore(target.Hash); ok {
+		if msg, ok := r.State.FailedBefore(target.Hash); ok {
 			// Said again to the other units: a hook that failed after
 			// the failure may not have told them.
 			r.roll.failure = strings.TrimSuffix(msg, canaryNote)
@@ -241,13 +240,11 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	// Install what the plan will activate: helm (proved before it is put
 	// in place) and the driver's version directory or package.
-	for _, a := range target.Artifacts() {
-		if err := a.Stage(ctx, c); err != nil {
-			if IsBlocked(err) && r.roll.fp != "" {
-				r.roll.failure = err.Error()
-			}
-			return &plan.Plan{}, target, err
+	if err := target.Artifacts().Stage(ctx, c); err != nil {
+		if artifact.IsBlocked(err) && r.roll.fp != "" {
+			r.roll.failure = err.Error()
 		}
+		return &plan.Plan{}, target, err
 	}
 	p, err := Diff(target, c.Unit)
 	if err != nil {
@@ -255,7 +252,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	if p.Empty() {
 		// Nothing changes, but a forced hook still proves the artifacts.
-		if a, err := prove(ctx, c, target); err != nil {
+		if a, err := target.Artifacts().Prove(ctx, c); err != nil {
 			return p, target, block("%s does not load as user magnum: %v", a.Summary(), err)
 		}
 		return p, target, nil
@@ -267,13 +264,9 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 // nothing) and returns the desired state with what they add to the plan,
 // the watcher that watches it all, and the hash of the whole.
 func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *Desired) (*Desired, error) {
-	var resolved artifact.Part
-	for _, a := range desired.Artifacts() {
-		part, err := a.Resolve(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		resolved.Add(part)
+	resolved, err := desired.Artifacts().Resolve(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	target := desired.With(resolved)
 	if err := r.desireWatcher(target); err != nil {
@@ -288,22 +281,23 @@ func (r *Reconciler) resolve(ctx context.Context, c *artifact.Context, desired *
 func (r *Reconciler) commit(ctx context.Context, c *artifact.Context, target *Desired, fp *files.Footprint, p *plan.Plan) error {
 	// Every wanted path is now as the charm wants it: a footprint from an
 	// earlier revision of the charm learns which content is the charm's.
-	if err := fp.Adopt(target.paths()...); err != nil {
+	if err := fp.Adopt(target.Paths()...); err != nil {
 		return err
 	}
-	if err := r.clearFailure(); err != nil {
+	if err := r.State.ClearFailure(); err != nil {
 		return err
 	}
-	// In the reverse of the staging order: the driver's record is kept
-	// even when helm's commit finds the services' PATH changed.
-	as := target.Artifacts()
-	for i := len(as) - 1; i >= 0; i-- {
-		if err := as[i].Commit(ctx, c); err != nil {
-			return err
-		}
+	// The driver's record is kept even when helm's commit finds the
+	// services' PATH changed (artifact.List.Commit).
+	if err := target.Artifacts().Commit(ctx, c); err != nil {
+		return err
 	}
 	if target.Watcher {
-		return r.ensureWatcher(ctx, changed(p, WatcherUnitPath))
+		sd, err := r.systemd(ctx)
+		if err != nil {
+			return err
+		}
+		return watcher.Ensure(ctx, sd, p.Changed(watcher.UnitPath), r.logf)
 	}
 	return nil
 }
@@ -314,11 +308,11 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	if err := r.verdict(unit, desired, out); err != nil {
 		return err
 	}
-	out.Message = desired.toolsSummary() + "; " + out.Message
+	out.Message = desired.Artifacts().Summary() + "; " + out.Message
 	if !preflight {
 		return nil
 	}
-	if problems := desired.liveProxyProblems(unit); len(problems) > 0 {
+	if problems := proxyenv.LiveProblems(desired.ServiceEnvs, unit.Services); len(problems) > 0 {
 		return block("%s: see verify's proxy-env results", strings.Join(problems, "; "))
 	}
 	// The graft is in place; before saying active, make sure this unit can
@@ -331,65 +325,24 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	return r.cloud(ctx, desired, unit, opts.Force, out)
 }
 
-func changed(p *plan.Plan, path string) bool {
-	for _, c := range p.Changes {
-		if c.Path == path {
-			return true
-		}
-	}
-	return false
-}
-
-func allMissing(u *unitshape.Unit) bool {
-	for _, s := range u.Services {
-		if s.Shape != unitshape.Missing {
-			return false
-		}
-	}
-	return true
-}
-
 // verdict checks the live system after the plan and sets the one status.
 func (r *Reconciler) verdict(unit *unitshape.Unit, d *Desired, out *Outcome) error {
-	var parts, problems, waits []string
-	for i, w := range d.Wirings {
-		svc := unit.Services[i]
-		parts = append(parts, fmt.Sprintf("%s (%s)", strings.TrimPrefix(svc.Name, "magnum-"), w.Method))
-		switch {
-		case svc.Masked():
-			waits = append(waits, svc.Name+" is masked (paused)")
-		case !svc.Running():
-			waits = append(waits, svc.Name+" is not running")
-		case out.DryRunPending(svc.Name):
-		default:
-			if err := wiring.Check(w.Method, svc.Cmdline); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", svc.Name, err))
-			}
-		}
-	}
+	v := wiring.Judge(d.Wirings, unit.Services, out.DryRunPending)
 	switch {
-	case len(problems) > 0:
-		return block("%s", strings.Join(problems, "; "))
-	case len(waits) > 0:
-		return waiting{strings.Join(waits, "; ") + "; the graft is in place and applies when it runs"}
+	case len(v.Broken) > 0:
+		return block("%s", strings.Join(v.Broken, "; "))
+	case len(v.Waiting) > 0:
+		return waiting{strings.Join(v.Waiting, "; ") + "; the graft is in place and applies when it runs"}
 	}
 	out.Status = hooktool.Active
-	out.Message = "conf.d read by " + strings.Join(parts, " + ")
+	out.Message = "conf.d read by " + strings.Join(v.ReadBy, " + ")
 	return nil
 }
 
 // DryRunPending reports whether a dry run's plan restarts svc (so its live
 // command line is not expected to keep the promise yet).
 func (o *Outcome) DryRunPending(svc string) bool {
-	if o.Applied || o.Plan == nil {
-		return false
-	}
-	for _, r := range o.Plan.Restarts {
-		if r.Service == svc {
-			return true
-		}
-	}
-	return false
+	return !o.Applied && o.Plan != nil && o.Plan.Restarting(svc)
 }
 
 func oneLine(s string, max int) string {
@@ -398,18 +351,6 @@ func oneLine(s string, max int) string {
 		s = s[len(s)-max:]
 	}
 	return s
-}
-
-// toolsSummary is the driver's and helm's part of the status.
-func (d *Desired) toolsSummary() string {
-	var parts []string
-	if d.Driver != nil {
-		parts = append(parts, d.Driver.Summary())
-	}
-	if d.Helm != nil {
-		parts = append(parts, d.Helm.Summary())
-	}
-	return strings.Join(parts, " + ")
 }
 
 // Remove takes the graft off the unit (package removal), with this

@@ -10,9 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/rolling"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/testbed/fakejuju"
 )
 
@@ -58,7 +60,7 @@ func (b *rollBed) hook() (bool, error) {
 	// As reconcile marks it once the converge is committed.
 	b.r.roll.converged = err == nil
 	var w waiting
-	if err == nil || IsBlocked(err) || errors.As(err, &w) {
+	if err == nil || artifact.IsBlocked(err) || errors.As(err, &w) {
 		require.NoError(b.t, b.r.rollOutcome(context.Background(), b.change))
 	}
 	require.NoError(b.t, fakejuju.EndHook(b.state, true))
@@ -166,7 +168,7 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 	}))
 	b.answerErr = errors.New("connection refused")
 	_, err := b.hook()
-	require.True(t, IsBlocked(err), "%v", err)
+	require.True(t, artifact.IsBlocked(err), "%v", err)
 	assert.Contains(t, err.Error(), "magnum-api does not answer HTTP after its restart: connection refused; rolled back")
 	b.untouched()
 	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service", "magnum-api.service", "magnum-conductor.service"}, b.sd.Restarts,
@@ -179,7 +181,7 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 
 	// The next hook says the failure again and restarts nothing.
 	_, err = b.hook()
-	require.True(t, IsBlocked(err))
+	require.True(t, artifact.IsBlocked(err))
 	assert.Len(t, b.sd.Restarts, 4)
 }
 
@@ -215,7 +217,7 @@ func TestChangeIsTheApplications(t *testing.T) {
 	unit := func(name string) *Desired {
 		d := &Desired{}
 		d.Files = []files.File{{Path: ConfFile, Content: []byte("[capi_helm]\n")},
-			{Path: WatcherUnitPath, Content: []byte("juju-exec -u " + name)}}
+			{Path: watcher.UnitPath, Content: []byte("juju-exec -u " + name)}}
 		d.Keys = []string{"driver resource 1.4.0 abc"}
 		return d
 	}

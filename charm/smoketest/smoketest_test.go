@@ -238,77 +238,80 @@ func TestRunRemovesDuplicateOfRetriedCreate(t *testing.T) {
 	assert.Empty(t, f.TemplateNames())
 }
 
+// precheckFailures are clouds and parameters the pre-check refuses, each
+// with what it must say.
+var precheckFailures = []struct {
+	name   string
+	setup  func(*fakecloud.Cloud, *Credentials, *Params)
+	expect []string
+}{{
+	name: "image without driver properties",
+	setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
+		f.SetImageProperties(nil)
+	},
+	expect: []string{`image "noble-amd64"`, "property os_distro is missing", "property kube_version is missing"},
+}, {
+	name: "image with another distro",
+	setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
+		f.SetImageProperties(map[string]any{"os_distro": "fedora-coreos", "kube_version": "v1.32.2"})
+	},
+	expect: []string{`os_distro is "fedora-coreos"`},
+}, {
+	name: "image naming another driver",
+	setup: func(f *fakecloud.Cloud, _ *Credentials, p *Params) {
+		f.SetImageProperties(map[string]any{"os_distro": "ubuntu", "kube_version": "v1.32.2", "magnum_driver": "k8s_cluster_api_ubuntu"})
+		p.MagnumVersion = "20.0.0"
+	},
+	expect: []string{`property magnum_driver is "k8s_cluster_api_ubuntu", so Magnum uses that driver, not k8s_capi_helm_v1`},
+}, {
+	name:   "image missing",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Image = "jammy-amd64" },
+	expect: []string{`image "jammy-amd64": not found by name or ID`},
+}, {
+	name:   "flavor too small",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Flavor = "m1.small" },
+	expect: []string{`flavor "m1.small": too small: 1 vCPUs, the driver needs at least 2`},
+}, {
+	name:   "master flavor missing",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.MasterFlavor = "m9.huge" },
+	expect: []string{`master flavor "m9.huge": not found by name or ID`},
+}, {
+	name:   "raised minimums",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.MinFlavorRAMMB = 8192 },
+	expect: []string{`master flavor "m1.medium": too small: 4096 MB RAM, the driver needs at least 8192 MB`},
+}, {
+	name:   "network not external",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.ExternalNetwork = "int-net" },
+	expect: []string{`external network "int-net": exists but is not external`},
+}, {
+	name:   "network missing",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.ExternalNetwork = "public" },
+	expect: []string{`external network "public": not found by name or ID`},
+}, {
+	name:   "keypair missing",
+	setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Keypair = "someone-elses-key" },
+	expect: []string{`keypair "someone-elses-key": not found for user "smoke-user"`},
+}, {
+	name: "no load balancer",
+	setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
+		f.Update(func(b *fakecloud.Behaviour) { b.NoLoadBalancer = true })
+	},
+	expect: []string{"load-balancer (Octavia): no public (region RegionOne) endpoint"},
+}, {
+	name:   "no endpoints in the region",
+	setup:  func(_ *fakecloud.Cloud, c *Credentials, _ *Params) { c.RegionName = "RegionTwo" },
+	expect: []string{"container-infra (Magnum): no usable", "image (Glance): no usable", "load-balancer (Octavia)"},
+}, {
+	name: "every problem at once",
+	setup: func(f *fakecloud.Cloud, _ *Credentials, p *Params) {
+		f.SetImageProperties(map[string]any{"os_distro": "ubuntu"})
+		p.Flavor, p.Keypair, p.ExternalNetwork = "m1.tiny", "nope", "int-net"
+	},
+	expect: []string{"kube_version is missing", `flavor "m1.tiny": too small: 512 MB RAM`, `keypair "nope"`, `"int-net": exists but is not external`},
+}}
+
 func TestRunPrecheckFailuresCreateNothing(t *testing.T) {
-	tests := []struct {
-		name   string
-		setup  func(*fakecloud.Cloud, *Credentials, *Params)
-		expect []string
-	}{{
-		name: "image without driver properties",
-		setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
-			f.SetImageProperties(nil)
-		},
-		expect: []string{`image "noble-amd64"`, "property os_distro is missing", "property kube_version is missing"},
-	}, {
-		name: "image with another distro",
-		setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
-			f.SetImageProperties(map[string]any{"os_distro": "fedora-coreos", "kube_version": "v1.32.2"})
-		},
-		expect: []string{`os_distro is "fedora-coreos"`},
-	}, {
-		name: "image naming another driver",
-		setup: func(f *fakecloud.Cloud, _ *Credentials, p *Params) {
-			f.SetImageProperties(map[string]any{"os_distro": "ubuntu", "kube_version": "v1.32.2", "magnum_driver": "k8s_cluster_api_ubuntu"})
-			p.MagnumVersion = "20.0.0"
-		},
-		expect: []string{`property magnum_driver is "k8s_cluster_api_ubuntu", so Magnum uses that driver, not k8s_capi_helm_v1`},
-	}, {
-		name:   "image missing",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Image = "jammy-amd64" },
-		expect: []string{`image "jammy-amd64": not found by name or ID`},
-	}, {
-		name:   "flavor too small",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Flavor = "m1.small" },
-		expect: []string{`flavor "m1.small": too small: 1 vCPUs, the driver needs at least 2`},
-	}, {
-		name:   "master flavor missing",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.MasterFlavor = "m9.huge" },
-		expect: []string{`master flavor "m9.huge": not found by name or ID`},
-	}, {
-		name:   "raised minimums",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.MinFlavorRAMMB = 8192 },
-		expect: []string{`master flavor "m1.medium": too small: 4096 MB RAM, the driver needs at least 8192 MB`},
-	}, {
-		name:   "network not external",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.ExternalNetwork = "int-net" },
-		expect: []string{`external network "int-net": exists but is not external`},
-	}, {
-		name:   "network missing",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.ExternalNetwork = "public" },
-		expect: []string{`external network "public": not found by name or ID`},
-	}, {
-		name:   "keypair missing",
-		setup:  func(_ *fakecloud.Cloud, _ *Credentials, p *Params) { p.Keypair = "someone-elses-key" },
-		expect: []string{`keypair "someone-elses-key": not found for user "smoke-user"`},
-	}, {
-		name: "no load balancer",
-		setup: func(f *fakecloud.Cloud, _ *Credentials, _ *Params) {
-			f.Update(func(b *fakecloud.Behaviour) { b.NoLoadBalancer = true })
-		},
-		expect: []string{"load-balancer (Octavia): no public (region RegionOne) endpoint"},
-	}, {
-		name:   "no endpoints in the region",
-		setup:  func(_ *fakecloud.Cloud, c *Credentials, _ *Params) { c.RegionName = "RegionTwo" },
-		expect: []string{"container-infra (Magnum): no usable", "image (Glance): no usable", "load-balancer (Octavia)"},
-	}, {
-		name: "every problem at once",
-		setup: func(f *fakecloud.Cloud, _ *Credentials, p *Params) {
-			f.SetImageProperties(map[string]any{"os_distro": "ubuntu"})
-			p.Flavor, p.Keypair, p.ExternalNetwork = "m1.tiny", "nope", "int-net"
-		},
-		expect: []string{"kube_version is missing", `flavor "m1.tiny": too small: 512 MB RAM`, `keypair "nope"`, `"int-net": exists but is not external`},
-	}}
-	for _, tt := range tests {
+	for _, tt := range precheckFailures {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeCloud(t)
 			creds, p := credsFor(t, f), testParams()

@@ -99,3 +99,21 @@ func TestLoadSaveMark(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, had)
 }
+
+// The failure memory answers for the hash it was kept under only, and is
+// gone once cleared.
+func TestFailureMemory(t *testing.T) {
+	d := Dir(t.TempDir())
+	_, ok := d.FailedBefore("h1")
+	assert.False(t, ok, "nothing remembered")
+	require.NoError(t, d.RememberFailure("h1", "magnum-api failed to start"))
+	msg, ok := d.FailedBefore("h1")
+	assert.True(t, ok)
+	assert.Equal(t, "magnum-api failed to start", msg)
+	_, ok = d.FailedBefore("h2")
+	assert.False(t, ok, "another desired state")
+	require.NoError(t, d.ClearFailure())
+	_, ok = d.FailedBefore("h1")
+	assert.False(t, ok, "cleared")
+	require.NoError(t, d.ClearFailure(), "clearing nothing is no error")
+}

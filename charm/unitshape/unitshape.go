@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-systemd/v22/unit"
@@ -91,6 +92,11 @@ type Unit struct {
 	MagnumDir string
 	// ExternallyManaged reports PEP 668's marker in the interpreter's stdlib.
 	ExternallyManaged bool
+}
+
+// NoneInstalled reports that none of Magnum's services is installed.
+func (u *Unit) NoneInstalled() bool {
+	return !slices.ContainsFunc(u.Services, func(s Service) bool { return s.Shape != Missing })
 }
 
 // Service returns the named service.

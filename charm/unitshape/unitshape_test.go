@@ -357,3 +357,10 @@ func TestGoProxy(t *testing.T) {
 	assert.Equal(t, proxy.Settings{HTTPS: "http://lower:4"}, goProxy(map[string]string{"HTTPS_PROXY": "", "https_proxy": "http://lower:4"}))
 	assert.Equal(t, proxy.Settings{}, goProxy(map[string]string{"PATH": "/usr/bin"}))
 }
+
+func TestNoneInstalled(t *testing.T) {
+	u := &Unit{Services: []Service{{Name: "magnum-api", Shape: Missing}, {Name: "magnum-conductor", Shape: Missing}}}
+	assert.True(t, u.NoneInstalled())
+	u.Services[1].Shape = InitScript
+	assert.False(t, u.NoneInstalled())
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,7 +165,7 @@ func (w *inotify) apply(want map[string]*dirWatch) error {
 		}
 	}
 	raced := false
-	for _, dir := range sortedKeys(want) {
+	for _, dir := range slices.Sorted(maps.Keys(want)) {
 		d := want[dir]
 		wd, err := unix.InotifyAddWatch(w.fd, dir, dirMask)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -257,7 +258,7 @@ func (w *inotify) Handle(batch []inotifyEvent) ([]string, error) {
 	if rebuild {
 		err = w.rebuild()
 	}
-	return sortedKeys(changed), err
+	return slices.Sorted(maps.Keys(changed)), err
 }
 
 // plan computes the watches that the paths need right now: each path's
@@ -299,13 +300,4 @@ func plan(paths []string) map[string]*dirWatch {
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -130,10 +129,7 @@ func (c Config) withDefaults() (Config, error) {
 			return c, errors.New("a Juju unit name is needed to run its hook")
 		}
 		if c.JujuExec == "" {
-			c.JujuExec = DefaultJujuExec
-			if p, err := exec.LookPath("juju-exec"); err == nil {
-				c.JujuExec = p
-			}
+			c.JujuExec = FindJujuExec()
 		}
 		c.Trigger = jujuExecTrigger(c.JujuExec, c.Unit, c.TriggerTimeout)
 	}

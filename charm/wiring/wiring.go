@@ -84,8 +84,9 @@ type Wiring struct {
 	Dirs []files.Dir
 	// Files must exist with this content.
 	Files []files.File
-	// Absent must not exist (the other method's file, after a switch).
-	Absent []string
+	// Absent must not exist (the other method's file, after a switch);
+	// taking one away restarts the service.
+	Absent []files.File
 }
 
 // Where the files the charm wires with live. Variables only so that tests
@@ -160,7 +161,7 @@ func DesireWith(svc *unitshape.Service, mode Mode, priorExisted func(string) boo
 		// Nothing there, or no block of ours: nothing to undo, and an
 		// operator's (even empty) file is not ours to remove.
 	case len(bytes.TrimSpace(rest)) == 0 && !priorExisted(defPath):
-		w.Absent = append(w.Absent, defPath)
+		w.Absent = append(w.Absent, files.File{Path: defPath, Restarts: []string{svc.Name}})
 	default:
 		w.Files = append(w.Files, files.File{Path: defPath, Content: rest,
 			Mode: fileMode(defPath, 0o644), Owner: "root", Group: "root", Restarts: []string{svc.Name}})
@@ -181,7 +182,7 @@ func DesireWith(svc *unitshape.Service, mode Mode, priorExisted func(string) boo
 		w.Files = append(w.Files, files.File{Path: dropIn, Content: content, Mode: 0o644,
 			Owner: "root", Group: "root", Restarts: []string{svc.Name}, UnitFile: true})
 	} else if _, err := os.Lstat(dropIn); err == nil {
-		w.Absent = append(w.Absent, dropIn)
+		w.Absent = append(w.Absent, files.File{Path: dropIn, Restarts: []string{svc.Name}, UnitFile: true})
 	}
 	return w, nil
 }

@@ -230,34 +230,41 @@ func TestDesireMatrix(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, svc.Name, w.Service)
-			assert.Equal(t, tc.method, w.Method)
-			assert.Empty(t, w.Absent, "nothing to remove on a clean unit")
-			defPath := filepath.Join(defDir, svc.Name)
-			dropIn := filepath.Join(sysDir, svc.Name+".service.d", DropInName)
-			switch tc.method {
-			case ByDefaultFile:
-				want := conductorBlock
-				if svc.Shape == unitshape.InitScriptUWSGI {
-					want = apiBlock
-				}
-				assert.Empty(t, w.Dirs)
-				assert.Equal(t, []files.File{{Path: defPath, Content: []byte(want), Mode: 0o644,
-					Owner: "root", Group: "root", Restarts: []string{svc.Name}}}, w.Files)
-			case BySystemdOverride:
-				assert.Equal(t, []files.Dir{{Path: filepath.Dir(dropIn), Mode: 0o755, Owner: "root", Group: "root"}}, w.Dirs)
-				require.Len(t, w.Files, 1)
-				f := w.Files[0]
-				assert.Equal(t, dropIn, f.Path)
-				assert.Equal(t, os.FileMode(0o644), f.Mode)
-				assert.Equal(t, []string{svc.Name}, f.Restarts)
-				assert.True(t, f.UnitFile, "a drop-in needs a daemon-reload")
-				assert.Equal(t, [2]string{"root", "root"}, [2]string{f.Owner, f.Group})
-			default:
-				assert.Empty(t, w.Files)
-				assert.Empty(t, w.Dirs)
-			}
+			assertCleanWiring(t, w, svc, tc.method, defDir, sysDir)
 		})
+	}
+}
+
+// assertCleanWiring checks the wiring of svc by method on a clean unit
+// (defDir and sysDir hold nothing of the charm's yet).
+func assertCleanWiring(t *testing.T, w Wiring, svc *unitshape.Service, method Method, defDir, sysDir string) {
+	t.Helper()
+	assert.Equal(t, svc.Name, w.Service)
+	assert.Equal(t, method, w.Method)
+	assert.Empty(t, w.Absent, "nothing to remove on a clean unit")
+	defPath := filepath.Join(defDir, svc.Name)
+	dropIn := filepath.Join(sysDir, svc.Name+".service.d", DropInName)
+	switch method {
+	case ByDefaultFile:
+		want := conductorBlock
+		if svc.Shape == unitshape.InitScriptUWSGI {
+			want = apiBlock
+		}
+		assert.Empty(t, w.Dirs)
+		assert.Equal(t, []files.File{{Path: defPath, Content: []byte(want), Mode: 0o644,
+			Owner: "root", Group: "root", Restarts: []string{svc.Name}}}, w.Files)
+	case BySystemdOverride:
+		assert.Equal(t, []files.Dir{{Path: filepath.Dir(dropIn), Mode: 0o755, Owner: "root", Group: "root"}}, w.Dirs)
+		require.Len(t, w.Files, 1)
+		f := w.Files[0]
+		assert.Equal(t, dropIn, f.Path)
+		assert.Equal(t, os.FileMode(0o644), f.Mode)
+		assert.Equal(t, []string{svc.Name}, f.Restarts)
+		assert.True(t, f.UnitFile, "a drop-in needs a daemon-reload")
+		assert.Equal(t, [2]string{"root", "root"}, [2]string{f.Owner, f.Group})
+	default:
+		assert.Empty(t, w.Files)
+		assert.Empty(t, w.Dirs)
 	}
 }
 
@@ -345,10 +352,10 @@ func TestDesireSwitchAwayFromDefaultFile(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantMetho, w.Method)
 			if tc.absent {
-				assert.Equal(t, []string{p}, w.Absent)
+				assert.Equal(t, []files.File{{Path: p, Restarts: []string{svc.Name}}}, w.Absent)
 				assert.Equal(t, p, asked, "the footprint is asked about the default file")
 			} else {
-				assert.NotContains(t, w.Absent, p)
+				assert.Empty(t, w.Absent)
 			}
 			var got []files.File
 			for _, f := range w.Files {
@@ -375,7 +382,7 @@ func TestDesireRemovesStaleDropIn(t *testing.T) {
 	for _, mode := range []Mode{Auto, DefaultFile, None} {
 		w, err := Desire(initScriptSvc(), mode, never)
 		require.NoError(t, err)
-		assert.Equal(t, []string{dropIn}, w.Absent, mode)
+		assert.Equal(t, []files.File{{Path: dropIn, Restarts: []string{"magnum-conductor"}, UnitFile: true}}, w.Absent, mode)
 	}
 	w, err := Desire(initScriptSvc(), SystemdOverride, never)
 	require.NoError(t, err)
@@ -548,7 +555,7 @@ func TestDesireWithExtraLines(t *testing.T) {
 	w, err = DesireWith(uwsgiSvc(), Auto, never, Extra{})
 	require.NoError(t, err)
 	assert.Empty(t, w.Files)
-	assert.Equal(t, []string{filepath.Join(defDir, "magnum-api")}, w.Absent)
+	assert.Equal(t, []files.File{{Path: filepath.Join(defDir, "magnum-api"), Restarts: []string{"magnum-api"}}}, w.Absent)
 	writeFile(t, filepath.Join(defDir, "magnum-api"), "PYARGV=--debug\n"+string(envBlock(uwsgiSvc(), extra.BlockLines)), 0o644)
 	w, err = DesireWith(uwsgiSvc(), Auto, always, Extra{})
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
@@ -72,7 +73,7 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 	assert.Contains(t, string(api.Content), "export https_proxy='http://squid.internal:3128'\n")
 	assert.Equal(t, []string{"magnum-api"}, api.Restarts)
 	assert.Nil(t, fileAt(d, proxyenv.EnvFile))
-	assert.Equal(t, "; the model's proxy in the environment of api + conductor", d.proxySummary())
+	assert.Equal(t, "; the model's proxy in the environment of api + conductor", proxyenv.Summary(d.ServiceEnvs, d.Wirings))
 	require.Len(t, d.ServiceEnvs, 2)
 	assert.Equal(t, []proxyenv.Route{{Endpoint: "https://10.1.2.3:6443", Host: "10.1.2.3", Direct: true, Added: true}}, d.ServiceEnvs[1].Routes)
 
@@ -81,7 +82,7 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 		require.NotNil(t, cond, name)
 		assert.NotContains(t, string(cond.Content), "PROXY", name)
 		assert.Nil(t, fileAt(d, wiring.DefaultFilePath("magnum-api")), name)
-		assert.Empty(t, d.proxySummary(), name)
+		assert.Empty(t, proxyenv.Summary(d.ServiceEnvs, d.Wirings), name)
 	}
 
 	secret := model
@@ -109,7 +110,7 @@ func TestServicesCarryTheModelProxyInTheWiring(t *testing.T) {
 	d = &Desired{Config: Config{Wiring: wiring.Auto, ServiceProxy: true}}
 	err = d.wire(debianUnit(), &files.Footprint{}, nil, bad)
 	require.Error(t, err)
-	assert.True(t, IsBlocked(err))
+	assert.True(t, artifact.IsBlocked(err))
 	assert.NotContains(t, err.Error(), "squid'")
 }
 
@@ -129,24 +130,26 @@ func TestServiceProxyOption(t *testing.T) {
 func TestChartCheckUsesTheConductorsProxy(t *testing.T) {
 	model := proxy.Settings{HTTPS: "http://model-proxy:3128", NoProxy: "10.0.0.0/8"}
 	own := proxy.Settings{HTTPS: "http://operator-proxy:8080"}
-	r := &Reconciler{Env: Env{Proxy: model}}
 	u := debianUnit()
 	require.Equal(t, "magnum-conductor", u.Services[1].Name)
 	u.Services[1].Proxy = own
+	conductor := u.Service("magnum-conductor")
 
-	settings, name, none := r.chartProxy(&Desired{Config: Config{ServiceProxy: true}}, u)
+	settings, name, none := proxyenv.HelmProxy(true, model, conductor)
 	assert.Equal(t, model, settings)
 	assert.Empty(t, name+none, "the chart package's own words: the model's proxy")
 
-	settings, name, none = r.chartProxy(&Desired{Config: Config{ServiceProxy: false}}, u)
+	settings, name, none = proxyenv.HelmProxy(false, model, conductor)
 	assert.Equal(t, own, settings)
 	assert.Equal(t, "magnum-conductor's own proxy (service-proxy is off)", name)
 	assert.Contains(t, none, "service-proxy is off")
 
 	// A conductor that is not running carries nothing.
 	u.Services[1].ActiveState = "inactive"
-	settings, _, _ = r.chartProxy(&Desired{Config: Config{ServiceProxy: false}}, u)
+	settings, _, _ = proxyenv.HelmProxy(false, model, conductor)
 	assert.Equal(t, proxy.Settings{}, settings)
+	settings, _, _ = proxyenv.HelmProxy(false, model, nil)
+	assert.Equal(t, proxy.Settings{}, settings, "no conductor at all")
 }
 
 // After a real reconcile, a running service whose live process lacks the
@@ -163,21 +166,21 @@ func TestLiveProxyProblems(t *testing.T) {
 	for i := range u.Services {
 		u.Services[i].Proxy = d.ServiceEnvs[i].Settings()
 	}
-	assert.Empty(t, d.liveProxyProblems(u))
+	assert.Empty(t, proxyenv.LiveProblems(d.ServiceEnvs, u.Services))
 
 	// The conductor started without it (its init script could not read
 	// the file): named, with what differs.
 	u.Services[1].Proxy = proxy.Settings{}
-	problems := d.liveProxyProblems(u)
+	problems := proxyenv.LiveProblems(d.ServiceEnvs, u.Services)
 	assert.Equal(t, []string{"magnum-conductor (main PID 42) does not carry the model's proxy its wiring gives it (HTTPS_PROXY, NO_PROXY differ)"}, problems)
 	assert.NotContains(t, strings.Join(problems, ""), "s3cret")
 
 	// Not running: nothing to see yet.
 	u.Services[1].ActiveState = "inactive"
-	assert.Empty(t, d.liveProxyProblems(u))
+	assert.Empty(t, proxyenv.LiveProblems(d.ServiceEnvs, u.Services))
 
 	// No proxy in the model: nothing is promised.
 	d = &Desired{Config: Config{Wiring: wiring.Auto, ServiceProxy: true}}
 	require.NoError(t, d.wire(debianUnit(), &files.Footprint{}, nil, proxy.Settings{}))
-	assert.Empty(t, d.liveProxyProblems(debianUnit()))
+	assert.Empty(t, proxyenv.LiveProblems(d.ServiceEnvs, debianUnit().Services))
 }
