@@ -57,7 +57,9 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	}
 	r := rt.reconciler("regraft", progress)
 	defer r.Close()
-	out, err := r.Reconcile(ctx, reconcile.Options{Force: true})
+	// An operator's explicit request: a change that failed and stopped
+	// the rolling restart is tried again, on this unit first.
+	out, err := r.Reconcile(ctx, reconcile.Options{Force: true, Retry: true})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}

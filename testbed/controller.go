@@ -95,9 +95,9 @@ func (r HookRun) String() string {
 type unitHost interface {
 	// statePath is the unit's fake agent state, as the host sees it.
 	statePath() string
-	// runHook runs a hook as the unit agent does; a hook that fails (exits
-	// non-zero) is an error.
-	runHook(ctx context.Context, hook string, rh *fakejuju.RelationHook) error
+	// runHook runs a hook as the unit agent does, with env (K=V) added to
+	// its environment; a hook that fails (exits non-zero) is an error.
+	runHook(ctx context.Context, hook string, rh *fakejuju.RelationHook, env ...string) error
 }
 
 type boxHost struct {
@@ -106,8 +106,8 @@ type boxHost struct {
 }
 
 func (h boxHost) statePath() string { return h.state }
-func (h boxHost) runHook(ctx context.Context, hook string, rh *fakejuju.RelationHook) error {
-	return h.box.RelationHook(ctx, hook, rh)
+func (h boxHost) runHook(ctx context.Context, hook string, rh *fakejuju.RelationHook, env ...string) error {
+	return h.box.RelationHook(ctx, hook, rh, env...)
 }
 
 // unitAgent is one unit: where it runs, and what its uniter has done so
@@ -125,8 +125,11 @@ type unitAgent struct {
 	configVersion               int
 	// members are the remote units the unit has seen join, with the
 	// version of their settings it last ran a hook for.
-	members            map[string]int
-	appVersion         int
+	members    map[string]int
+	appVersion int
+	// secrets are the revision of each secret the unit last ran
+	// secret-changed for (or found when it was added).
+	secrets            map[string]int
 	changedPending     string
 	dying              bool
 	brokenRun, stopRun bool
@@ -141,6 +144,8 @@ type unitAgent struct {
 type step struct {
 	hook string
 	rel  *fakejuju.RelationHook
+	// env is what the hook's environment adds (JUJU_SECRET_ID).
+	env []string
 	// before makes true, just before the hook, what the uniter makes true
 	// for its context: a joining unit is a member, a departing one is
 	// not.
@@ -202,6 +207,31 @@ func (c *Controller) AddSecret(content map[string]string) (string, error) {
 	return "secret:" + id, nil
 }
 
+// RotateSecret publishes a new revision of a secret with content, as
+// `juju update-secret` does: each unit, which consumes it, runs
+// secret-changed for it (JUJU_SECRET_ID set), all at the same time. Juju's
+// secrets resolver runs secret-changed while the revision a unit has seen
+// is not the latest, after leadership's hooks and before config-changed
+// (internal/worker/uniter/secrets/resolver.go, secretsResolver.NextOp;
+// uniterResolver.NextOp's order).
+func (c *Controller) RotateSecret(uri string, content map[string]string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, _ := fakejuju.ParseSecretURI(uri)
+	sec, ok := c.secrets[id]
+	if !ok {
+		return fmt.Errorf("no secret %s", uri)
+	}
+	sec.Revisions = append(sec.Revisions, fakejuju.Revision{Revision: len(sec.Revisions) + 1, Content: maps.Clone(content)})
+	for _, u := range c.units {
+		if err := c.writeModel(u); err != nil {
+			return err
+		}
+		c.wakeLocked(u)
+	}
+	return nil
+}
+
 // SetConfig changes the application's config, as `juju config` does: every
 // unit gets the new values and then runs config-changed, all at the same
 // time. A nil value resets an option to unset.
@@ -252,10 +282,13 @@ func (c *Controller) AddUnit(box *Box) error {
 func (c *Controller) addUnit(name string, host unitHost) error {
 	u := &unitAgent{
 		name: name, host: host, statePath: host.statePath(),
-		wake: make(chan struct{}, 1), members: map[string]int{},
+		wake: make(chan struct{}, 1), members: map[string]int{}, secrets: map[string]int{},
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for id, sec := range c.secrets {
+		u.secrets[id] = len(sec.Revisions)
+	}
 	if _, ok := c.units[u.name]; ok {
 		return fmt.Errorf("unit %s is already in the application", u.name)
 	}
@@ -452,7 +485,7 @@ func (c *Controller) work(u *unitAgent) {
 			err = s.before()
 		}
 		if err == nil {
-			err = u.host.runHook(context.Background(), s.hook, s.rel)
+			err = u.host.runHook(context.Background(), s.hook, s.rel, s.env...)
 		}
 		run.End, run.Err = time.Now(), err
 		if c.logf != nil {
@@ -509,6 +542,12 @@ func (c *Controller) next(u *unitAgent) (step, bool) {
 		u.leader = false
 	} else if !u.leader {
 		return step{hook: "leader-elected", done: func() { u.leader = true }}, true
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.secrets)) {
+		if rev := len(c.secrets[id].Revisions); u.secrets[id] != rev {
+			return step{hook: "secret-changed", env: []string{"JUJU_SECRET_ID=secret:" + id},
+				done: func() { u.secrets[id] = rev }}, true
+		}
 	}
 	if v := c.configVersion; u.configVersion != v {
 		return step{hook: "config-changed", done: func() { u.configVersion = v }}, true

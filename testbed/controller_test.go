@@ -28,11 +28,21 @@ type fakeHost struct {
 	// op is the unit's operation lock: a hook and the test's own calls
 	// (standing in for juju-exec) never run at once.
 	op sync.Mutex
+	// env is what each hook's environment added, by hook.
+	env map[string][]string
 }
 
 func (h *fakeHost) statePath() string { return h.path }
 
-func (h *fakeHost) runHook(ctx context.Context, hook string, rh *fakejuju.RelationHook) error {
+func (h *fakeHost) runHook(ctx context.Context, hook string, rh *fakejuju.RelationHook, env ...string) error {
+	if len(env) > 0 {
+		h.op.Lock()
+		if h.env == nil {
+			h.env = map[string][]string{}
+		}
+		h.env[hook] = append(h.env[hook], env...)
+		h.op.Unlock()
+	}
 	return h.exec(func(juju *hooktool.Juju) error {
 		if h.script == nil {
 			return nil
@@ -178,6 +188,39 @@ func TestControllerRunsJujusHooksInJujusOrder(t *testing.T) {
 		assert.Equal(t, []string{"config-changed"}, b.hooks(unit, from), unit)
 		assert.Equal(t, "roll", b.state(unit).Config["namespace-prefix"], unit)
 	}
+}
+
+// TestControllerRotatesSecrets: a new revision of a secret runs
+// secret-changed on every unit once, naming the secret, and secret-get
+// --refresh then reads the new revision; units added later run none for
+// revisions published before.
+func TestControllerRotatesSecrets(t *testing.T) {
+	b := newTestBed(t)
+	uri, err := b.c.AddSecret(map[string]string{"kubeconfig": "apiVersion: v1\n"})
+	require.NoError(t, err)
+	require.NoError(t, b.c.SetConfig(map[string]any{"kubeconfig": uri}))
+	for n := range 2 {
+		b.add(n, nil)
+	}
+	b.idle()
+	from := len(b.c.Runs())
+	require.NoError(t, b.c.RotateSecret(uri, map[string]string{"kubeconfig": "apiVersion: v1\n# rotated\n"}))
+	b.idle()
+	b.add(2, nil)
+	b.idle()
+	for _, unit := range []string{unit0, unit1} {
+		assert.Equal(t, []string{"secret-changed"}, slices.DeleteFunc(b.hooks(unit, from), func(h string) bool {
+			return strings.HasPrefix(h, "graft-relation-")
+		}), unit)
+		assert.Equal(t, []string{"JUJU_SECRET_ID=" + uri}, b.hosts[unit].env["secret-changed"], unit)
+		var got map[string]string
+		require.NoError(t, b.hosts[unit].exec(func(juju *hooktool.Juju) error {
+			got, err = juju.SecretGet(context.Background(), uri, hooktool.SecretRefresh)
+			return err
+		}, nil), unit)
+		assert.Equal(t, "apiVersion: v1\n# rotated\n", got["kubeconfig"], unit)
+	}
+	assert.NotContains(t, b.hooks(unit2, from), "secret-changed")
 }
 
 // echo is a charm that answers each unit's "probe" with "saw-<unit>" in

@@ -57,6 +57,8 @@ type Reconciler struct {
 	// APIAnswers proves that a restarted magnum-api (its main process
 	// pid) answers HTTP within timeout; nil is apiprobe.Answers.
 	APIAnswers func(ctx context.Context, pid int, timeout time.Duration) error
+	// Cmdline reads a process's live command line; nil is systemd.Cmdline.
+	Cmdline func(pid uint32) ([]string, error)
 
 	// installRoot is where removal finds the charm's install tree
 	// (InstallRoot unless a test points it elsewhere).
@@ -84,6 +86,10 @@ type Options struct {
 	// Force ignores the memory of a failed attempt and of the last
 	// preflight (the regraft action, a config or secret change).
 	Force bool
+	// Retry is the operator's explicit request (the regraft action): a
+	// change that failed and stopped the application's rolling restart is
+	// tried again, on this unit first (rolling.Peers.Retry).
+	Retry bool
 }
 
 // block says a problem a human must fix: the reconcile stops, says it as
@@ -126,7 +132,7 @@ func (r *Reconciler) systemd(ctx context.Context) (systemd.Controller, error) {
 // else (systemd unreachable, a write that failed), which leaves the unit as
 // it was and which Juju retries when the hook fails.
 func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, error) {
-	r.roll = roll{}
+	r.roll = roll{retry: opts.Retry}
 	out, err := r.reconcile(ctx, opts)
 	var b *artifact.BlockedError
 	var w waiting

@@ -10,6 +10,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/rolling"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
@@ -35,6 +36,8 @@ type roll struct {
 	// asked: the unit asked for a turn and has none (the leader took its
 	// step then).
 	asked bool
+	// retry: the operator asked to try the change again (Options.Retry).
+	retry bool
 	// converged: the unit now runs the desired state; failure: the
 	// change failed on it (and was rolled back, or never made).
 	converged bool
@@ -94,12 +97,23 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 	if target.Driver != nil && target.Driver.Replaces() {
 		kind = rolling.KindDriver
 	}
-	turn, err := peers.Ask(ctx, target.Change, kind)
+	ask := peers.Ask
+	if r.roll.retry {
+		ask = peers.Retry
+	}
+	turn, err := ask(ctx, target.Change, kind)
 	if err != nil {
 		return err
 	}
 	if !turn.Granted {
 		r.roll.asked = true
+		if r.roll.retry {
+			// The hook that gets the turn is not forced: without this
+			// the memory of the failure would refuse the retry there.
+			if err := r.clearFailure(); err != nil {
+				return err
+			}
+		}
 		if turn.Status == hooktool.Blocked {
 			return block("%s", turn.Message)
 		}
@@ -113,25 +127,54 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 }
 
 // proveServing is the last proof of a unit that restarted under a turn,
-// after its services settled: magnum-api answers HTTP again, as haproxy
-// will ask it.
-func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan) error {
-	if r.roll.fp == "" || !slices.ContainsFunc(p.Restarts, func(rs plan.Restart) bool { return rs.Service == APIService }) {
+// after its services settled: each service it restarted runs with a live
+// command line that keeps its wiring's promise, and magnum-api answers
+// HTTP again, as haproxy will ask it. A unit that fails it rolls back and
+// stops the roll, as a canary does.
+func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired) error {
+	if r.roll.fp == "" {
 		return nil
 	}
 	sd, err := r.systemd(ctx)
 	if err != nil {
 		return err
 	}
-	u, err := sd.Unit(ctx, APIService+".service")
-	if err != nil {
-		return err
+	cmdline := r.Cmdline
+	if cmdline == nil {
+		cmdline = systemd.Cmdline
+	}
+	var api systemd.Unit
+	for _, rs := range p.Restarts {
+		u, err := sd.Unit(ctx, rs.Service+".service")
+		if err != nil {
+			return err
+		}
+		if rs.Service == APIService {
+			api = u
+		}
+		i := slices.IndexFunc(d.Wirings, func(w wiring.Wiring) bool { return w.Service == rs.Service })
+		if i < 0 {
+			continue
+		}
+		if !u.Running() {
+			return fmt.Errorf("%s is %s/%s after its restart", rs.Service, u.ActiveState, u.SubState)
+		}
+		live, err := cmdline(u.MainPID)
+		if err == nil {
+			err = wiring.Check(d.Wirings[i].Method, live)
+		}
+		if err != nil {
+			return fmt.Errorf("%s does not keep the wiring's promise (%s) after its restart: %w", rs.Service, d.Wirings[i].Method, err)
+		}
+	}
+	if api.Name == "" {
+		return nil
 	}
 	answers := r.APIAnswers
 	if answers == nil {
 		answers = apiprobe.Answers
 	}
-	if err := answers(ctx, int(u.MainPID), apiAnswerTimeout); err != nil {
+	if err := answers(ctx, int(api.MainPID), apiAnswerTimeout); err != nil {
 		return fmt.Errorf("%s does not answer HTTP after its restart: %w", APIService, err)
 	}
 	r.logf("%s answers HTTP", APIService)

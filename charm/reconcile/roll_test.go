@@ -32,6 +32,8 @@ type rollBed struct {
 	state     string
 	answers   int
 	answerErr error
+	// cmdline is every restarted service's live command line.
+	cmdline []string
 }
 
 func newRollBed(t *testing.T, leader bool) *rollBed {
@@ -49,6 +51,8 @@ func newRollBed(t *testing.T, leader bool) *rollBed {
 		b.answers++
 		return b.answerErr
 	}
+	b.cmdline = []string{"/usr/bin/uwsgi", "--ini", "/etc/magnum/magnum-api-uwsgi.ini"}
+	b.r.Cmdline = func(pid uint32) ([]string, error) { return b.cmdline, nil }
 	return b
 }
 
@@ -185,6 +189,92 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 	assert.Len(t, b.sd.Restarts, 4)
 }
 
+// A restarted service whose live command line does not keep the wiring's
+// promise fails the turn's proof as a canary's failure does: the unit
+// rolls back, magnum-api is not even asked, and the roll stops naming the
+// unit and why.
+func TestBrokenWiringAfterRestartStopsTheRoll(t *testing.T) {
+	b := newRollBed(t, true)
+	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
+		r, _ := st.Relation(1)
+		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
+		return nil
+	}))
+	b.cmdline = []string{"/usr/bin/uwsgi", "--pyargv", "--config-dir=/etc/elsewhere"}
+	_, err := b.hook()
+	require.True(t, IsBlocked(err), "%v", err)
+	assert.Contains(t, err.Error(), "magnum-api does not keep the wiring's promise (default-dirs) after its restart")
+	assert.Contains(t, err.Error(), "rolled back")
+	b.untouched()
+	assert.Zero(t, b.answers, "the wiring is proved before magnum-api is asked")
+	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service", "magnum-api.service", "magnum-conductor.service"}, b.sd.Restarts)
+	own, app := b.settings()
+	assert.Equal(t, b.change, own["roll-failed"])
+	assert.Empty(t, app["roll-turn"], "unit 1 gets no turn")
+	assert.Equal(t, unit0, app["roll-stopped-by"])
+	assert.Contains(t, app["roll-stopped"], "does not keep the wiring's promise")
+}
+
+// The regraft action after the roll stopped on this unit (not the leader):
+// the unit asks again with the operator's retry, and forgets its failure,
+// so the hook that gets the turn tries the change instead of refusing it
+// from memory; once granted it makes the change and hands the turn on.
+func TestRegraftRetriesAStoppedRoll(t *testing.T) {
+	b := newRollBed(t, false)
+	b.answerErr = errors.New("connection refused")
+	fp := b.desiredChange(t)
+	// The roll of fp stopped on this unit.
+	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
+		r, _ := st.Relation(1)
+		r.Applications["magnum-capi-graft"] = map[string]string{"roll-fp": fp, "roll-order": unit0 + "," + unit1,
+			"roll-stopped": "magnum-api does not answer", "roll-stopped-by": unit0, "roll-refused": fp}
+		r.Units[unit0] = map[string]string{"roll-failed": fp, "roll-reason": "magnum-api does not answer"}
+		r.Units[unit1] = map[string]string{"roll-want": fp}
+		return nil
+	}))
+	b.r.rememberFailure(b.desiredHash(t), "magnum-api does not answer HTTP after its restart")
+	// An update-status: refused from memory, nothing restarts.
+	_, err := b.hook()
+	require.True(t, IsBlocked(err), "%v", err)
+	assert.Empty(t, b.sd.Restarts)
+
+	// The regraft action: forced, with the retry; no turn yet.
+	b.r.roll = roll{retry: true}
+	c := b.r.artifactContext(b.unit, Options{Force: true, Retry: true})
+	_, _, err = b.r.converge(context.Background(), c, b.d, b.fp)
+	var w waiting
+	require.True(t, errors.As(err, &w), "waiting: %v", err)
+	assert.Equal(t, "rolling restart: asked the leader to try this change again, on this unit first", w.msg)
+	require.NoError(t, b.r.rollOutcome(context.Background(), fp))
+	require.NoError(t, fakejuju.EndHook(b.state, true))
+	own, _ := b.settings()
+	assert.Equal(t, fp, own["roll-want"])
+	assert.Equal(t, fp, own["roll-retry"])
+	assert.Empty(t, own["roll-failed"], "the failure on this unit is no longer said to the leader")
+	_, remembered := b.r.failedBefore(b.hash)
+	assert.False(t, remembered, "the memory of the failure is gone")
+
+	// The leader's relation-changed grants this unit the turn again.
+	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
+		r, _ := st.Relation(1)
+		units := []rolling.Request{{Unit: unit0, Want: fp, Kind: rolling.KindConfig, Retry: fp}, {Unit: unit1, Want: fp}}
+		app := r.Applications["magnum-capi-graft"]
+		roll := rolling.Lead(rolling.Roll{FP: app["roll-fp"], Order: []string{unit0, unit1}, Stopped: app["roll-stopped"],
+			StoppedBy: app["roll-stopped-by"], Refused: []string{fp}}, units)
+		require.Equal(t, unit0, roll.Turn)
+		r.Applications["magnum-capi-graft"] = map[string]string{"roll-fp": roll.FP, "roll-order": unit0 + "," + unit1,
+			"roll-turn": roll.Turn, "roll-turn-fp": roll.TurnFP}
+		return nil
+	}))
+	b.answerErr = nil
+	applied, err := b.hook()
+	require.NoError(t, err)
+	assert.True(t, applied, "the granted, unforced hook makes the change")
+	own, _ = b.settings()
+	assert.Equal(t, fp, own["roll-done"])
+	assert.Empty(t, own["roll-retry"])
+}
+
 // desiredChange is the change the bed's desired state resolves to, from a
 // dry converge on a copy of the bed.
 func (b *rollBed) desiredChange(t *testing.T) string {
@@ -193,6 +283,16 @@ func (b *rollBed) desiredChange(t *testing.T) string {
 	target, err := b.r.resolve(context.Background(), c, b.d)
 	require.NoError(t, err)
 	return target.Change
+}
+
+// desiredHash is what the bed's desired state's failure is remembered
+// under.
+func (b *rollBed) desiredHash(t *testing.T) string {
+	t.Helper()
+	c := b.r.artifactContext(b.unit, Options{DryRun: true})
+	target, err := b.r.resolve(context.Background(), c, b.d)
+	require.NoError(t, err)
+	return target.Hash
 }
 
 // The same desired state hashes the same whichever part an artifact's

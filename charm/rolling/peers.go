@@ -18,6 +18,7 @@ const (
 	keyFailed  = "roll-failed"
 	keyReason  = "roll-reason"
 	keyLeaving = "roll-leaving"
+	keyRetry   = "roll-retry"
 )
 
 // The keys of the application's settings.
@@ -89,13 +90,37 @@ type Turn struct {
 // tells whether it may now. The leader also takes its step (Lead), so a
 // leader may grant itself the turn at once.
 func (p *Peers) Ask(ctx context.Context, fp string, kind Kind) (Turn, error) {
+	return p.ask(ctx, fp, kind, false)
+}
+
+// Retry is Ask for an operator's explicit request to try the change fp
+// again (the regraft action): a change that failed, here or on another
+// unit, and stopped its roll, is tried again, on this unit first. The
+// unit's own record of the failure goes, or the leader would take it for
+// a failure of the retry.
+func (p *Peers) Retry(ctx context.Context, fp string, kind Kind) (Turn, error) {
+	return p.ask(ctx, fp, kind, true)
+}
+
+func (p *Peers) ask(ctx context.Context, fp string, kind Kind, retry bool) (Turn, error) {
 	if p.Alone() {
 		return Turn{Granted: true}, nil
 	}
-	if p.own[keyWant] != fp {
-		p.logf("asking for a turn for change %s (%s)", short(fp), kind)
+	if p.own[keyWant] != fp || (retry && p.own[keyRetry] != fp) {
+		again := ""
+		if retry {
+			again = ", the operator's retry"
+		}
+		p.logf("asking for a turn for change %s (%s%s)", short(fp), kind, again)
 	}
-	if err := p.setOwn(ctx, map[string]string{keyWant: fp, keyKind: string(kind)}); err != nil {
+	set := map[string]string{keyWant: fp, keyKind: string(kind)}
+	if retry {
+		set[keyRetry] = fp
+		if p.own[keyFailed] == fp {
+			set[keyFailed], set[keyReason] = "", ""
+		}
+	}
+	if err := p.setOwn(ctx, set); err != nil {
 		return Turn{}, err
 	}
 	roll, err := p.lead(ctx, true)
@@ -106,6 +131,11 @@ func (p *Peers) Ask(ctx context.Context, fp string, kind Kind) (Turn, error) {
 		return Turn{Granted: true, Canary: roll.Canary == p.unit}, nil
 	}
 	status, msg := roll.Say(p.unit, fp)
+	if retry && status == hooktool.Blocked {
+		// The leader has not seen the retry yet (its relation-changed
+		// for this unit will).
+		return Turn{Status: hooktool.Waiting, Message: "rolling restart: asked the leader to try this change again, on this unit first"}, nil
+	}
 	return Turn{Status: status, Message: msg}, nil
 }
 
@@ -118,7 +148,7 @@ func (p *Peers) Done(ctx context.Context, fp string) error {
 	if p.own[keyDone] != fp {
 		p.logf("this unit runs change %s", short(fp))
 	}
-	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyDone: fp, keyFailed: "", keyReason: ""}); err != nil {
+	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyRetry: "", keyDone: fp, keyFailed: "", keyReason: ""}); err != nil {
 		return err
 	}
 	_, err := p.lead(ctx, false)
@@ -138,7 +168,7 @@ func (p *Peers) Fail(ctx context.Context, fp, reason string) error {
 	if p.own[keyFailed] != fp {
 		p.logf("change %s failed on this unit", short(fp))
 	}
-	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyFailed: fp, keyReason: reason}); err != nil {
+	if err := p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyRetry: "", keyFailed: fp, keyReason: reason}); err != nil {
 		return err
 	}
 	_, err := p.lead(ctx, false)
@@ -151,7 +181,7 @@ func (p *Peers) Leave(ctx context.Context) error {
 	if p.Alone() {
 		return nil
 	}
-	return p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyLeaving: "true"})
+	return p.setOwn(ctx, map[string]string{keyWant: "", keyKind: "", keyRetry: "", keyLeaving: "true"})
 }
 
 // Lead takes the leader's step, if this unit leads: a hook that may have
@@ -216,6 +246,9 @@ func (p *Peers) lead(ctx context.Context, read bool) (Roll, error) {
 	if next.Turn != roll.Turn && next.Turn != "" {
 		p.logf("leader: the turn goes to %s", next.Turn)
 	}
+	if next.FP == roll.FP && next.Stopped == "" && roll.Stopped != "" {
+		p.logf("leader: the roll of change %s starts again from %s (the operator's retry)", short(next.FP), next.Turn)
+	}
 	if next.Stopped != "" && roll.Stopped == "" {
 		p.logf("leader: the roll of change %s stopped: %s failed", short(next.FP), next.StoppedBy)
 	}
@@ -272,7 +305,7 @@ func short(fp string) string {
 
 func parseRequest(unit string, s map[string]string) Request {
 	return Request{Unit: unit, Want: s[keyWant], Kind: Kind(s[keyKind]), Done: s[keyDone],
-		Failed: s[keyFailed], Reason: s[keyReason], Leaving: s[keyLeaving] == "true"}
+		Failed: s[keyFailed], Reason: s[keyReason], Leaving: s[keyLeaving] == "true", Retry: s[keyRetry]}
 }
 
 func parseRoll(s map[string]string) Roll {

@@ -318,3 +318,56 @@ func TestFailReasonIsOneLine(t *testing.T) {
 	})
 	assert.Equal(t, "magnum-api failed journal: x", m.roll().Stopped)
 }
+
+// TestOperatorRetriesAStoppedRoll: after the canary failed, the regraft
+// action on the canary (not the leader) tries the change again: its record
+// of the failure goes, the leader starts the roll again from it, and once
+// it is done the others follow. A second failure stops the roll again,
+// and the retry is not honoured twice.
+func TestOperatorRetriesAStoppedRoll(t *testing.T) {
+	m := newModel(t, u0, u1, u2)
+	m.setLeader(u2)
+	m.ask(u0, "A", KindDriver)
+	m.ask(u1, "A", KindDriver)
+	m.ask(u2, "A", KindDriver)
+	m.lead()
+	require.Equal(t, u0, m.roll().Canary)
+	m.hook(u0, func(p *Peers) error { return p.Fail(context.Background(), "A", "the index was unreachable") })
+	m.lead()
+	require.Equal(t, u0, m.roll().StoppedBy)
+	assert.False(t, m.ask(u1, "A", KindDriver).Granted, "no turn without the retry")
+
+	retry := func(u string) Turn {
+		var turn Turn
+		m.hook(u, func(p *Peers) error {
+			var err error
+			turn, err = p.Retry(context.Background(), "A", KindDriver)
+			return err
+		})
+		return turn
+	}
+	turn := retry(u0)
+	assert.Equal(t, Turn{Status: hooktool.Waiting, Message: "rolling restart: asked the leader to try this change again, on this unit first"}, turn,
+		"the leader has not seen the retry yet")
+	m.lead()
+	assert.Equal(t, Roll{FP: "A", Order: []string{u0, u1, u2}, Turn: u0, TurnFP: "A", Canary: u0}, m.roll())
+	assert.Equal(t, Turn{Granted: true, Canary: true}, m.ask(u0, "A", KindDriver))
+	m.done(u0, "A")
+	m.lead()
+	assert.Equal(t, u1, m.roll().Turn)
+
+	// Retried on unit 1 this time, after it failed there.
+	m.hook(u1, func(p *Peers) error { return p.Fail(context.Background(), "A", "magnum-api does not answer") })
+	m.lead()
+	require.Equal(t, u1, m.roll().StoppedBy)
+	retry(u1)
+	m.lead()
+	assert.Equal(t, Roll{FP: "A", Order: []string{u1, u2}, Turn: u1, TurnFP: "A", Canary: u1}, m.roll())
+	m.hook(u1, func(p *Peers) error { return p.Fail(context.Background(), "A", "magnum-api does not answer") })
+	m.lead()
+	m.lead()
+	roll := m.roll()
+	assert.Equal(t, u1, roll.StoppedBy, "failed again: stopped again, and the spent retry does not start it")
+	assert.Empty(t, roll.Turn)
+	assert.Equal(t, []string{"A"}, roll.Refused)
+}

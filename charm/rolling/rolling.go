@@ -68,6 +68,10 @@ type Request struct {
 	Failed, Reason string
 	// Leaving is set once the unit is taking its graft off.
 	Leaving bool
+	// Retry is the operator's explicit request (the regraft action) to try
+	// the change Want again on this unit although it failed before: set
+	// with Want, cleared with Done or Fail, so the leader honours it once.
+	Retry string
 }
 
 // Roll is the application's side, as the leader keeps it.
@@ -132,6 +136,7 @@ func Lead(r Roll, units []Request) Roll {
 		slices.SortFunc(ns, byUnit)
 		return ns
 	}
+	r = retry(r, units)
 	// Units that left are no longer in the roll; latecomers to it queue
 	// behind.
 	r.Order = slices.DeleteFunc(slices.Clone(r.Order), func(n string) bool { _, ok := present[n]; return !ok })
@@ -199,6 +204,40 @@ func Lead(r Roll, units []Request) Roll {
 	return next
 }
 
+// retry honours an operator's explicit retry (Request.Retry) of a change
+// that failed: the change is no longer refused and, when it stopped the
+// roll, the roll starts again from the unit that asked, as its canary when
+// the change is a new driver, the other units that still want the change
+// behind it. The first such unit in unit order wins; a retry of a change
+// that is not refused (it is rolling, or never failed) changes nothing.
+func retry(r Roll, units []Request) Roll {
+	sorted := slices.SortedFunc(slices.Values(units), func(a, b Request) int { return byUnit(a.Unit, b.Unit) })
+	for _, u := range sorted {
+		if u.Retry == "" || u.Retry != u.Want || u.Leaving || !slices.Contains(r.Refused, u.Want) {
+			continue
+		}
+		r.Refused = slices.DeleteFunc(slices.Clone(r.Refused), func(fp string) bool { return fp == u.Want })
+		if len(r.Refused) == 0 {
+			r.Refused = nil
+		}
+		if r.FP != u.Want || r.Stopped == "" {
+			return r
+		}
+		order := []string{u.Unit}
+		for _, o := range sorted {
+			if o.Unit != u.Unit && o.Want == u.Want && !o.Leaving {
+				order = append(order, o.Unit)
+			}
+		}
+		next := Roll{FP: u.Want, Order: order, Turn: u.Unit, TurnFP: u.Want, Refused: r.Refused}
+		if u.Kind == KindDriver {
+			next.Canary = u.Unit
+		}
+		return next
+	}
+	return r
+}
+
 // Granted reports whether unit may restart now for the change fp.
 func (r Roll) Granted(unit, fp string) bool { return r.Turn == unit && r.TurnFP == fp }
 
@@ -211,11 +250,11 @@ func (r Roll) Say(unit, fp string) (hooktool.Status, string) {
 		if r.StoppedBy == r.Canary {
 			who = "the canary " + r.StoppedBy
 		}
-		return hooktool.Blocked, fmt.Sprintf("rolling restart stopped: %s failed: %s; this unit keeps what it runs (change the config to start a new roll)",
-			who, oneLine(r.Stopped, 240))
+		return hooktool.Blocked, fmt.Sprintf("rolling restart stopped: %s failed: %s; this unit keeps what it runs (%s)",
+			who, oneLine(r.Stopped, 240), again)
 	}
 	if slices.Contains(r.Refused, fp) {
-		return hooktool.Blocked, "rolling restart refused: this change failed on another unit before; this unit keeps what it runs (change the config to start a new roll)"
+		return hooktool.Blocked, "rolling restart refused: this change failed on another unit before; this unit keeps what it runs (" + again + ")"
 	}
 	if i := slices.Index(r.Order, unit); i >= 0 && r.FP == fp {
 		msg := fmt.Sprintf("rolling restart, %s of %d", ordinal(i+1), len(r.Order))
@@ -229,6 +268,9 @@ func (r Roll) Say(unit, fp string) (hooktool.Status, string) {
 	}
 	return hooktool.Waiting, "rolling restart: asked the leader for a turn"
 }
+
+// again is how an operator starts a stopped or refused change again.
+const again = "change the config to start a new roll, or run the regraft action on one unit to try this change again there first"
 
 // ordinal is 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st.
 func ordinal(n int) string {

@@ -107,6 +107,37 @@ func TestLead(t *testing.T) {
 		units: []Request{want(u0, "B"), {Unit: u1, Done: "A"}, want(u2, "A")},
 		want:  Roll{FP: "A", Order: []string{u0, u1, u2}, Turn: u2, TurnFP: "A"},
 	}, {
+		name: "the operator's retry on another unit starts the stopped roll again from it, as its canary",
+		roll: Roll{FP: "A", Order: []string{u0, u1, u2}, Canary: u0, Stopped: "bad", StoppedBy: u0, Refused: []string{"Z", "A"}},
+		units: []Request{{Unit: u0, Failed: "A", Reason: "bad"}, {Unit: u2, Want: "A", Kind: KindDriver, Retry: "A"},
+			{Unit: u1, Want: "A", Kind: KindDriver}},
+		want: Roll{FP: "A", Order: []string{u2, u1}, Turn: u2, TurnFP: "A", Canary: u2, Refused: []string{"Z"}},
+	}, {
+		name:  "the operator's retry on the unit it failed on: that unit again first",
+		roll:  Roll{FP: "A", Order: []string{u0, u1}, Stopped: "magnum-api failed", StoppedBy: u0, Refused: []string{"A"}},
+		units: []Request{{Unit: u0, Want: "A", Kind: KindConfig, Retry: "A"}, want(u1, "A")},
+		want:  Roll{FP: "A", Order: []string{u0, u1}, Turn: u0, TurnFP: "A"},
+	}, {
+		name:  "a retry is honoured once: the retried roll goes on as any roll",
+		roll:  Roll{FP: "A", Order: []string{u0, u1}, Turn: u0, TurnFP: "A"},
+		units: []Request{{Unit: u0, Want: "A", Kind: KindConfig, Retry: "A"}, want(u1, "A")},
+		want:  Roll{FP: "A", Order: []string{u0, u1}, Turn: u0, TurnFP: "A"},
+	}, {
+		name:  "the retry failed again: the roll stops again",
+		roll:  Roll{FP: "A", Order: []string{u0, u1}, Turn: u0, TurnFP: "A"},
+		units: []Request{{Unit: u0, Failed: "A", Reason: "still bad"}, want(u1, "A")},
+		want:  Roll{FP: "A", Order: []string{u0, u1}, Stopped: "still bad", StoppedBy: u0, Refused: []string{"A"}},
+	}, {
+		name:  "a retry of a change refused from an earlier roll: no longer refused, it rolls after the current one",
+		roll:  Roll{FP: "B", Order: []string{u0, u1}, Turn: u0, TurnFP: "B", Refused: []string{"A"}},
+		units: []Request{want(u0, "B"), {Unit: u1, Done: "B"}, {Unit: u2, Want: "A", Retry: "A"}},
+		want:  Roll{FP: "B", Order: []string{u0, u1}, Turn: u0, TurnFP: "B"},
+	}, {
+		name:  "without the operator's retry a stopped roll stays stopped",
+		roll:  Roll{FP: "A", Order: []string{u0, u1}, Stopped: "bad", StoppedBy: u0, Refused: []string{"A"}},
+		units: []Request{{Unit: u0, Failed: "A", Reason: "bad"}, want(u1, "A")},
+		want:  Roll{FP: "A", Order: []string{u0, u1}, Stopped: "bad", StoppedBy: u0, Refused: []string{"A"}},
+	}, {
 		name:  "a departed unit's want is not granted",
 		roll:  Roll{FP: "A", Order: []string{u0, u1}, Turn: u0, TurnFP: "A"},
 		units: []Request{{Unit: u0, Done: "A"}},
@@ -153,17 +184,17 @@ func TestSay(t *testing.T) {
 		name: "stopped by the canary",
 		roll: Roll{FP: "A", Order: []string{u0, u1}, Canary: u0, Stopped: "the driver does not load", StoppedBy: u0}, unit: u1, fp: "A",
 		status:  hooktool.Blocked,
-		message: "rolling restart stopped: the canary magnum-capi-graft/0 failed: the driver does not load; this unit keeps what it runs (change the config to start a new roll)",
+		message: "rolling restart stopped: the canary magnum-capi-graft/0 failed: the driver does not load; this unit keeps what it runs (" + again + ")",
 	}, {
 		name: "a change that failed before",
 		roll: Roll{FP: "B", Order: []string{u2}, Refused: []string{"A"}}, unit: u1, fp: "A",
 		status:  hooktool.Blocked,
-		message: "rolling restart refused: this change failed on another unit before; this unit keeps what it runs (change the config to start a new roll)",
+		message: "rolling restart refused: this change failed on another unit before; this unit keeps what it runs (" + again + ")",
 	}, {
 		name: "stopped by another unit",
 		roll: Roll{FP: "A", Order: []string{u0, u1, u2}, Stopped: "magnum-api failed", StoppedBy: u1}, unit: u2, fp: "A",
 		status:  hooktool.Blocked,
-		message: "rolling restart stopped: unit magnum-capi-graft/1 failed: magnum-api failed; this unit keeps what it runs (change the config to start a new roll)",
+		message: "rolling restart stopped: unit magnum-capi-graft/1 failed: magnum-api failed; this unit keeps what it runs (" + again + ")",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, msg := tc.roll.Say(tc.unit, tc.fp)

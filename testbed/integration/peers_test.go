@@ -36,8 +36,10 @@ const (
 // them with an haproxy-like check of every unit's magnum-api: each unit
 // restarts once, one at a time in the leader's order, and at every 100 ms
 // sample some unit answered. A driver that does not import stops at its
-// canary; the leadership moving mid-roll and a unit removed mid-roll do
-// not stop a roll.
+// canary; a rotated kubeconfig secret rolls as a config change does, and
+// the leadership moving mid-roll does not stop it; a paused unit is
+// skipped and converges on resume; a unit removed mid-roll does not stop
+// a roll.
 func TestThreeUnitsUnderOneController(t *testing.T) {
 	ctx := context.Background()
 	memBefore := memAvailable(t)
@@ -176,7 +178,7 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 	for _, b := range units {
 		require.NoError(t, b.AwaitAPIReady(ctx, 5*time.Minute), b.UnitName())
 	}
-	rollThrough(t, c, units, map[string]any{"namespace-prefix": "rolled"}, "namespace_prefix = rolled", nil)
+	rollThrough(t, c, units, configRoll(c, "rolled"))
 
 	// A new driver whose wheel does not import: the first unit is the
 	// canary; it proves the driver before any restart, finds it broken,
@@ -213,19 +215,59 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 	for _, b := range units {
 		require.NoError(t, b.AttachResource(ctx, "driver", good))
 	}
-	rollThrough(t, c, units, map[string]any{"namespace-prefix": "after-canary"}, "namespace_prefix = after-canary", nil)
+	rollThrough(t, c, units, configRoll(c, "after-canary"))
 
-	// The leadership moves while the second unit restarts: the new leader
-	// carries the roll on from the relation data.
-	rollThrough(t, c, units, map[string]any{"namespace-prefix": "new-leader"}, "namespace_prefix = new-leader", func() {
-		holder := awaitSecondTurn(t, units[0])
-		next := units[0].UnitName()
-		if next == c.Leader() {
-			next = units[2].UnitName()
-		}
-		require.NoError(t, c.SetLeader(next))
-		t.Logf("leadership moved to %s while %s held the 2nd turn", next, holder)
+	// The kubeconfig secret rotated (a new revision): secret-changed on
+	// every unit at once rolls like a config change. The leadership moves
+	// while the second unit restarts: the new leader carries the roll on
+	// from the relation data.
+	rotated := strings.TrimSpace(string(kubeconfig)) + "\n# rotated by the operator\n"
+	rollThrough(t, c, units, rollCase{
+		what:   "kubeconfig secret rotated",
+		change: func() error { return c.RotateSecret(secret, map[string]string{"kubeconfig": rotated}) },
+		path:   "/etc/magnum/kubeconfig", want: "# rotated by the operator",
+		during: func() {
+			_, holder := awaitLaterTurn(t, units[0], len(units))
+			next := units[0].UnitName()
+			if next == c.Leader() {
+				next = units[2].UnitName()
+			}
+			require.NoError(t, c.SetLeader(next))
+			t.Logf("leadership moved to %s while %s held a later turn", next, holder)
+		},
 	})
+
+	// A paused unit (charm-magnum's pause: its services stopped, disabled
+	// and masked) takes no turn: the roll goes through the other two, the
+	// paused one gets the graft's files and says it waits; resumed, its
+	// services start on them, and it converges with no further restart.
+	paused := units[1]
+	require.NoError(t, pauseMagnum(ctx, paused))
+	pausedStarts := startCounts(t, []*testbed.Box{paused})
+	rollThrough(t, c, []*testbed.Box{units[0], units[2]}, configRoll(c, "paused-one"))
+	assert.NotContains(t, strings.Split(appSetting(t, units[0], "roll-order"), ","), paused.UnitName(), "the paused unit is not in the roll")
+	assert.Equal(t, pausedStarts, startCounts(t, []*testbed.Box{paused}), "the paused unit started nothing")
+	status, msg, err := paused.Status()
+	require.NoError(t, err)
+	assert.Equal(t, "waiting", status)
+	assert.Contains(t, msg, "masked (paused)")
+	conf, err := os.ReadFile(paused.Path("/etc/magnum/magnum.conf.d/99-capi.conf"))
+	require.NoError(t, err)
+	assert.Contains(t, string(conf), "namespace_prefix = paused-one", "the paused unit has the graft's files")
+	want := paused.GraftState()
+	resumed := time.Now()
+	require.NoError(t, resumeMagnum(ctx, paused))
+	took, err := paused.AwaitConverged(ctx, want, resumed, 2*time.Minute)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { s, _, _ := paused.Status(); return s == "active" }, 2*time.Minute, 250*time.Millisecond,
+		"the resumed unit says active")
+	after := startCounts(t, []*testbed.Box{paused})
+	for _, svc := range []string{"magnum-api", "magnum-conductor"} {
+		k := paused.UnitName() + " " + svc
+		assert.Equal(t, pausedStarts[k]+1, after[k], "%s: started once, by the resume", k)
+	}
+	t.Logf("the paused unit converged %s after its resume", took.Round(100*time.Millisecond))
+	require.NoError(t, paused.AwaitAPIReady(ctx, 5*time.Minute))
 
 	// A unit removed while it holds the turn: it takes its graft off
 	// without waiting, the leader takes the turn back, and the roll
@@ -234,15 +276,17 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 	gone := units[1]
 	left := []*testbed.Box{units[0], units[2]}
 	from = len(c.Runs())
-	rollThrough(t, c, left, map[string]any{"namespace-prefix": "one-gone"}, "namespace_prefix = one-gone", func() {
+	oneGone := configRoll(c, "one-gone")
+	oneGone.during = func() {
 		awaitTurn(t, gone, gone.UnitName())
 		require.NoError(t, c.RemoveUnit(gone.UnitName()))
 		t.Logf("%s removed while it held the turn", gone.UnitName())
-	})
+	}
+	rollThrough(t, c, left, oneGone)
 	gr := ran(c.Runs()[from:], gone.UnitName())
 	assert.Contains(t, gr, "juju-info-relation-broken")
 	assert.Equal(t, []string{"stop", "remove"}, gr[len(gr)-2:])
-	status, msg, err := gone.Status()
+	status, msg, err = gone.Status()
 	require.NoError(t, err)
 	assert.Equal(t, "maintenance", status)
 	assert.Contains(t, msg, "graft removed")
@@ -316,12 +360,35 @@ func boxMemory(t *testing.T, boxes []*testbed.Box) string {
 	return strings.Join(parts, ", ") + " (resident, summed over processes)"
 }
 
-// rollThrough changes the config and checks the roll it starts: every unit
-// of units restarts each Magnum service exactly once, magnum-api restarts
-// in the order the leader wrote (roll-order), and at every 100 ms sample
-// at least one unit's magnum-api answered. during, when not nil, runs
-// while the roll is under way.
-func rollThrough(t *testing.T, c *testbed.Controller, units []*testbed.Box, change map[string]any, wantConf string, during func()) {
+// rollCase is a change that rolls through the units: change makes it,
+// and afterwards the file path on every unit contains want. during, when
+// not nil, runs while the roll is under way; disturbed, when not nil, is a
+// unit that during restarted by itself, whose restarts and start time are
+// not the roll's.
+type rollCase struct {
+	what       string
+	change     func() error
+	path, want string
+	during     func()
+	disturbed  func() *testbed.Box
+}
+
+// configChange sets namespace-prefix to value.
+func configChange(c *testbed.Controller, value string) func() error {
+	return func() error { return c.SetConfig(map[string]any{"namespace-prefix": value}) }
+}
+
+// configRoll is the roll of namespace-prefix set to value.
+func configRoll(c *testbed.Controller, value string) rollCase {
+	return rollCase{what: "namespace-prefix=" + value, change: configChange(c, value),
+		path: "/etc/magnum/magnum.conf.d/99-capi.conf", want: "namespace_prefix = " + value}
+}
+
+// rollThrough makes a change and checks the roll it starts: every unit of
+// units restarts each Magnum service exactly once, magnum-api restarts in
+// the order the leader wrote (roll-order), and at every 100 ms sample at
+// least one unit's magnum-api answered.
+func rollThrough(t *testing.T, c *testbed.Controller, units []*testbed.Box, rc rollCase) {
 	t.Helper()
 	ctx := context.Background()
 	before := startCounts(t, units)
@@ -329,13 +396,17 @@ func rollThrough(t *testing.T, c *testbed.Controller, units []*testbed.Box, chan
 	require.NoError(t, err)
 	time.Sleep(2 * time.Second)
 	t0 := time.Now()
-	require.NoError(t, c.SetConfig(change))
-	if during != nil {
-		during()
+	require.NoError(t, rc.change())
+	if rc.during != nil {
+		rc.during()
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
-	require.NoError(t, c.WaitIdle(waitCtx), "rolling %v", change)
+	require.NoError(t, c.WaitIdle(waitCtx), "rolling %s", rc.what)
+	var disturbed string
+	if rc.disturbed != nil {
+		disturbed = rc.disturbed().UnitName()
+	}
 	hooksDone := time.Since(t0)
 	require.Eventually(t, func() bool { return len(check.Last().Answered) == len(units) }, 5*time.Minute, 100*time.Millisecond,
 		"every magnum-api answers again")
@@ -350,24 +421,32 @@ func rollThrough(t *testing.T, c *testbed.Controller, units []*testbed.Box, chan
 	for _, b := range units {
 		for _, svc := range []string{"magnum-api", "magnum-conductor"} {
 			k := b.UnitName() + " " + svc
+			if b.UnitName() == disturbed {
+				assert.Greater(t, after[k], before[k], "%s restarted", k)
+				continue
+			}
 			assert.Equal(t, before[k]+1, after[k], "%s restarted once", k)
 		}
-		conf, err := os.ReadFile(b.Path("/etc/magnum/magnum.conf.d/99-capi.conf"))
+		got, err := os.ReadFile(b.Path(rc.path))
 		require.NoError(t, err)
-		assert.Contains(t, string(conf), wantConf, b.UnitName())
+		assert.Contains(t, string(got), rc.want, "%s: %s", b.UnitName(), rc.path)
 		status, msg, err := b.Status()
 		require.NoError(t, err)
 		assert.Equal(t, "active", status, "%s: %s", b.UnitName(), msg)
 		out, err := b.MustRun(ctx, "systemctl", "show", "-p", "ExecMainStartTimestampMonotonic", "--value", "magnum-api")
 		require.NoError(t, err)
-		started[b.UnitName()], err = strconv.ParseUint(strings.TrimSpace(out), 10, 64)
-		require.NoError(t, err)
+		if b.UnitName() != disturbed {
+			started[b.UnitName()], err = strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+			require.NoError(t, err)
+		}
 		down = append(down, fmt.Sprintf("%s %.1fs", b.UnitName(), samples.Down(b.UnitName()).Seconds()))
 	}
 	// The boxes share the host's kernel, and so CLOCK_MONOTONIC.
 	byStart := make([]string, 0, len(units))
 	for _, b := range units {
-		byStart = append(byStart, b.UnitName())
+		if _, ok := started[b.UnitName()]; ok {
+			byStart = append(byStart, b.UnitName())
+		}
 	}
 	slices.SortFunc(byStart, func(a, b string) int { return int(int64(started[a]) - int64(started[b])) })
 	order := strings.Split(appSetting(t, units[0], "roll-order"), ",")
@@ -375,8 +454,8 @@ func rollThrough(t *testing.T, c *testbed.Controller, units []*testbed.Box, chan
 	if !assert.Equal(t, order, byStart, "magnum-api restarted in the leader's order") {
 		rollLogs(t, units)
 	}
-	t.Logf("ROLLING %v: config-changed to idle on %d units in %s; order %s; %s; each unit's API down: %s",
-		change, len(units), hooksDone.Round(100*time.Millisecond), strings.Join(order, " "), samples, strings.Join(down, ", "))
+	t.Logf("ROLLING %s: the change to idle on %d units in %s; order %s; %s; each unit's API down: %s",
+		rc.what, len(units), hooksDone.Round(100*time.Millisecond), strings.Join(order, " "), samples, strings.Join(down, ", "))
 }
 
 // startCounts is each unit's count of starts of each Magnum service.
@@ -413,17 +492,44 @@ func awaitTurn(t *testing.T, b *testbed.Box, unit string) {
 		"%s gets the turn", unit)
 }
 
-// awaitSecondTurn waits until b's agent has received a roll that gives the
-// turn to its second unit, and returns that unit.
-func awaitSecondTurn(t *testing.T, b *testbed.Box) string {
+// awaitLaterTurn waits until b's agent has received a roll of n units
+// whose turn a unit after the first holds, and returns the roll's order
+// and that unit. The leader's own turn is never seen by the others when it
+// takes and hands it on in one hook, so which later unit is seen holding
+// it depends on where the leader is in the order.
+func awaitLaterTurn(t *testing.T, b *testbed.Box, n int) ([]string, string) {
 	t.Helper()
+	var order []string
 	var holder string
 	require.Eventually(t, func() bool {
-		order := strings.Split(appSetting(t, b, "roll-order"), ",")
+		order = strings.Split(appSetting(t, b, "roll-order"), ",")
 		holder = appSetting(t, b, "roll-turn")
-		return len(order) > 1 && holder == order[1]
-	}, 10*time.Minute, 100*time.Millisecond, "the roll's second unit gets the turn")
-	return holder
+		return len(order) == n && holder != "" && holder != order[0]
+	}, 10*time.Minute, 100*time.Millisecond, "a later unit of the roll gets the turn")
+	return order, holder
+}
+
+// pauseMagnum pauses a Magnum unit as charm-magnum's pause action does
+// (charmhelpers' pause_unit: service_pause stops, disables and masks each
+// of its services).
+func pauseMagnum(ctx context.Context, b *testbed.Box) error {
+	for _, verb := range []string{"stop", "disable", "mask"} {
+		if _, err := b.MustRun(ctx, "systemctl", verb, "magnum-api", "magnum-conductor"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumeMagnum is charm-magnum's resume (service_resume: unmask, enable,
+// start).
+func resumeMagnum(ctx context.Context, b *testbed.Box) error {
+	for _, verb := range []string{"unmask", "enable", "start"} {
+		if _, err := b.MustRun(ctx, "systemctl", verb, "magnum-api", "magnum-conductor"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rollLogs logs what each unit's charm said of the roll, and its roll
