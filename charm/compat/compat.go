@@ -111,10 +111,12 @@ type Fix struct {
 }
 
 // PreflightOptions are opts for a preflight of what driver driverVersion
-// with api-resources apiResources will read: the overrides (a value the
-// charm's catalogue accepted is JSON of this shape; one that is not
+// with api-resources apiResources will read: the overrides (the option is
+// refused before this for a release that does not read it; a value the
+// charm's catalogue accepted is JSON of this shape, and one that is not
 // leaves the driver's own versions, as for an unset option), and, when
-// the cluster serves other versions, the report's fix as the advice.
+// the cluster serves other versions, the report's fix as the advice, so
+// the blocked status names the exact value that turns the unit active.
 func PreflightOptions(driverVersion, apiResources string, opts kubeconfig.Options) kubeconfig.Options {
 	opts.APIVersions, _ = kubeconfig.ParseAPIResources(apiResources)
 	discover := opts

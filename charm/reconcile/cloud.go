@@ -74,13 +74,10 @@ func (r *Reconciler) Chart(ctx context.Context, d *Desired, unit *unitshape.Unit
 	return rec
 }
 
-// Preflight checks the management cluster from the unit, or returns the
-// remembered result of the same kubeconfig, driver version and
-// api-resources when it is younger than kubeconfig.PreflightInterval and
-// fresh is false. It reads the versions the driver will read (its own, or
-// api-resources' where the release reads it: the option is refused before
-// this for a release that does not), and a cluster serving others gets
-// compat's fix in the problem.
+// Preflight checks the management cluster from the unit for what the
+// driver will read (compat.PreflightOptions), or returns the remembered
+// result of the same inputs when it is younger than
+// kubeconfig.PreflightInterval and fresh is false.
 func (r *Reconciler) Preflight(ctx context.Context, d *Desired, fresh bool) kubeconfig.Report {
 	var data []byte
 	for _, f := range d.Files {

@@ -227,20 +227,13 @@ func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
 	diffServices(d, unit, p)
 	p.Order(unitshape.Services)
 	// Restarts the unit cannot take now are said, not done.
-	var keep []plan.Restart
-	for _, rs := range p.Restarts {
-		svc := unit.Service(rs.Service)
-		switch {
-		case svc == nil:
-		case svc.Masked():
-			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: masked (paused); it reads the graft when resumed", rs.Service))
-		case !svc.Running():
-			p.Skipped = append(p.Skipped, fmt.Sprintf("restart %s: not running; it reads the graft when started", rs.Service))
-		default:
-			keep = append(keep, rs)
+	p.Restarts = slices.DeleteFunc(p.Restarts, func(rs plan.Restart) bool {
+		why := unit.Deferred(rs.Service)
+		if why != "" {
+			p.Skipped = append(p.Skipped, "restart "+rs.Service+": "+why)
 		}
-	}
-	p.Restarts = keep
+		return why != "" || unit.Service(rs.Service) == nil
+	})
 	return p, nil
 }
 
@@ -261,7 +254,7 @@ func diffServices(d *Desired, unit *unitshape.Unit, p *plan.Plan) {
 		}
 		var stamps []string
 		for _, f := range d.Files {
-			if reads(f, svc.Name) {
+			if slices.Contains(f.Restarts, svc.Name) {
 				stamps = append(stamps, f.Path)
 			}
 		}
@@ -274,13 +267,4 @@ func diffServices(d *Desired, unit *unitshape.Unit, p *plan.Plan) {
 			p.NeedRestart(svc.Name, why)
 		}
 	}
-}
-
-func reads(f files.File, svc string) bool {
-	for _, s := range f.Restarts {
-		if s == svc {
-			return true
-		}
-	}
-	return false
 }

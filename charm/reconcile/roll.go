@@ -61,32 +61,12 @@ func (r *Reconciler) peers(ctx context.Context) (*rolling.Peers, error) {
 	return r.roll.peers, nil
 }
 
-// serving reports whether the plan restarts a service that serves the
-// graft now: running, with a live command line that reads conf.d as its
-// wiring promises. Only such a restart takes a turn: a unit whose services
-// are down, or were unwired under the charm (the principal reinstalled,
-// the machine rebooted into an unwired unit), serves no graft to keep up,
-// and a masked (paused) service is never in the plan's restarts (Diff).
-func serving(d *Desired, unit *unitshape.Unit, p *plan.Plan) bool {
-	for _, rs := range p.Restarts {
-		i := slices.IndexFunc(unit.Services, func(s unitshape.Service) bool { return s.Name == rs.Service })
-		if i < 0 || i >= len(d.Wirings) {
-			continue
-		}
-		svc := unit.Services[i]
-		if svc.Running() && !svc.Masked() && wiring.Check(d.Wirings[i].Method, svc.Cmdline) == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // awaitTurn asks for the turn to restart into target when the plan p
 // would restart a serving service. Without the turn it returns what the
 // unit says meanwhile (waiting, or blocked when the roll stopped), and the
 // unit stays as it is.
 func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *unitshape.Unit, p *plan.Plan) error {
-	if !serving(target, unit, p) {
+	if !wiring.Serving(target.Wirings, unit.Services, p.Restarting) {
 		return nil
 	}
 	peers, err := r.peers(ctx)
@@ -110,7 +90,7 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 		if r.roll.retry {
 			// The hook that gets the turn is not forced: without this
 			// the memory of the failure would refuse the retry there.
-			if err := r.clearFailure(); err != nil {
+			if err := r.State.ClearFailure(); err != nil {
 				return err
 			}
 		}
@@ -156,15 +136,8 @@ func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired)
 		if i < 0 {
 			continue
 		}
-		if !u.Running() {
-			return fmt.Errorf("%s is %s/%s after its restart", rs.Service, u.ActiveState, u.SubState)
-		}
-		live, err := cmdline(u.MainPID)
-		if err == nil {
-			err = wiring.Check(d.Wirings[i].Method, live)
-		}
-		if err != nil {
-			return fmt.Errorf("%s does not keep the wiring's promise (%s) after its restart: %w", rs.Service, d.Wirings[i].Method, err)
+		if err := wiring.CheckRestarted(d.Wirings[i], u, cmdline); err != nil {
+			return err
 		}
 	}
 	if api.Name == "" {

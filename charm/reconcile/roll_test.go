@@ -202,7 +202,7 @@ func TestBrokenWiringAfterRestartStopsTheRoll(t *testing.T) {
 	}))
 	b.cmdline = []string{"/usr/bin/uwsgi", "--pyargv", "--config-dir=/etc/elsewhere"}
 	_, err := b.hook()
-	require.True(t, IsBlocked(err), "%v", err)
+	require.True(t, artifact.IsBlocked(err), "%v", err)
 	assert.Contains(t, err.Error(), "magnum-api does not keep the wiring's promise (default-dirs) after its restart")
 	assert.Contains(t, err.Error(), "rolled back")
 	b.untouched()
@@ -232,10 +232,10 @@ func TestRegraftRetriesAStoppedRoll(t *testing.T) {
 		r.Units[unit1] = map[string]string{"roll-want": fp}
 		return nil
 	}))
-	b.r.rememberFailure(b.desiredHash(t), "magnum-api does not answer HTTP after its restart")
+	require.NoError(t, b.r.State.RememberFailure(b.desiredHash(t), "magnum-api does not answer HTTP after its restart"))
 	// An update-status: refused from memory, nothing restarts.
 	_, err := b.hook()
-	require.True(t, IsBlocked(err), "%v", err)
+	require.True(t, artifact.IsBlocked(err), "%v", err)
 	assert.Empty(t, b.sd.Restarts)
 
 	// The regraft action: forced, with the retry; no turn yet.
@@ -251,7 +251,7 @@ func TestRegraftRetriesAStoppedRoll(t *testing.T) {
 	assert.Equal(t, fp, own["roll-want"])
 	assert.Equal(t, fp, own["roll-retry"])
 	assert.Empty(t, own["roll-failed"], "the failure on this unit is no longer said to the leader")
-	_, remembered := b.r.failedBefore(b.hash)
+	_, remembered := b.r.State.FailedBefore(b.hash)
 	assert.False(t, remembered, "the memory of the failure is gone")
 
 	// The leader's relation-changed grants this unit the turn again.

@@ -109,6 +109,21 @@ func (u *Unit) Service(name string) *Service {
 	return nil
 }
 
+// Deferred says why a restart of the service named waits ("" when it can
+// be done now, or the unit has no such service): a masked (paused) or
+// stopped service reads the graft when it starts.
+func (u *Unit) Deferred(name string) string {
+	switch svc := u.Service(name); {
+	case svc == nil:
+		return ""
+	case svc.Masked():
+		return "masked (paused); it reads the graft when resumed"
+	case !svc.Running():
+		return "not running; it reads the graft when started"
+	}
+	return ""
+}
+
 // Root is the file system root observed; tests of the pure parts use a
 // directory, the charm uses "/".
 type Root string

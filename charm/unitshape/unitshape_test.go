@@ -364,3 +364,15 @@ func TestNoneInstalled(t *testing.T) {
 	u.Services[1].Shape = InitScript
 	assert.False(t, u.NoneInstalled())
 }
+
+// A restart waits for a masked or stopped service; a running one, or one
+// the unit does not have, is not deferred.
+func TestDeferred(t *testing.T) {
+	u := &Unit{Services: []Service{{Name: "magnum-api", Unit: systemd.Unit{ActiveState: "active", MainPID: 1}},
+		{Name: "magnum-conductor", Unit: systemd.Unit{LoadState: "masked"}}}}
+	assert.Empty(t, u.Deferred("magnum-api"))
+	assert.Equal(t, "masked (paused); it reads the graft when resumed", u.Deferred("magnum-conductor"))
+	u.Services[1].Unit = systemd.Unit{ActiveState: "inactive"}
+	assert.Equal(t, "not running; it reads the graft when started", u.Deferred("magnum-conductor"))
+	assert.Empty(t, u.Deferred("magnum-worker"))
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -41,4 +42,38 @@ func Judge(wirings []Wiring, services []unitshape.Service, pending func(svc stri
 		}
 	}
 	return v
+}
+
+// Serving reports whether any of the services restarting says yes to serves
+// the graft now: running, not masked, with a live command line that keeps
+// its wiring's promise. wirings and services are in the same order. Only
+// the restart of such a service takes a rolling restart's turn: a unit
+// whose services are down, or were unwired under the charm (the principal
+// reinstalled, the machine rebooted into an unwired unit), serves no graft
+// to keep up.
+func Serving(wirings []Wiring, services []unitshape.Service, restarting func(svc string) bool) bool {
+	for i, svc := range services {
+		if i < len(wirings) && restarting(svc.Name) && svc.Running() && !svc.Masked() &&
+			Check(wirings[i].Method, svc.Cmdline) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckRestarted checks the unit of a service the charm just restarted:
+// running, with a live command line (read by cmdline) that keeps w's
+// promise.
+func CheckRestarted(w Wiring, u systemd.Unit, cmdline func(pid uint32) ([]string, error)) error {
+	if !u.Running() {
+		return fmt.Errorf("%s is %s/%s after its restart", w.Service, u.ActiveState, u.SubState)
+	}
+	live, err := cmdline(u.MainPID)
+	if err == nil {
+		err = Check(w.Method, live)
+	}
+	if err != nil {
+		return fmt.Errorf("%s does not keep the wiring's promise (%s) after its restart: %w", w.Service, w.Method, err)
+	}
+	return nil
 }
