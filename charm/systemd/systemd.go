@@ -279,12 +279,19 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 	return m.settle(ctx, name, settle, mustFork)
 }
 
+// NoForkSettle is how long a service that never forks must run unreplaced
+// to count as settled: without the fork there is no sign that it read its
+// configuration, only time. It was five windows of 2 s before the window
+// became 1 s, and stays 10 s.
+const NoForkSettle = 10 * time.Second
+
 // Settle waits until the unit's main process has been running for the settle
 // window without being replaced, and has forked its workers: the conductor
 // and uwsgi fork only after parsing their configuration, so a bad conf.d
 // value shows up as a process that dies before it has children. A service
-// that never forks (a magnum-api run directly) counts as settled after five
-// windows without being replaced. A unit that fails is an error.
+// that never forks (a magnum-api run directly) counts as settled after
+// NoForkSettle (or five windows, if longer) without being replaced. A unit
+// that fails is an error.
 //
 // systemd's own Restart= may replace the main process once: seen in the
 // test bed, bookworm's uwsgi magnum-api overran its 15 s stop, systemd's
@@ -313,7 +320,7 @@ func (m *Manager) settle(ctx context.Context, name string, window time.Duration,
 			return u, startFailure("%s failed (%s)", name, u.SubState)
 		case u.Running() && u.MainPID == pid:
 			stable := time.Since(stableSince)
-			if (stable >= window && hasChildren(pid)) || (!mustFork && stable >= 5*window) {
+			if (stable >= window && hasChildren(pid)) || (!mustFork && stable >= max(5*window, NoForkSettle)) {
 				return u, nil
 			}
 		case u.Running():
