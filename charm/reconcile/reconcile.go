@@ -21,6 +21,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
@@ -158,6 +159,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
+	readAhead(sd)
 	unit, err := unitshape.Observe(ctx, sd)
 	if err != nil {
 		return out, err
@@ -196,6 +198,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	out.Desired = target
 	if !p.Empty() {
 		out.Applied = true
+		readAhead(sd)
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
@@ -326,6 +329,20 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
 	return r.cloud(ctx, desired, unit, opts.Force, out)
+}
+
+// readAhead has systemd's units read at once: Magnum's services as the
+// observation asks for them, and the watcher's for commit
+// (systemd.Manager.ReadAhead). A converged hook then makes one round trip
+// to systemd.
+func readAhead(sd systemd.Controller) {
+	if m, ok := sd.(interface{ ReadAhead(...string) }); ok {
+		var names []string
+		for _, s := range unitshape.Services {
+			names = append(names, s+".service")
+		}
+		m.ReadAhead(append(names, watcher.ServiceName)...)
+	}
 }
 
 func changed(p *plan.Plan, path string) bool {
