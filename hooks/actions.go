@@ -57,7 +57,7 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	}
 	r := rt.reconciler("regraft", progress)
 	defer r.Close()
-	out, err := r.Reconcile(ctx, reconcile.Options{Force: true})
+	out, err := reconcileRecorded(ctx, r, reconcile.Options{Force: true})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}

@@ -74,6 +74,9 @@ type Outcome struct {
 	// (nil when it stopped before getting there).
 	Desired *Desired
 	Unit    *unitshape.Unit
+	// PeersSaid is what this reconcile told the other units when it can
+	// be said again without asking them anything (roll.quiet), else "".
+	PeersSaid string
 }
 
 // Options change how one reconcile runs.
@@ -83,6 +86,11 @@ type Options struct {
 	// Force ignores the memory of a failed attempt and of the last
 	// preflight (the regraft action, a config or secret change).
 	Force bool
+	// PeersSaid is what the last reconcile told the other units
+	// (Outcome.PeersSaid), given only where their settings cannot have
+	// changed since (see roll.quiet): a reconcile that would tell them
+	// the same again then leaves the peer relation alone.
+	PeersSaid string
 }
 
 // block says a problem a human must fix: the reconcile stops, says it as
@@ -146,9 +154,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 		if out.Desired != nil {
 			change = out.Desired.Change
 		}
-		if err := r.rollOutcome(ctx, change); err != nil {
+		said, err := r.tellPeers(ctx, change, opts.PeersSaid)
+		if err != nil {
 			return out, err
 		}
+		out.PeersSaid = said
 	}
 	return out, nil
 }
