@@ -120,6 +120,12 @@ func (b *Box) readAtStart() map[string][]string {
 // last changed; the conductor with conf.d on its live command line; and the
 // driver loading as user magnum (checked last: it runs Python).
 func (b *Box) Converged(ctx context.Context, want GraftState) bool {
+	return b.graftConverged(ctx, want) && b.DriverLoadsAsMagnum(ctx) == nil
+}
+
+// graftConverged is Converged but for the driver loading: the files and
+// the services, read from outside without running anything in the box.
+func (b *Box) graftConverged(ctx context.Context, want GraftState) bool {
 	got := b.GraftState()
 	for p, d := range want {
 		if got[p] != d {
@@ -140,7 +146,7 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 			return false
 		}
 	}
-	return b.DriverLoadsAsMagnum(ctx) == nil
+	return true
 }
 
 // AwaitConverged polls until converged and returns the time from start to
@@ -163,15 +169,45 @@ func (b *Box) Converged(ctx context.Context, want GraftState) bool {
 // first): it must hold, but timing the end of the check charged the bench's
 // own Python to the unit.
 func (b *Box) AwaitConverged(ctx context.Context, want GraftState, start time.Time, limit time.Duration) (time.Duration, error) {
+	t, err := b.AwaitConvergedTimes(ctx, want, start, limit)
+	return t.Done, err
+}
+
+// ConvergedTimes are the times from a disruption that AwaitConvergedTimes
+// saw.
+type ConvergedTimes struct {
+	// Done: the unit converged and the watcher's re-graft ended (the
+	// measure AwaitConverged returns).
+	Done time.Duration
+	// Files: the files and services first looked converged from outside,
+	// whether or not a re-graft was still running (its settles, proofs
+	// and status still to come).
+	Files time.Duration
+	// CheckEnd: the end of the check that found Done, Python included.
+	CheckEnd time.Duration
+}
+
+// AwaitConvergedTimes is AwaitConverged, with the other times it saw. The
+// driver is loaded with Python only once no re-graft runs, so the check
+// does not compete with the hook it waits for.
+func (b *Box) AwaitConvergedTimes(ctx context.Context, want GraftState, start time.Time, limit time.Duration) (ConvergedTimes, error) {
+	var t ConvergedTimes
 	for time.Since(start) < limit {
 		checked := time.Now()
-		if !b.regraftRunning(ctx) && b.Converged(ctx, want) {
-			return checked.Sub(start), nil
+		running := b.regraftRunning(ctx)
+		if b.graftConverged(ctx, want) {
+			if t.Files == 0 {
+				t.Files = checked.Sub(start)
+			}
+			if !running && b.DriverLoadsAsMagnum(ctx) == nil {
+				t.Done, t.CheckEnd = checked.Sub(start), time.Since(start)
+				return t, nil
+			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	out, _ := b.MustRun(ctx, "journalctl", "-u", "magnum-capi-graft-watcher", "--no-pager", "-n", "20")
-	return 0, fmt.Errorf("not converged %s after the disruption; watcher journal:\n%s", limit, out)
+	return t, fmt.Errorf("not converged %s after the disruption; watcher journal:\n%s", limit, out)
 }
 
 // regraftRunning reports whether a re-graft the watcher asked for is
