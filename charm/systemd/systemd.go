@@ -208,11 +208,15 @@ func (m *Manager) forget() {
 	m.ahead, m.readAhead = nil, nil
 }
 
-// units reads several units. The Gets are all sent at once and systemd
-// answers a connection's calls in order, so this is one round trip rather
-// than one per property and unit (most of a converged hook's time was spent
-// waiting on these). GetAll would also be one, but it makes systemd compute
-// every property, cgroup statistics included.
+// units reads several units. The Gets are all sent at once: systemd's
+// sd-bus takes a connection's calls one after another as sd_bus_process
+// reads them and answers each from the object's vtable
+// (src/libsystemd/sd-bus/bus-objects.c, bus_process_object) without
+// waiting on anything, and godbus matches each reply to its call by
+// serial, so this is one round trip rather than one per property and unit
+// (most of a converged hook's time was spent waiting on these). GetAll
+// would also be one, but it makes systemd compute every property, cgroup
+// statistics included.
 func (m *Manager) units(ctx context.Context, names []string) ([]Unit, []error) {
 	type get struct {
 		prop string
