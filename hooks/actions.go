@@ -59,7 +59,7 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	defer r.Close()
 	// An operator's explicit request: a change that failed and stopped
 	// the rolling restart is tried again, on this unit first.
-	out, err := r.Reconcile(ctx, reconcile.Options{Force: true, Retry: true})
+	out, err := reconcileRecorded(ctx, r, reconcile.Options{Force: true, Retry: true})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}

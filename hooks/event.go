@@ -39,8 +39,9 @@ func (e Event) String() string {
 
 // Parse reads the event from JUJU_DISPATCH_PATH ("hooks/install",
 // "actions/verify"), or, when juju-exec set none, from the path the program
-// was started as (hooks/update-status is a copy of dispatch). Juju passes no
-// arguments; the watcher passes one to update-status.
+// was started as (hooks/update-status, like dispatch, is a symlink to the
+// binary). Juju passes no arguments; the watcher passes one to
+// update-status.
 func Parse(dispatchPath, argv0 string, args []string) (Event, error) {
 	p := dispatchPath
 	if p == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 )
 
@@ -22,6 +23,9 @@ type inputs struct {
 	Config  map[string]any               `json:"config"`
 	Secrets map[string]map[string]string `json:"secrets"`
 	Status  *statusRecord                `json:"status,omitempty"`
+	// Peers is what the last reconcile told the other units, when it may
+	// be said again without asking (reconcile.Outcome.PeersSaid).
+	Peers string `json:"peers,omitempty"`
 }
 
 type statusRecord struct {
@@ -118,4 +122,32 @@ func (rt *Runtime) toolsFor(hook string) hooktool.Tools {
 		return &rememberedTools{rec}
 	}
 	return &rec
+}
+
+// reconcile runs r, a reconciler from Runtime.reconciler, and keeps what
+// it told the other units in the record. Only update-status answered from
+// the record passes the last of it on: no relation hook ran since the hook
+// that recorded it (each reconciles and records again), so the peer
+// relation's settings are as they were (reconcile.Options.PeersSaid).
+func reconcileRecorded(ctx context.Context, r *reconcile.Reconciler, opts reconcile.Options) (reconcile.Outcome, error) {
+	var rec *recordingTools
+	switch t := r.Juju.(type) {
+	case *rememberedTools:
+		rec = &t.recordingTools
+		opts.PeersSaid = rec.in.Peers
+	case *recordingTools:
+		rec = t
+	}
+	out, err := r.Reconcile(ctx, opts)
+	if rec != nil {
+		said := out.PeersSaid
+		if err != nil {
+			said = ""
+		}
+		if said != rec.in.Peers {
+			rec.in.Peers = said
+			rec.in.save(rec.state)
+		}
+	}
+	return out, err
 }

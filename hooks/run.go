@@ -66,7 +66,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		defer r.Close()
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
-		out, err := r.Reconcile(ctx, reconcile.Options{Force: force})
+		out, err := reconcileRecorded(ctx, r, reconcile.Options{Force: force})
 		if err != nil {
 			// Not for a human to fix: Juju retries a failed hook, and
 			// the watcher its failed trigger.

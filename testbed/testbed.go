@@ -267,14 +267,31 @@ func (b *Box) InstallCharm(ctx context.Context, charm string) error {
 		if err != nil {
 			return err
 		}
-		// Juju keeps the modes stored in the zip: dispatch stays executable.
-		// A new file renamed into place, as Juju deploys a charm: the
-		// running watcher keeps its binary until it is restarted.
+		// Juju keeps the modes stored in the zip: the binary stays
+		// executable, and dispatch stays a symlink to it (juju/utils
+		// zip.ExtractAll). A new file renamed into place, as Juju deploys
+		// a charm: the running watcher keeps its binary until it is
+		// restarted.
+		if f.Mode()&os.ModeSymlink != 0 {
+			if err := replaceSymlink(string(data), p); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := writeFile(p, data, f.Mode().Perm()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// replaceSymlink makes p a symlink to target, renamed into place.
+func replaceSymlink(target, p string) error {
+	_ = os.Remove(p + ".new")
+	if err := os.Symlink(target, p+".new"); err != nil {
+		return err
+	}
+	return os.Rename(p+".new", p)
 }
 
 // writeFile writes data to a new file renamed into place.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,12 +28,15 @@ import (
 //
 // What Magnum's loader reads (see the package comment): the entry points
 // of the distributions on the interpreter's sys.path (*.dist-info and
-// *.egg-info directories, .pth files adding directories, all entries of
-// the site directories, so a package installed or removed changes the
-// directory's mtime), and [drivers] disabled_drivers and
-// enabled_beta_drivers from the service's configuration files. The
+// *.egg-info directories, .pth files adding directories: the names of all
+// entries of the site directories, so a package installed, removed or
+// upgraded to another version changes them), and [drivers] disabled_drivers
+// and enabled_beta_drivers from the service's configuration files. The
 // directory of a distribution upgraded in place by dpkg keeps its name but
-// dpkg's status file changes, so that is read too.
+// dpkg's status file changes, so that is read too. The names, not the
+// directory's mtime: a file removed and put back as it was (the watcher's
+// re-graft of a deleted .pth) leaves the loader's answer as it was, and
+// must not cost a probe.
 
 // FingerprintInput is what the fingerprint is computed from.
 type FingerprintInput struct {
@@ -68,7 +72,7 @@ func Fingerprint(in FingerprintInput) string {
 		fmt.Fprintf(h, "%s: %d %d %o\x00", p, fi.ModTime().UnixNano(), fi.Size(), fi.Mode())
 	}
 	for _, d := range in.SiteDirs {
-		stat(d)
+		entries(h, d, stat)
 		// .pth files add directories: their content says which.
 		pths, _ := filepath.Glob(filepath.Join(d, "*.pth"))
 		for _, p := range pths {
@@ -91,6 +95,24 @@ func Fingerprint(in FingerprintInput) string {
 	}
 	fmt.Fprintf(h, "extra %s\x00", in.Extra)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// entries adds the sorted names in directory d, or stats d when it is not
+// a directory that can be listed (dpkg's status file is a file).
+func entries(h io.Writer, d string, stat func(string)) {
+	f, err := os.Open(d)
+	if err != nil {
+		stat(d)
+		return
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		stat(d)
+		return
+	}
+	sort.Strings(names)
+	fmt.Fprintf(h, "%s: %d entries\x00%s\x00", d, len(names), strings.Join(names, "\x00"))
 }
 
 func content(h interface{ Write([]byte) (int, error) }, p string) {

@@ -34,6 +34,9 @@ func TestFingerprintFollowsWhatTheLoaderReads(t *testing.T) {
 		{"a distribution installed", func() {
 			require.NoError(t, os.Mkdir(filepath.Join(site, "rival-1.0.dist-info"), 0o755))
 		}},
+		{"a distribution upgraded", func() {
+			require.NoError(t, os.Rename(filepath.Join(site, "rival-1.0.dist-info"), filepath.Join(site, "rival-1.1.dist-info")))
+		}},
 		{"a .pth file's content", func() {
 			require.NoError(t, os.WriteFile(filepath.Join(site, "graft.pth"), []byte("/opt/x\n"), 0o644))
 			require.NoError(t, os.Chtimes(site, old, old))
@@ -64,4 +67,27 @@ func TestConfigPaths(t *testing.T) {
 	f, d = ConfigPaths(nil)
 	assert.Equal(t, []string{"/etc/magnum/magnum.conf"}, f, "oslo.config's defaults")
 	assert.Equal(t, []string{"/etc/magnum/magnum.conf.d"}, d)
+}
+
+// A .pth removed and put back as it was (the watcher's re-graft) leaves the
+// loader's answer as it was: the fingerprint too, although the directory's
+// mtime changed.
+func TestFingerprintIgnoresAFileRemovedAndPutBack(t *testing.T) {
+	site := t.TempDir()
+	pth := filepath.Join(site, "graft.pth")
+	require.NoError(t, os.WriteFile(pth, []byte("/opt/x\n"), 0o644))
+	status := filepath.Join(t.TempDir(), "status") // as dpkg's, a file
+	require.NoError(t, os.WriteFile(status, []byte("Package: magnum-common\n"), 0o644))
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(site, old, old))
+	in := FingerprintInput{SiteDirs: []string{site, status}}
+	fp := Fingerprint(in)
+
+	require.NoError(t, os.Remove(pth))
+	assert.NotEqual(t, fp, Fingerprint(in), "the .pth gone")
+	require.NoError(t, os.WriteFile(pth, []byte("/opt/x\n"), 0o644))
+	fi, err := os.Stat(site)
+	require.NoError(t, err)
+	require.True(t, fi.ModTime().After(old), "the directory's mtime changed")
+	assert.Equal(t, fp, Fingerprint(in))
 }

@@ -45,7 +45,7 @@ func Prune(root, active, previous string) ([]string, error) {
 	for _, e := range entries {
 		name := e.Name()
 		p := filepath.Join(root, name)
-		ours := versionDirRE.MatchString(name) || strings.HasPrefix(name, stagingPrefix) || strings.HasPrefix(name, oldPrefix)
+		ours := versionDirRE().MatchString(name) || strings.HasPrefix(name, stagingPrefix) || strings.HasPrefix(name, oldPrefix)
 		if !e.IsDir() || !ours || keep[p] {
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 )
@@ -482,7 +483,7 @@ func (w *Wheel) readLayout(files map[string]*zip.File) error {
 		case hasSuffixFold(top, ".egg-info"):
 			return fmt.Errorf("wheel has %s: importlib.metadata would read it as another distribution", top)
 		case !nested:
-			if mod, ok := strings.CutSuffix(top, ".py"); ok && identRE.MatchString(mod) {
+			if mod, ok := strings.CutSuffix(top, ".py"); ok && identRE().MatchString(mod) {
 				tops[mod] = true
 			}
 		case hasSuffixFold(top, ".dist-info"):
@@ -491,7 +492,7 @@ func (w *Wheel) readLayout(files map[string]*zip.File) error {
 			// Scripts, headers and data files would have to go outside the
 			// install directory; the driver has none.
 			return fmt.Errorf("wheel has a %s directory (scripts or data files); not supported", top)
-		case identRE.MatchString(top):
+		case identRE().MatchString(top):
 			// A directory is importable as a package, with or without
 			// __init__.py (a namespace package).
 			tops[top] = true
@@ -597,27 +598,27 @@ func hasSuffixFold(s, suffix string) bool {
 }
 
 var (
-	identRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	nameRE    = regexp.MustCompile(`(?i)^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$`)
-	dirSafeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`)
-	normRE    = regexp.MustCompile(`[-_.]+`)
+	identRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	nameRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$`) })
+	dirSafeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`) })
+	normRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_.]+`) })
 )
 
 // normalizeName is PEP 503 normalization: importlib.metadata and pip both
 // compare distribution names this way.
 func normalizeName(name string) string {
-	return normRE.ReplaceAllString(strings.ToLower(name), "-")
+	return normRE().ReplaceAllString(strings.ToLower(name), "-")
 }
 
 func (w *Wheel) parseMetadata(metadata, wheel []byte) error {
 	md := parseHeaders(metadata)
 	name, version := first(md["name"]), first(md["version"])
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("METADATA: invalid Name %q", name)
 	}
 	// The version names a directory: refuse anything that is not a plain
 	// token, whatever PEP 440 would say.
-	if !dirSafeRE.MatchString(version) {
+	if !dirSafeRE().MatchString(version) {
 		return fmt.Errorf("METADATA: invalid Version %q", version)
 	}
 	w.Name, w.Version = normalizeName(name), version

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/canonical/pebble/internals/osutil"
@@ -70,12 +71,14 @@ type indexFile struct {
 	Yanked   bool
 }
 
-var wheelNameRE = regexp.MustCompile(`^([A-Za-z0-9._]+)-([^-]+)(?:-\d[^-]*)?-([^-]+)-([^-]+)-([^-]+)\.whl$`)
+var wheelNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z0-9._]+)-([^-]+)(?:-\d[^-]*)?-([^-]+)-([^-]+)-([^-]+)\.whl$`)
+})
 
 // pureWheelFor reports whether filename is a pure-Python wheel of the
 // driver at version.
 func pureWheelFor(filename, version string) bool {
-	m := wheelNameRE.FindStringSubmatch(filename)
+	m := wheelNameRE().FindStringSubmatch(filename)
 	if m == nil {
 		return false
 	}
@@ -221,21 +224,21 @@ func listIndex(ctx context.Context, client *http.Client, project *url.URL) ([]in
 	return parseSimpleHTML(string(data)), nil
 }
 
-var anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>([^<]*)</a>`)
-var hrefRE = regexp.MustCompile(`(?is)\bhref\s*=\s*("([^"]*)"|'([^']*)')`)
-var yankedRE = regexp.MustCompile(`(?is)\bdata-yanked\b`)
+var anchorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<a\s([^>]*)>([^<]*)</a>`) })
+var hrefRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)\bhref\s*=\s*("([^"]*)"|'([^']*)')`) })
+var yankedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)\bdata-yanked\b`) })
 
 // parseSimpleHTML reads PEP 503's anchors; the sha256 is the URL's
 // #sha256= fragment.
 func parseSimpleHTML(page string) []indexFile {
 	var out []indexFile
-	for _, m := range anchorRE.FindAllStringSubmatch(page, -1) {
-		h := hrefRE.FindStringSubmatch(m[1])
+	for _, m := range anchorRE().FindAllStringSubmatch(page, -1) {
+		h := hrefRE().FindStringSubmatch(m[1])
 		if h == nil {
 			continue
 		}
 		href := html.UnescapeString(h[2] + h[3])
-		f := indexFile{Filename: strings.TrimSpace(html.UnescapeString(m[2])), URL: href, Yanked: yankedRE.MatchString(m[1])}
+		f := indexFile{Filename: strings.TrimSpace(html.UnescapeString(m[2])), URL: href, Yanked: yankedRE().MatchString(m[1])}
 		if _, frag, ok := strings.Cut(href, "#"); ok {
 			if v, ok := strings.CutPrefix(frag, "sha256="); ok {
 				f.SHA256 = v

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
@@ -29,7 +30,9 @@ const (
 )
 
 // versionDirRE matches the directories Install creates (see DirName).
-var versionDirRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*-[A-Za-z0-9][A-Za-z0-9.+!_-]*-[0-9a-f]{12}$`)
+var versionDirRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*-[A-Za-z0-9][A-Za-z0-9.+!_-]*-[0-9a-f]{12}$`)
+})
 
 // Install places the artifact's driver wheel (and any Deps) in their own
 // directory under root and returns its path, root/<DirName()>.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // requirement is one Requires-Dist value split into its parts. The original
@@ -16,7 +17,7 @@ type requirement struct {
 	Marker string
 }
 
-var reqNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?`)
+var reqNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?`) })
 
 // parseRequirement splits a PEP 508 requirement such as
 // `oslo.log (>=4.4.0); python_version >= "3.8"`.
@@ -25,7 +26,7 @@ func parseRequirement(s string) (requirement, error) {
 	head, marker, _ := strings.Cut(s, ";")
 	r.Marker = strings.TrimSpace(marker)
 	head = strings.TrimSpace(head)
-	r.Name = reqNameRE.FindString(head)
+	r.Name = reqNameRE().FindString(head)
 	if r.Name == "" {
 		return r, fmt.Errorf("invalid requirement %q: no distribution name", clip(s))
 	}

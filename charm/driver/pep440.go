@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // This file holds the small part of PEP 440 the charm needs when Magnum's
@@ -28,14 +29,16 @@ type pyVersion struct {
 	local   []string
 }
 
-var versionRE = regexp.MustCompile(`^v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
-	`(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d+)?)?` +
-	`(?:-(\d+)|[-_.]?(post|rev|r)[-_.]?(\d+)?)?` +
-	`(?:[-_.]?(dev)[-_.]?(\d+)?)?` +
-	`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
+		`(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d+)?)?` +
+		`(?:-(\d+)|[-_.]?(post|rev|r)[-_.]?(\d+)?)?` +
+		`(?:[-_.]?(dev)[-_.]?(\d+)?)?` +
+		`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$`)
+})
 
 func parseVersion(s string) (pyVersion, error) {
-	m := versionRE.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	m := versionRE().FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
 		return pyVersion{}, fmt.Errorf("invalid PEP 440 version %q", clip(s))
 	}
@@ -211,7 +214,7 @@ func compareLocal(a, b []string) int {
 	return cmpInt(int64(len(a)), int64(len(b)))
 }
 
-var specRE = regexp.MustCompile(`^(~=|===|==|!=|<=|>=|<|>)\s*(\S+)$`)
+var specRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(~=|===|==|!=|<=|>=|<|>)\s*(\S+)$`) })
 
 // specifierContains reports whether version satisfies every clause of the
 // comma-separated specifier set spec. An empty spec accepts any version.
@@ -224,7 +227,7 @@ func specifierContains(spec, version string) (bool, error) {
 	}
 	for _, clause := range strings.Split(spec, ",") {
 		clause = strings.TrimSpace(clause)
-		m := specRE.FindStringSubmatch(clause)
+		m := specRE().FindStringSubmatch(clause)
 		if m == nil {
 			return false, fmt.Errorf("invalid version specifier %q", clip(clause))
 		}
@@ -243,7 +246,7 @@ func validateSpecifier(spec string) error {
 	}
 	for _, clause := range strings.Split(spec, ",") {
 		clause = strings.TrimSpace(clause)
-		m := specRE.FindStringSubmatch(clause)
+		m := specRE().FindStringSubmatch(clause)
 		if m == nil {
 			return fmt.Errorf("invalid version specifier %q", clip(clause))
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"sync"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 )
@@ -196,7 +197,7 @@ func (s Step) Do() error {
 // tempRE matches the temporary files pebble's atomic writes create beside
 // a target (osutil.AtomicWriteFile: target + "." + 12 random characters +
 // "~"), which a write killed half-way leaves behind.
-var tempRE = regexp.MustCompile(`^\.[A-Za-z0-9]{12}~$`)
+var tempRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\.[A-Za-z0-9]{12}~$`) })
 
 // Leftovers lists the temporary files an interrupted atomic write of path
 // left beside it.
@@ -209,7 +210,7 @@ func Leftovers(path string) []string {
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		if e.Type().IsRegular() && len(name) > len(base) && name[:len(base)] == base && tempRE.MatchString(name[len(base):]) {
+		if e.Type().IsRegular() && len(name) > len(base) && name[:len(base)] == base && tempRE().MatchString(name[len(base):]) {
 			out = append(out, filepath.Join(filepath.Dir(path), name))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/redact"
@@ -153,7 +154,7 @@ func (j *Juju) ActionGet(ctx context.Context) (map[string]any, error) {
 
 // actionKeyRule is Juju's rule for each dot-separated segment of an
 // action-set key (worker/uniter/runner/jujuc/action-set.go).
-var actionKeyRule = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+var actionKeyRule = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`) })
 
 // reservedActionKeys are keys Juju keeps for itself: it reports an action's
 // own stdout and stderr under them.
@@ -164,7 +165,7 @@ var reservedActionKeys = map[string]bool{
 // ValidActionKey reports whether action-set accepts k as one segment of a
 // result key.
 func ValidActionKey(k string) bool {
-	return actionKeyRule.MatchString(k) && !reservedActionKeys[k]
+	return actionKeyRule().MatchString(k) && !reservedActionKeys[k]
 }
 
 // ActionSet implements Tools. Keys are checked here, before anything runs,
@@ -212,7 +213,7 @@ func FlattenActionResults(results map[string]any) ([]string, error) {
 
 func flatten(prefix string, m map[string]any, out map[string]string) error {
 	for k, v := range m {
-		if !actionKeyRule.MatchString(k) {
+		if !actionKeyRule().MatchString(k) {
 			return fmt.Errorf("%w: key %q must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric and hyphens", ErrBadActionKey, k)
 		}
 		if reservedActionKeys[k] {

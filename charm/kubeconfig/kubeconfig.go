@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -265,7 +266,7 @@ func Validate(data []byte, driverVersion string, now time.Time, opts ValidateOpt
 // yamlLine finds the line number in a YAML error. Only the number is kept:
 // yaml.v3 quotes the offending value in type errors, and that value may be a
 // key.
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 func parse(data []byte) (cfg *rawConfig, problem string) {
 	if len(strings.TrimSpace(string(data))) == 0 {
@@ -280,7 +281,7 @@ func parse(data []byte) (cfg *rawConfig, problem string) {
 		return cfg, ""
 	}
 	where := ""
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 		where = " (line " + m[1] + ")"
 	}
 	var typeErr *yaml.TypeError

@@ -77,6 +77,9 @@ type Outcome struct {
 	// (nil when it stopped before getting there).
 	Desired *Desired
 	Unit    *unitshape.Unit
+	// PeersSaid is what this reconcile told the other units when it can
+	// be said again without asking them anything (roll.quiet), else "".
+	PeersSaid string
 }
 
 // Options change how one reconcile runs.
@@ -90,6 +93,11 @@ type Options struct {
 	// change that failed and stopped the application's rolling restart is
 	// tried again, on this unit first (rolling.Peers.Retry).
 	Retry bool
+	// PeersSaid is what the last reconcile told the other units
+	// (Outcome.PeersSaid), given only where their settings cannot have
+	// changed since (see roll.quiet): a reconcile that would tell them
+	// the same again then leaves the peer relation alone.
+	PeersSaid string
 }
 
 // block says a problem a human must fix: the reconcile stops, says it as
@@ -150,9 +158,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 		if out.Desired != nil {
 			change = out.Desired.Change
 		}
-		if err := r.rollOutcome(ctx, change); err != nil {
+		said, err := r.tellPeers(ctx, change, opts.PeersSaid)
+		if err != nil {
 			return out, err
 		}
+		out.PeersSaid = said
 	}
 	return out, nil
 }
@@ -163,6 +173,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
+	readAhead(sd)
 	unit, err := unitshape.Observe(ctx, sd)
 	if err != nil {
 		return out, err
@@ -201,6 +212,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	out.Desired = target
 	if !p.Empty() {
 		out.Applied = true
+		readAhead(sd)
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
@@ -329,6 +341,20 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
 	return r.cloud(ctx, desired, unit, opts.Force, out)
+}
+
+// readAhead has systemd's units read at once: Magnum's services as the
+// observation asks for them, and the watcher's for commit
+// (systemd.Manager.ReadAhead). A converged hook then makes one round trip
+// to systemd.
+func readAhead(sd systemd.Controller) {
+	if m, ok := sd.(interface{ ReadAhead(...string) }); ok {
+		var names []string
+		for _, s := range unitshape.Services {
+			names = append(names, s+".service")
+		}
+		m.ReadAhead(append(names, watcher.ServiceName)...)
+	}
 }
 
 // verdict checks the live system after the plan and sets the one status.

@@ -154,6 +154,39 @@ func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired)
 	return nil
 }
 
+// quiet is what rollOutcome says of a reconcile that never read the peer
+// relation (it took no turn), converged on change and failed nothing: "the
+// unit runs change" (Peers.Done), and the leader's step. Said again in a
+// hook where the relation's settings are as when it was last said, it
+// changes nothing: the unit's own settings are already so, and
+// rolling.Lead is a function of the settings alone (no clock), so the
+// leader decides what it decided then. Juju runs a relation hook on every
+// unit whose view of the settings changed (graft-relation-changed for
+// another unit's or the application's settings, -joined and -departed for
+// the members: Juju's relation resolver,
+// internal/worker/uniter/relation/resolver.go, nextHookForRelation), and
+// leader-elected on a new leader; each of those reconciles and says its
+// outcome afresh. update-status runs on none of those changes, which is
+// where the charm passes Options.PeersSaid. It returns "" for any other
+// outcome: that is always said.
+func (r *roll) quiet(change string) string {
+	if r.peers != nil || r.asked || r.failure != "" || !r.converged || change == "" {
+		return ""
+	}
+	return "done " + change
+}
+
+// tellPeers is rollOutcome, left out when it would say what the last
+// reconcile said (said) and quiet allows that. It returns what may be said
+// again next time (quiet).
+func (r *Reconciler) tellPeers(ctx context.Context, change, said string) (string, error) {
+	news := r.roll.quiet(change)
+	if news != "" && news == said {
+		return news, nil
+	}
+	return news, r.rollOutcome(ctx, change)
+}
+
 // rollOutcome tells the other units how this reconcile ended: the unit
 // runs the change (Desired.Change) (Done, which hands a turn back), or the change
 // failed on it and was rolled back or never made (Fail, which stops a roll

@@ -330,3 +330,71 @@ func TestChangeIsTheApplications(t *testing.T) {
 	b.Keys = []string{"driver resource 1.4.0 def"}
 	assert.NotEqual(t, a.change(), b.change(), "another wheel counts")
 }
+
+// countingRunner counts the hook tools run.
+type countingRunner struct {
+	hooktool.Runner
+	calls int
+}
+
+func (c *countingRunner) Run(ctx context.Context, argv []string) ([]byte, error) {
+	c.calls++
+	return c.Runner.Run(ctx, argv)
+}
+
+// A converged unit that took no turn says again what it said last only when
+// that was something else: update-status, which passes what was said, asks
+// Juju nothing about its peers; a unit that took a turn always says it.
+func TestConvergedUnitSaysItsOutcomeToThePeersOnce(t *testing.T) {
+	ctx := context.Background()
+	b := newRollBed(t, true)
+	runner := &countingRunner{Runner: fakejuju.NewRunner(b.state)}
+	b.r.Juju = hooktool.New(runner)
+	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
+		r, _ := st.Relation(1)
+		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
+		return nil
+	}))
+
+	applied, err := b.hook()
+	require.NoError(t, err)
+	require.True(t, applied)
+	assert.Empty(t, b.r.roll.quiet(b.change), "a unit that took a turn says so every time")
+
+	// The next hook finds the unit converged (its services started after
+	// the graft's files) and takes no turn.
+	for i := range b.unit.Services {
+		b.unit.Services[i].StartedAt = time.Now().Add(time.Second)
+	}
+	b.r.roll = roll{}
+	applied, err = b.converge(false)
+	require.NoError(t, err)
+	require.False(t, applied)
+	b.r.roll.converged = true
+	before := runner.calls
+	said, err := b.r.tellPeers(ctx, b.change, "")
+	require.NoError(t, err)
+	assert.Equal(t, "done "+b.change, said)
+	assert.Greater(t, runner.calls, before, "said afresh when nothing was said before")
+
+	// The next update-status, as converged, with what was said.
+	b.r.roll = roll{converged: true}
+	before = runner.calls
+	again, err := b.r.tellPeers(ctx, b.change, said)
+	require.NoError(t, err)
+	assert.Equal(t, said, again)
+	assert.Equal(t, before, runner.calls, "the same outcome is not said twice")
+
+	// Another change, a failure or a wait is said whatever was said before.
+	b.r.roll = roll{converged: true}
+	_, err = b.r.tellPeers(ctx, "another", said)
+	require.NoError(t, err)
+	assert.Greater(t, runner.calls, before)
+	b.r.roll = roll{converged: true, failure: "it broke"}
+	assert.Empty(t, b.r.roll.quiet(b.change))
+	b.r.roll = roll{asked: true}
+	assert.Empty(t, b.r.roll.quiet(b.change))
+	require.NoError(t, fakejuju.EndHook(b.state, true))
+	own, _ := b.settings()
+	assert.Equal(t, "another", own["roll-done"])
+}

@@ -101,6 +101,12 @@ var _ Controller = (*Manager)(nil)
 type Manager struct {
 	read *godbus.Conn
 	conn *sd.Conn
+	// readAhead are units to read with the next read, and ahead what was
+	// read ahead and not yet asked for (see ReadAhead).
+	readAhead []string
+	ahead     map[string]Unit
+	// readUnits replaces units in tests.
+	readUnits func(ctx context.Context, names []string) ([]Unit, []error)
 }
 
 // Connect dials systemd. As root it uses systemd's private socket, which is
@@ -126,8 +132,11 @@ func Connect(ctx context.Context) (*Manager, error) {
 	return &Manager{read: conn}, nil
 }
 
-// actions returns go-systemd's connection, dialling it on first use.
+// actions returns go-systemd's connection, dialling it on first use. Every
+// change made through the Manager asks for it, so what was read ahead is
+// forgotten here.
 func (m *Manager) actions(ctx context.Context) (*sd.Conn, error) {
+	m.forget()
 	if m.conn != nil {
 		return m.conn, nil
 	}
@@ -160,50 +169,109 @@ var (
 	serviceProps = []string{"MainPID", "NRestarts", "ExecMainStartTimestamp", "ExecStart"}
 )
 
-// Unit reads the state of one unit, e.g. "magnum-api.service".
+// Unit reads the state of one unit, e.g. "magnum-api.service", together
+// with the units named by ReadAhead, in one round trip to systemd.
 func (m *Manager) Unit(ctx context.Context, name string) (Unit, error) {
-	obj := m.read.Object("org.freedesktop.systemd1", godbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(name)))
-	// The Gets are sent at once and answered in order: one round trip to
-	// systemd rather than one per property (most of a converged hook's
-	// time was spent waiting on these). GetAll would also be one, but it
-	// makes systemd compute every property, cgroup statistics included.
+	if u, ok := m.ahead[name]; ok {
+		delete(m.ahead, name)
+		return u, nil
+	}
+	names := append([]string{name}, m.readAhead...)
+	m.readAhead = nil
+	read := m.units
+	if m.readUnits != nil {
+		read = m.readUnits
+	}
+	us, errs := read(ctx, names)
+	for i, n := range names[1:] {
+		if n != name && errs[i+1] == nil {
+			if m.ahead == nil {
+				m.ahead = map[string]Unit{}
+			}
+			m.ahead[n] = us[i+1]
+		}
+	}
+	return us[0], errs[0]
+}
+
+// ReadAhead names units to read along with the next Unit call, in the same
+// round trip: each is answered once from it, as long as nothing is done
+// through the Manager in between (a reload, restart, enable, stop or
+// disable forgets them). A converged hook reads Magnum's two services and,
+// at its end, the watcher's unit: one round trip instead of three.
+func (m *Manager) ReadAhead(names ...string) {
+	m.readAhead = append(m.readAhead, names...)
+}
+
+// forget drops what was read ahead: the Manager is about to change it.
+func (m *Manager) forget() {
+	m.ahead, m.readAhead = nil, nil
+}
+
+// units reads several units. The Gets are all sent at once: systemd's
+// sd-bus takes a connection's calls one after another as sd_bus_process
+// reads them and answers each from the object's vtable
+// (src/libsystemd/sd-bus/bus-objects.c, bus_process_object) without
+// waiting on anything, and godbus matches each reply to its call by
+// serial, so this is one round trip rather than one per property and unit
+// (most of a converged hook's time was spent waiting on these). GetAll
+// would also be one, but it makes systemd compute every property, cgroup
+// statistics included.
+func (m *Manager) units(ctx context.Context, names []string) ([]Unit, []error) {
 	type get struct {
 		prop string
 		call *godbus.Call
 	}
-	send := func(iface string, names []string) []get {
-		gets := make([]get, len(names))
-		for i, p := range names {
+	send := func(obj godbus.BusObject, iface string, props []string) []get {
+		gets := make([]get, len(props))
+		for i, p := range props {
 			gets[i] = get{p, obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, iface, p)}
 		}
 		return gets
 	}
-	props := map[string]any{}
-	collect := func(gets []get) error {
-		var first error
-		for _, g := range gets {
-			var v godbus.Variant
-			if err := (<-g.call.Done).Store(&v); err != nil {
-				first = cmp.Or(first, err)
-				continue
-			}
-			props[g.prop] = v.Value()
+	unitGets := make([][]get, len(names))
+	serviceGets := make([][]get, len(names))
+	for i, name := range names {
+		obj := m.read.Object("org.freedesktop.systemd1", godbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(name)))
+		unitGets[i] = send(obj, "org.freedesktop.systemd1.Unit", unitProps)
+		if strings.HasSuffix(name, ".service") {
+			serviceGets[i] = send(obj, "org.freedesktop.systemd1.Service", serviceProps)
 		}
-		return first
 	}
-	unitGets := send("org.freedesktop.systemd1.Unit", unitProps)
-	var serviceGets []get
-	if strings.HasSuffix(name, ".service") {
-		serviceGets = send("org.freedesktop.systemd1.Service", serviceProps)
+	us, errs := make([]Unit, len(names)), make([]error, len(names))
+	for i, name := range names {
+		props := map[string]any{}
+		collect := func(gets []get) error {
+			var first error
+			for _, g := range gets {
+				var v godbus.Variant
+				if err := (<-g.call.Done).Store(&v); err != nil {
+					first = cmp.Or(first, err)
+					continue
+				}
+				props[g.prop] = v.Value()
+			}
+			return first
+		}
+		uerr := collect(unitGets[i])
+		// Only a loaded service has the Service interface: for any
+		// other the service Gets fail, and that is no error.
+		serr := collect(serviceGets[i])
+		switch {
+		case uerr != nil:
+			errs[i] = fmt.Errorf("read %s: %w", name, uerr)
+			continue
+		case serr != nil && props["LoadState"] == "loaded":
+			errs[i] = fmt.Errorf("read %s: %w", name, serr)
+			continue
+		}
+		us[i] = unitFrom(name, props)
 	}
-	if err := collect(unitGets); err != nil {
-		return Unit{}, fmt.Errorf("read %s: %w", name, err)
-	}
-	// Only a loaded service has the Service interface: for any other the
-	// service Gets fail, and that is no error.
-	if err := collect(serviceGets); err != nil && props["LoadState"] == "loaded" {
-		return Unit{}, fmt.Errorf("read %s: %w", name, err)
-	}
+	return us, errs
+}
+
+// unitFrom is a Unit from the properties read.
+func unitFrom(name string, props map[string]any) Unit {
 	u := Unit{Name: name}
 	u.LoadState, _ = props["LoadState"].(string)
 	u.ActiveState, _ = props["ActiveState"].(string)
@@ -218,7 +286,7 @@ func (m *Manager) Unit(ctx context.Context, name string) (Unit, error) {
 		u.StartedAt = time.UnixMicro(int64(us))
 	}
 	u.ExecStart = execStartArgv(props["ExecStart"])
-	return u, nil
+	return u
 }
 
 // execStartArgv decodes systemd's ExecStart property, an array of
@@ -279,12 +347,19 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 	return m.settle(ctx, name, settle, mustFork)
 }
 
+// NoForkSettle is how long a service that never forks must run unreplaced
+// to count as settled: without the fork there is no sign that it read its
+// configuration, only time. It was five windows of 2 s before the window
+// became 1 s, and stays 10 s.
+const NoForkSettle = 10 * time.Second
+
 // Settle waits until the unit's main process has been running for the settle
 // window without being replaced, and has forked its workers: the conductor
 // and uwsgi fork only after parsing their configuration, so a bad conf.d
 // value shows up as a process that dies before it has children. A service
-// that never forks (a magnum-api run directly) counts as settled after five
-// windows without being replaced. A unit that fails is an error.
+// that never forks (a magnum-api run directly) counts as settled after
+// NoForkSettle (or five windows, if longer) without being replaced. A unit
+// that fails is an error.
 //
 // systemd's own Restart= may replace the main process once: seen in the
 // test bed, bookworm's uwsgi magnum-api overran its 15 s stop, systemd's
@@ -313,7 +388,7 @@ func (m *Manager) settle(ctx context.Context, name string, window time.Duration,
 			return u, startFailure("%s failed (%s)", name, u.SubState)
 		case u.Running() && u.MainPID == pid:
 			stable := time.Since(stableSince)
-			if (stable >= window && hasChildren(pid)) || (!mustFork && stable >= 5*window) {
+			if (stable >= window && hasChildren(pid)) || (!mustFork && stable >= max(5*window, NoForkSettle)) {
 				return u, nil
 			}
 		case u.Running():

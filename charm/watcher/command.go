@@ -9,13 +9,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
 )
 
 // jujuUnitRE is a Juju unit name: application name, slash, number.
-var jujuUnitRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*/[0-9]+$`)
+var jujuUnitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*/[0-9]+$`) })
 
 // ParseFlags turns the arguments after `watch` into a Config:
 //
@@ -50,7 +51,7 @@ func ParseFlags(args []string, stdout, stderr io.Writer) (Config, error) {
 	case err != nil:
 	case fs.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case !jujuUnitRE.MatchString(cfg.Unit):
+	case !jujuUnitRE().MatchString(cfg.Unit):
 		err = fmt.Errorf("--unit %q is not a Juju unit name (like magnum-capi-graft/0)", cfg.Unit)
 	case !filepath.IsAbs(cfg.WatchList):
 		err = fmt.Errorf("--watch-list %q must be an absolute path", cfg.WatchList)

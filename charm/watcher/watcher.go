@@ -144,8 +144,9 @@ func setDefault(d *time.Duration, def time.Duration) {
 
 // jujuExecTrigger runs the charm's update-status hook for the unit through
 // juju-exec: in hook context, under the machine lock, like any hook. juju-exec
-// sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is
-// a copy of dispatch that falls back to its own name.
+// sets no JUJU_DISPATCH_PATH, which is why the charm's hooks/update-status is,
+// like dispatch, a symlink to the binary, which then reads the event from the
+// path it was started as.
 func jujuExecTrigger(jujuExec, unit string, timeout time.Duration) Trigger {
 	return func(ctx context.Context, _ []string) (bool, error) {
 		res, err := command.Run(ctx, command.Cmd{

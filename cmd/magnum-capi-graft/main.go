@@ -43,6 +43,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return cli(ctx, args, stdout, stderr)
 }
 
+// settle is how long a restarted service must run unreplaced, with its
+// workers forked, before it counts as started (systemd.Settle), and so how
+// long magnum-api must stand with the new graft before the conductor is
+// touched. The fork is the proof that a service read its configuration (the
+// conductor and uwsgi fork only after parsing it); the window only has to
+// see a process that dies at once, and systemd's Restart=on-failure
+// replacing it, which a failing uwsgi does within a few hundred
+// milliseconds. Every re-graft that restarts magnum-api waits on it.
+const settle = time.Second
+
 func runtime() *hooks.Runtime {
 	stateDir := os.Getenv("MAGNUM_CAPI_GRAFT_STATE_DIR")
 	if stateDir == "" {
@@ -51,7 +61,7 @@ func runtime() *hooks.Runtime {
 	return &hooks.Runtime{
 		Juju:     hooktool.New(hooktool.ExecRunner{}),
 		State:    state.Dir(stateDir),
-		Settle:   2 * time.Second,
+		Settle:   settle,
 		CharmDir: os.Getenv("JUJU_CHARM_DIR"),
 		Stdout:   os.Stdout,
 	}

@@ -13,7 +13,6 @@ func main() {
 	pflag.StringVar(&in.ProjectDir, "project", ".", "the directory of charmcraft.yaml and metadata.yaml")
 	pflag.StringVar(&in.Platform, "platform", "", "the platform of charmcraft.yaml to pack for, as charmcraft pack --platform takes it")
 	pflag.StringVar(&in.Binary, "binary", "", "the static hook binary")
-	pflag.StringVar(&in.Dispatch, "dispatch", "dispatch", "the dispatch script")
 	pflag.StringSliceVar(&in.Extra, "extra", []string{"README.md", "LICENSE"}, "more files for the charm's top level")
 	pflag.StringVarP(&out, "output", "o", "magnum-capi-graft.charm", "the .charm to write")
 	pflag.Parse()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,7 +55,7 @@ func builtCharm(t *testing.T) string {
 		}
 		packed24 = filepath.Join(dir, "test.charm")
 		packError = Pack(Inputs{
-			ProjectDir: "../..", Platform: "ubuntu@24.04:amd64", Binary: bin, Dispatch: "../../dispatch",
+			ProjectDir: "../..", Platform: "ubuntu@24.04:amd64", Binary: bin,
 			Extra: []string{"../../README.md", "../../LICENSE"},
 		}, packed24)
 	})
@@ -95,10 +96,35 @@ func yamlOf(t *testing.T, f *zip.File) map[string]any {
 func TestCharmIsWhatJujuAccepts(t *testing.T) {
 	files := readZip(t, builtCharm(t))
 
-	for _, exe := range []string{"dispatch", "bin/magnum-capi-graft", "hooks/update-status"} {
-		f := files[exe]
-		require.NotNil(t, f, exe)
-		assert.Equal(t, os.FileMode(0o755), f.Mode().Perm(), "%s must be executable inside the zip", exe)
+	require.NotNil(t, files["bin/magnum-capi-graft"])
+	assert.Equal(t, os.FileMode(0o755), files["bin/magnum-capi-graft"].Mode().Perm(), "the binary must be executable inside the zip")
+	// dispatch and hooks/update-status are symlinks to it, unpacked as
+	// Juju unpacks them (juju/utils zip.ExtractAll, checkSymlink: relative,
+	// and not leading out of the charm).
+	dir := t.TempDir()
+	for _, name := range []string{"bin/magnum-capi-graft", "dispatch", "hooks/update-status"} {
+		f := files[name]
+		require.NotNil(t, f, name)
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		if f.Mode()&os.ModeSymlink == 0 {
+			require.NoError(t, os.WriteFile(p, bytesOf(t, f), f.Mode().Perm()))
+			continue
+		}
+		target := string(bytesOf(t, f))
+		require.False(t, filepath.IsAbs(target), "%s -> %s must be relative", name, target)
+		rel, err := filepath.Rel(dir, filepath.Join(filepath.Dir(p), target))
+		require.NoError(t, err)
+		require.False(t, strings.HasPrefix(rel, ".."), "%s -> %s must stay inside the charm", name, target)
+		require.NoError(t, os.Symlink(target, p))
+	}
+	for _, exe := range []string{"dispatch", "hooks/update-status"} {
+		fi, err := os.Stat(filepath.Join(dir, exe))
+		require.NoError(t, err, exe)
+		assert.True(t, fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0, "%s must run the executable binary: %s", exe, fi.Mode())
+		real, err := filepath.EvalSymlinks(filepath.Join(dir, exe))
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(dir, "bin/magnum-capi-graft"), real, exe)
 	}
 
 	// The binary must be static: a Magnum unit's libc is not ours to assume.

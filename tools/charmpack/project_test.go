@@ -264,12 +264,12 @@ func TestPackRefusesWhatCharmcraftRefuses(t *testing.T) {
 	pr.charmcraft["license"] = "GPL-3.0-only"
 	p := pr.load(t)
 	out := filepath.Join(t.TempDir(), "x.charm")
-	err := Pack(Inputs{ProjectDir: p.Dir, Platform: "ubuntu@24.04:amd64", Binary: "../../dispatch", Dispatch: "../../dispatch"}, out)
+	err := Pack(Inputs{ProjectDir: p.Dir, Platform: "ubuntu@24.04:amd64", Binary: "../../LICENSE"}, out)
 	require.ErrorContains(t, err, "charmcraft 3 would refuse this project")
 	assert.NoFileExists(t, out)
 
 	// Two platforms and none chosen: charmpack packs one charm only.
-	err = Pack(Inputs{ProjectDir: "../..", Binary: "../../dispatch", Dispatch: "../../dispatch"}, out)
+	err = Pack(Inputs{ProjectDir: "../..", Binary: "../../LICENSE"}, out)
 	require.ErrorContains(t, err, "choose one with --platform")
 	assert.NoFileExists(t, out)
 }
