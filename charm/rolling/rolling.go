@@ -155,17 +155,7 @@ func Lead(r Roll, units []Request) Roll {
 			// the turn: reclaimed.
 			r.Turn, r.TurnFP = "", ""
 		case u.Failed == r.TurnFP:
-			r.Stopped, r.StoppedBy = u.Reason, u.Unit
-			if r.Stopped == "" {
-				r.Stopped = "the change failed and was rolled back"
-			}
-			if !slices.Contains(r.Refused, r.FP) {
-				r.Refused = append(r.Refused, r.FP)
-				if len(r.Refused) > maxRefused {
-					r.Refused = r.Refused[len(r.Refused)-maxRefused:]
-				}
-			}
-			r.Turn, r.TurnFP = "", ""
+			r = stop(r, u)
 		case u.Want != r.TurnFP:
 			// Done; or it wants another change now (a later config
 			// change), or none: the turn goes back, and the order
@@ -202,6 +192,24 @@ func Lead(r Roll, units []Request) Roll {
 		next.Canary = first.Unit
 	}
 	return next
+}
+
+// stop ends the roll at the turn of u, whose change failed there: the roll
+// is stopped, naming u and why, and its change is refused (the last
+// maxRefused are kept) until an operator retries it.
+func stop(r Roll, u Request) Roll {
+	r.Stopped, r.StoppedBy = u.Reason, u.Unit
+	if r.Stopped == "" {
+		r.Stopped = "the change failed and was rolled back"
+	}
+	if !slices.Contains(r.Refused, r.FP) {
+		r.Refused = append(r.Refused, r.FP)
+		if len(r.Refused) > maxRefused {
+			r.Refused = r.Refused[len(r.Refused)-maxRefused:]
+		}
+	}
+	r.Turn, r.TurnFP = "", ""
+	return r
 }
 
 // retry honours an operator's explicit retry (Request.Retry) of a change
