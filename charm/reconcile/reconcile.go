@@ -173,7 +173,8 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
-	readAhead(sd)
+	// The watcher's unit is read at commit.
+	unitshape.ReadAhead(sd, watcher.ServiceName)
 	unit, err := unitshape.Observe(ctx, sd)
 	if err != nil {
 		return out, err
@@ -212,7 +213,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	out.Desired = target
 	if !p.Empty() {
 		out.Applied = true
-		readAhead(sd)
+		unitshape.ReadAhead(sd, watcher.ServiceName)
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
@@ -341,20 +342,6 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
 	return r.cloud(ctx, desired, unit, opts.Force, out)
-}
-
-// readAhead has systemd's units read at once: Magnum's services as the
-// observation asks for them, and the watcher's for commit
-// (systemd.Manager.ReadAhead). A converged hook then makes one round trip
-// to systemd.
-func readAhead(sd systemd.Controller) {
-	if m, ok := sd.(interface{ ReadAhead(...string) }); ok {
-		var names []string
-		for _, s := range unitshape.Services {
-			names = append(names, s+".service")
-		}
-		m.ReadAhead(append(names, watcher.ServiceName)...)
-	}
 }
 
 // verdict checks the live system after the plan and sets the one status.
