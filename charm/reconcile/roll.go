@@ -3,25 +3,13 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"slices"
-	"time"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/apiprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/rolling"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
-
-// APIService is the service whose answers prove a unit serves again
-// before it hands the turn on.
-const APIService = "magnum-api"
-
-// apiAnswerTimeout bounds the wait for a restarted magnum-api to answer:
-// Debian's uWSGI magnum-api needs about 20 s to load on a quiet unit.
-const apiAnswerTimeout = 3 * time.Minute
 
 // canaryNote ends what a canary whose change failed says.
 const canaryNote = "; this unit was the rolling restart's canary: the roll stopped here, and the other units keep what they run"
@@ -106,12 +94,9 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 	return nil
 }
 
-// proveServing is the last proof of a unit that restarted under a turn,
-// after its services settled: each service it restarted runs with a live
-// command line that keeps its wiring's promise, and magnum-api answers
-// HTTP again, as haproxy will ask it. A unit that fails it rolls back and
-// stops the roll, as a canary does.
-func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired) error {
+// proveServing is the proof (rolling.Proof.Serving) of a unit that
+// restarted under a turn before it hands the turn on.
+func (r *Reconciler) proveServing(ctx context.Context, restarted []string, d *Desired) error {
 	if r.roll.fp == "" {
 		return nil
 	}
@@ -119,39 +104,8 @@ func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired)
 	if err != nil {
 		return err
 	}
-	cmdline := r.Cmdline
-	if cmdline == nil {
-		cmdline = systemd.Cmdline
-	}
-	var api systemd.Unit
-	for _, rs := range p.Restarts {
-		u, err := sd.Unit(ctx, rs.Service+".service")
-		if err != nil {
-			return err
-		}
-		if rs.Service == APIService {
-			api = u
-		}
-		i := slices.IndexFunc(d.Wirings, func(w wiring.Wiring) bool { return w.Service == rs.Service })
-		if i < 0 {
-			continue
-		}
-		if err := wiring.CheckRestarted(d.Wirings[i], u, cmdline); err != nil {
-			return err
-		}
-	}
-	if api.Name == "" {
-		return nil
-	}
-	answers := r.APIAnswers
-	if answers == nil {
-		answers = apiprobe.Answers
-	}
-	if err := answers(ctx, int(api.MainPID), apiAnswerTimeout); err != nil {
-		return fmt.Errorf("%s does not answer HTTP after its restart: %w", APIService, err)
-	}
-	r.logf("%s answers HTTP", APIService)
-	return nil
+	proof := rolling.Proof{Units: sd, Wirings: d.Wirings, Cmdline: r.Cmdline, Answers: r.APIAnswers, Log: r.Log}
+	return proof.Serving(ctx, restarted)
 }
 
 // quiet is what rollOutcome says of a reconcile that never read the peer
