@@ -77,8 +77,9 @@ type Outcome struct {
 	// (nil when it stopped before getting there).
 	Desired *Desired
 	Unit    *unitshape.Unit
-	// PeersSaid is what this reconcile told the other units when it can
-	// be said again without asking them anything (roll.quiet), else "".
+	// PeersSaid is what this reconcile told the other units when it can be
+	// said again without asking them anything (rolling.Outcome.Quiet),
+	// else "".
 	PeersSaid string
 }
 
@@ -95,8 +96,8 @@ type Options struct {
 	Retry bool
 	// PeersSaid is what the last reconcile told the other units
 	// (Outcome.PeersSaid), given only where their settings cannot have
-	// changed since (see roll.quiet): a reconcile that would tell them
-	// the same again then leaves the peer relation alone.
+	// changed since (see rolling.Outcome.Quiet): a reconcile that would
+	// tell them the same again then leaves the peer relation alone.
 	PeersSaid string
 }
 
@@ -158,7 +159,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 		if out.Desired != nil {
 			change = out.Desired.Change
 		}
-		said, err := r.tellPeers(ctx, change, opts.PeersSaid)
+		said, err := r.roll.outcome(change).Tell(ctx, r.peers, opts.PeersSaid)
 		if err != nil {
 			return out, err
 		}

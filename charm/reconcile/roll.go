@@ -108,57 +108,8 @@ func (r *Reconciler) proveServing(ctx context.Context, restarted []string, d *De
 	return proof.Serving(ctx, restarted)
 }
 
-// quiet is what rollOutcome says of a reconcile that never read the peer
-// relation (it took no turn), converged on change and failed nothing: "the
-// unit runs change" (Peers.Done), and the leader's step. Said again in a
-// hook where the relation's settings are as when it was last said, it
-// changes nothing: the unit's own settings are already so, and
-// rolling.Lead is a function of the settings alone (no clock), so the
-// leader decides what it decided then. Juju runs a relation hook on every
-// unit whose view of the settings changed (graft-relation-changed for
-// another unit's or the application's settings, -joined and -departed for
-// the members: Juju's relation resolver,
-// internal/worker/uniter/relation/resolver.go, nextHookForRelation), and
-// leader-elected on a new leader; each of those reconciles and says its
-// outcome afresh. update-status runs on none of those changes, which is
-// where the charm passes Options.PeersSaid. It returns "" for any other
-// outcome: that is always said.
-func (r *roll) quiet(change string) string {
-	if r.peers != nil || r.asked || r.failure != "" || !r.converged || change == "" {
-		return ""
-	}
-	return "done " + change
-}
-
-// tellPeers is rollOutcome, left out when it would say what the last
-// reconcile said (said) and quiet allows that. It returns what may be said
-// again next time (quiet).
-func (r *Reconciler) tellPeers(ctx context.Context, change, said string) (string, error) {
-	news := r.roll.quiet(change)
-	if news != "" && news == said {
-		return news, nil
-	}
-	return news, r.rollOutcome(ctx, change)
-}
-
-// rollOutcome tells the other units how this reconcile ended: the unit
-// runs the change (Desired.Change) (Done, which hands a turn back), or the change
-// failed on it and was rolled back or never made (Fail, which stops a roll
-// it held the turn for). Otherwise the leader takes its step, so that a
-// blocked leader still moves the others' roll.
-func (r *Reconciler) rollOutcome(ctx context.Context, change string) error {
-	if r.roll.asked {
-		return nil
-	}
-	peers, err := r.peers(ctx)
-	if err != nil {
-		return err
-	}
-	switch {
-	case r.roll.failure != "" && change != "":
-		return peers.Fail(ctx, change, r.roll.failure)
-	case r.roll.converged && change != "":
-		return peers.Done(ctx, change)
-	}
-	return peers.Lead(ctx)
+// outcome is how this reconcile ended, for the other units (said by
+// rolling.Outcome.Tell).
+func (r *roll) outcome(change string) rolling.Outcome {
+	return rolling.Outcome{Read: r.peers != nil, Asked: r.asked, Converged: r.converged, Failure: r.failure, Change: change}
 }
