@@ -32,12 +32,9 @@ type roll struct {
 	failure   string
 }
 
-// peers opens the peer relation once per reconcile.
+// peers opens the peer relation once per reconcile (outside Juju, a unit
+// alone: rolling.Open).
 func (r *Reconciler) peers(ctx context.Context) (*rolling.Peers, error) {
-	if r.roll.peers == nil && r.Juju == nil {
-		// Outside Juju (a test of apply alone) there are no peers.
-		r.roll.peers = &rolling.Peers{}
-	}
 	if r.roll.peers == nil {
 		p, err := rolling.Open(ctx, r.Juju, r.Env.UnitName)
 		if err != nil {
