@@ -157,17 +157,7 @@ func Lead(r Roll, units []Request) Roll {
 			// the turn: reclaimed.
 			r.Turn, r.TurnFP = "", ""
 		case u.Failed == r.TurnFP:
-			r.Stopped, r.StoppedBy = u.Reason, u.Unit
-			if r.Stopped == "" {
-				r.Stopped = "the change failed and was rolled back"
-			}
-			if !slices.Contains(r.Refused, r.FP) {
-				r.Refused = append(r.Refused, r.FP)
-				if len(r.Refused) > maxRefused {
-					r.Refused = r.Refused[len(r.Refused)-maxRefused:]
-				}
-			}
-			r.Turn, r.TurnFP = "", ""
+			r = stop(r, u)
 		case u.Want != r.TurnFP:
 			// Done; or it wants another change now (a later config
 			// change), or none: the turn goes back, and the order
@@ -204,6 +194,23 @@ func Lead(r Roll, units []Request) Roll {
 		next.Canary = first.Unit
 	}
 	return next
+}
+
+// stop is r stopped by the failure of the turn's change on u, which held
+// the turn: the turn goes back, and the change is refused from now on.
+func stop(r Roll, u Request) Roll {
+	r.Stopped, r.StoppedBy = u.Reason, u.Unit
+	if r.Stopped == "" {
+		r.Stopped = "the change failed and was rolled back"
+	}
+	if !slices.Contains(r.Refused, r.FP) {
+		r.Refused = append(r.Refused, r.FP)
+		if len(r.Refused) > maxRefused {
+			r.Refused = r.Refused[len(r.Refused)-maxRefused:]
+		}
+	}
+	r.Turn, r.TurnFP = "", ""
+	return r
 }
 
 // retry honours an operator's explicit retry (Request.Retry) of a change
