@@ -45,9 +45,10 @@ func (o Outcome) Quiet() string {
 // rolled back or never made (Fail, which stops a roll it held the turn
 // for). Otherwise the leader takes its step, so that a blocked leader
 // still moves the others' roll; a unit that asked for a turn (Asked) has
-// said all of it, and the leader took its step then. Tell says nothing when it would say what the last hook said
-// (said) and Quiet allows that; peers opens the peer relation when it must
-// be written. It returns what may be said again next time (Quiet).
+// said all of it, and the leader took its step then. Tell says nothing
+// when it would say what the last hook said (said) and Quiet allows that;
+// peers opens the peer relation when it must be written. It returns what
+// may be said again next time (Quiet).
 func (o Outcome) Tell(ctx context.Context, peers func(context.Context) (*Peers, error), said string) (string, error) {
 	news := o.Quiet()
 	if news != "" && news == said {
