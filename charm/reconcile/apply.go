@@ -59,7 +59,7 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 	}
 	// Under a turn, the unit proves it serves before the turn goes on; if
 	// it does not, it goes back to what it served before.
-	if err := r.proveServing(ctx, p, d); err != nil {
+	if err := r.proveServing(ctx, restarted, d); err != nil {
 		r.logf("%v; rolling back", err)
 		if rerr := r.rollback(ctx, backup, p.Reload, restarted); rerr != nil {
 			return fmt.Errorf("%w (and %v)", err, rerr)

@@ -77,8 +77,9 @@ type Outcome struct {
 	// (nil when it stopped before getting there).
 	Desired *Desired
 	Unit    *unitshape.Unit
-	// PeersSaid is what this reconcile told the other units when it can
-	// be said again without asking them anything (roll.quiet), else "".
+	// PeersSaid is what this reconcile told the other units when it can be
+	// said again without asking them anything (rolling.Outcome.Quiet),
+	// else "".
 	PeersSaid string
 }
 
@@ -95,8 +96,8 @@ type Options struct {
 	Retry bool
 	// PeersSaid is what the last reconcile told the other units
 	// (Outcome.PeersSaid), given only where their settings cannot have
-	// changed since (see roll.quiet): a reconcile that would tell them
-	// the same again then leaves the peer relation alone.
+	// changed since (see rolling.Outcome.Quiet): a reconcile that would
+	// tell them the same again then leaves the peer relation alone.
 	PeersSaid string
 }
 
@@ -158,7 +159,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 		if out.Desired != nil {
 			change = out.Desired.Change
 		}
-		said, err := r.tellPeers(ctx, change, opts.PeersSaid)
+		said, err := r.roll.outcome(change).Tell(ctx, r.peers, opts.PeersSaid)
 		if err != nil {
 			return out, err
 		}
@@ -173,7 +174,8 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
-	readAhead(sd)
+	// The watcher's unit is read at commit.
+	unitshape.ReadAhead(sd, watcher.ServiceName)
 	unit, err := unitshape.Observe(ctx, sd)
 	if err != nil {
 		return out, err
@@ -212,7 +214,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	out.Desired = target
 	if !p.Empty() {
 		out.Applied = true
-		readAhead(sd)
+		unitshape.ReadAhead(sd, watcher.ServiceName)
 		if unit, err = unitshape.Observe(ctx, sd); err != nil {
 			return out, err
 		}
@@ -341,20 +343,6 @@ func (r *Reconciler) say(ctx context.Context, desired *Desired, unit *unitshape.
 	}
 	out.Message += desired.Warnings + rep.WarningSuffix()
 	return r.cloud(ctx, desired, unit, opts.Force, out)
-}
-
-// readAhead has systemd's units read at once: Magnum's services as the
-// observation asks for them, and the watcher's for commit
-// (systemd.Manager.ReadAhead). A converged hook then makes one round trip
-// to systemd.
-func readAhead(sd systemd.Controller) {
-	if m, ok := sd.(interface{ ReadAhead(...string) }); ok {
-		var names []string
-		for _, s := range unitshape.Services {
-			names = append(names, s+".service")
-		}
-		m.ReadAhead(append(names, watcher.ServiceName)...)
-	}
 }
 
 // verdict checks the live system after the plan and sets the one status.

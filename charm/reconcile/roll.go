@@ -3,25 +3,13 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"slices"
-	"time"
 
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/apiprobe"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/rolling"
-	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
-
-// APIService is the service whose answers prove a unit serves again
-// before it hands the turn on.
-const APIService = "magnum-api"
-
-// apiAnswerTimeout bounds the wait for a restarted magnum-api to answer:
-// Debian's uWSGI magnum-api needs about 20 s to load on a quiet unit.
-const apiAnswerTimeout = 3 * time.Minute
 
 // canaryNote ends what a canary whose change failed says.
 const canaryNote = "; this unit was the rolling restart's canary: the roll stopped here, and the other units keep what they run"
@@ -44,12 +32,9 @@ type roll struct {
 	failure   string
 }
 
-// peers opens the peer relation once per reconcile.
+// peers opens the peer relation once per reconcile (outside Juju, a unit
+// alone: rolling.Open).
 func (r *Reconciler) peers(ctx context.Context) (*rolling.Peers, error) {
-	if r.roll.peers == nil && r.Juju == nil {
-		// Outside Juju (a test of apply alone) there are no peers.
-		r.roll.peers = &rolling.Peers{}
-	}
 	if r.roll.peers == nil {
 		p, err := rolling.Open(ctx, r.Juju, r.Env.UnitName)
 		if err != nil {
@@ -106,12 +91,9 @@ func (r *Reconciler) awaitTurn(ctx context.Context, target *Desired, unit *units
 	return nil
 }
 
-// proveServing is the last proof of a unit that restarted under a turn,
-// after its services settled: each service it restarted runs with a live
-// command line that keeps its wiring's promise, and magnum-api answers
-// HTTP again, as haproxy will ask it. A unit that fails it rolls back and
-// stops the roll, as a canary does.
-func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired) error {
+// proveServing is the proof (rolling.Proof.Serving) of a unit that
+// restarted under a turn before it hands the turn on.
+func (r *Reconciler) proveServing(ctx context.Context, restarted []string, d *Desired) error {
 	if r.roll.fp == "" {
 		return nil
 	}
@@ -119,92 +101,12 @@ func (r *Reconciler) proveServing(ctx context.Context, p *plan.Plan, d *Desired)
 	if err != nil {
 		return err
 	}
-	cmdline := r.Cmdline
-	if cmdline == nil {
-		cmdline = systemd.Cmdline
-	}
-	var api systemd.Unit
-	for _, rs := range p.Restarts {
-		u, err := sd.Unit(ctx, rs.Service+".service")
-		if err != nil {
-			return err
-		}
-		if rs.Service == APIService {
-			api = u
-		}
-		i := slices.IndexFunc(d.Wirings, func(w wiring.Wiring) bool { return w.Service == rs.Service })
-		if i < 0 {
-			continue
-		}
-		if err := wiring.CheckRestarted(d.Wirings[i], u, cmdline); err != nil {
-			return err
-		}
-	}
-	if api.Name == "" {
-		return nil
-	}
-	answers := r.APIAnswers
-	if answers == nil {
-		answers = apiprobe.Answers
-	}
-	if err := answers(ctx, int(api.MainPID), apiAnswerTimeout); err != nil {
-		return fmt.Errorf("%s does not answer HTTP after its restart: %w", APIService, err)
-	}
-	r.logf("%s answers HTTP", APIService)
-	return nil
+	proof := rolling.Proof{Units: sd, Wirings: d.Wirings, Cmdline: r.Cmdline, Answers: r.APIAnswers, Log: r.Log}
+	return proof.Serving(ctx, restarted)
 }
 
-// quiet is what rollOutcome says of a reconcile that never read the peer
-// relation (it took no turn), converged on change and failed nothing: "the
-// unit runs change" (Peers.Done), and the leader's step. Said again in a
-// hook where the relation's settings are as when it was last said, it
-// changes nothing: the unit's own settings are already so, and
-// rolling.Lead is a function of the settings alone (no clock), so the
-// leader decides what it decided then. Juju runs a relation hook on every
-// unit whose view of the settings changed (graft-relation-changed for
-// another unit's or the application's settings, -joined and -departed for
-// the members: Juju's relation resolver,
-// internal/worker/uniter/relation/resolver.go, nextHookForRelation), and
-// leader-elected on a new leader; each of those reconciles and says its
-// outcome afresh. update-status runs on none of those changes, which is
-// where the charm passes Options.PeersSaid. It returns "" for any other
-// outcome: that is always said.
-func (r *roll) quiet(change string) string {
-	if r.peers != nil || r.asked || r.failure != "" || !r.converged || change == "" {
-		return ""
-	}
-	return "done " + change
-}
-
-// tellPeers is rollOutcome, left out when it would say what the last
-// reconcile said (said) and quiet allows that. It returns what may be said
-// again next time (quiet).
-func (r *Reconciler) tellPeers(ctx context.Context, change, said string) (string, error) {
-	news := r.roll.quiet(change)
-	if news != "" && news == said {
-		return news, nil
-	}
-	return news, r.rollOutcome(ctx, change)
-}
-
-// rollOutcome tells the other units how this reconcile ended: the unit
-// runs the change (Desired.Change) (Done, which hands a turn back), or the change
-// failed on it and was rolled back or never made (Fail, which stops a roll
-// it held the turn for). Otherwise the leader takes its step, so that a
-// blocked leader still moves the others' roll.
-func (r *Reconciler) rollOutcome(ctx context.Context, change string) error {
-	if r.roll.asked {
-		return nil
-	}
-	peers, err := r.peers(ctx)
-	if err != nil {
-		return err
-	}
-	switch {
-	case r.roll.failure != "" && change != "":
-		return peers.Fail(ctx, change, r.roll.failure)
-	case r.roll.converged && change != "":
-		return peers.Done(ctx, change)
-	}
-	return peers.Lead(ctx)
+// outcome is how this reconcile ended, for the other units (said by
+// rolling.Outcome.Tell).
+func (r *roll) outcome(change string) rolling.Outcome {
+	return rolling.Outcome{Read: r.peers != nil, Asked: r.asked, Converged: r.converged, Failure: r.failure, Change: change}
 }

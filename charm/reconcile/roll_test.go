@@ -65,7 +65,8 @@ func (b *rollBed) hook() (bool, error) {
 	b.r.roll.converged = err == nil
 	var w waiting
 	if err == nil || artifact.IsBlocked(err) || errors.As(err, &w) {
-		require.NoError(b.t, b.r.rollOutcome(context.Background(), b.change))
+		_, err := b.r.roll.outcome(b.change).Tell(context.Background(), b.r.peers, "")
+		require.NoError(b.t, err)
 	}
 	require.NoError(b.t, fakejuju.EndHook(b.state, true))
 	return applied, err
@@ -245,7 +246,8 @@ func TestRegraftRetriesAStoppedRoll(t *testing.T) {
 	var w waiting
 	require.True(t, errors.As(err, &w), "waiting: %v", err)
 	assert.Equal(t, "rolling restart: asked the leader to try this change again, on this unit first", w.msg)
-	require.NoError(t, b.r.rollOutcome(context.Background(), fp))
+	_, err = b.r.roll.outcome(fp).Tell(context.Background(), b.r.peers, "")
+	require.NoError(t, err)
 	require.NoError(t, fakejuju.EndHook(b.state, true))
 	own, _ := b.settings()
 	assert.Equal(t, fp, own["roll-want"])
@@ -359,7 +361,7 @@ func TestConvergedUnitSaysItsOutcomeToThePeersOnce(t *testing.T) {
 	applied, err := b.hook()
 	require.NoError(t, err)
 	require.True(t, applied)
-	assert.Empty(t, b.r.roll.quiet(b.change), "a unit that took a turn says so every time")
+	assert.Empty(t, b.r.roll.outcome(b.change).Quiet(), "a unit that took a turn says so every time")
 
 	// The next hook finds the unit converged (its services started after
 	// the graft's files) and takes no turn.
@@ -372,7 +374,7 @@ func TestConvergedUnitSaysItsOutcomeToThePeersOnce(t *testing.T) {
 	require.False(t, applied)
 	b.r.roll.converged = true
 	before := runner.calls
-	said, err := b.r.tellPeers(ctx, b.change, "")
+	said, err := b.r.roll.outcome(b.change).Tell(ctx, b.r.peers, "")
 	require.NoError(t, err)
 	assert.Equal(t, "done "+b.change, said)
 	assert.Greater(t, runner.calls, before, "said afresh when nothing was said before")
@@ -380,20 +382,20 @@ func TestConvergedUnitSaysItsOutcomeToThePeersOnce(t *testing.T) {
 	// The next update-status, as converged, with what was said.
 	b.r.roll = roll{converged: true}
 	before = runner.calls
-	again, err := b.r.tellPeers(ctx, b.change, said)
+	again, err := b.r.roll.outcome(b.change).Tell(ctx, b.r.peers, said)
 	require.NoError(t, err)
 	assert.Equal(t, said, again)
 	assert.Equal(t, before, runner.calls, "the same outcome is not said twice")
 
 	// Another change, a failure or a wait is said whatever was said before.
 	b.r.roll = roll{converged: true}
-	_, err = b.r.tellPeers(ctx, "another", said)
+	_, err = b.r.roll.outcome("another").Tell(ctx, b.r.peers, said)
 	require.NoError(t, err)
 	assert.Greater(t, runner.calls, before)
 	b.r.roll = roll{converged: true, failure: "it broke"}
-	assert.Empty(t, b.r.roll.quiet(b.change))
+	assert.Empty(t, b.r.roll.outcome(b.change).Quiet())
 	b.r.roll = roll{asked: true}
-	assert.Empty(t, b.r.roll.quiet(b.change))
+	assert.Empty(t, b.r.roll.outcome(b.change).Quiet())
 	require.NoError(t, fakejuju.EndHook(b.state, true))
 	own, _ := b.settings()
 	assert.Equal(t, "another", own["roll-done"])

@@ -52,6 +52,10 @@ type Peers struct {
 // own.
 func Open(ctx context.Context, juju hooktool.Tools, unit string) (*Peers, error) {
 	p := &Peers{juju: juju, unit: unit}
+	if juju == nil {
+		// Outside Juju (a test of apply alone) there are no peers.
+		return p, nil
+	}
 	ids, err := juju.RelationIDs(ctx, Endpoint)
 	if err != nil {
 		return nil, err

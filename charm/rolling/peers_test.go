@@ -306,6 +306,15 @@ func TestAlone(t *testing.T) {
 	require.NoError(t, p.Done(ctx, "A"))
 	require.NoError(t, p.Fail(ctx, "A", "x"))
 	require.NoError(t, p.Lead(ctx))
+
+	// Outside Juju (no hook tools) the unit is alone too.
+	p, err = Open(ctx, nil, u0)
+	require.NoError(t, err)
+	assert.True(t, p.Alone())
+	turn, err = p.Ask(ctx, "A", KindDriver)
+	require.NoError(t, err)
+	assert.True(t, turn.Granted)
+	require.NoError(t, p.Done(ctx, "A"))
 }
 
 // TestFailReasonIsOneLine: relation-set refuses values with spaces

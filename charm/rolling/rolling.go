@@ -28,7 +28,9 @@
 // is done wakes the leader again.
 //
 // Lead, the leader's decision, and Roll.Say, what a waiting unit shows,
-// are pure functions of that data; Peers reads and writes it.
+// are pure functions of that data; Peers reads and writes it. Proof is
+// what a unit that restarted under its turn proves before it hands the
+// turn on.
 package rolling
 
 import (

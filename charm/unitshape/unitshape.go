@@ -135,6 +135,21 @@ type UnitReader interface {
 	Unit(ctx context.Context, name string) (systemd.Unit, error)
 }
 
+// ReadAhead has sd read Magnum's services at once, as Observe asks for
+// them, and the units named by more (the watcher's, for the end of the
+// hook) with them (systemd.Manager.ReadAhead). A converged hook then makes
+// one round trip to systemd. A reader that cannot read ahead reads each
+// unit when asked.
+func ReadAhead(sd UnitReader, more ...string) {
+	if m, ok := sd.(interface{ ReadAhead(...string) }); ok {
+		var names []string
+		for _, s := range Services {
+			names = append(names, s+".service")
+		}
+		m.ReadAhead(append(names, more...)...)
+	}
+}
+
 // Observe reads the unit.
 func Observe(ctx context.Context, sd UnitReader) (*Unit, error) {
 	u := &Unit{}

@@ -1,6 +1,7 @@
 package unitshape
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -375,4 +376,25 @@ func TestDeferred(t *testing.T) {
 	u.Services[1].Unit = systemd.Unit{ActiveState: "inactive"}
 	assert.Equal(t, "not running; it reads the graft when started", u.Deferred("magnum-conductor"))
 	assert.Empty(t, u.Deferred("magnum-worker"))
+}
+
+// aheadReader records what it is told to read ahead.
+type aheadReader struct{ ahead []string }
+
+func (a *aheadReader) Unit(context.Context, string) (systemd.Unit, error) { return systemd.Unit{}, nil }
+func (a *aheadReader) ReadAhead(names ...string)                          { a.ahead = append(a.ahead, names...) }
+
+// plainReader reads one unit at a time.
+type plainReader struct{}
+
+func (plainReader) Unit(context.Context, string) (systemd.Unit, error) { return systemd.Unit{}, nil }
+
+// Magnum's services are read ahead in the order Observe asks for them,
+// then what else the hook reads; a reader that cannot read ahead is left
+// to read each unit when asked.
+func TestReadAhead(t *testing.T) {
+	a := &aheadReader{}
+	ReadAhead(a, "w.service")
+	assert.Equal(t, []string{"magnum-api.service", "magnum-conductor.service", "w.service"}, a.ahead)
+	assert.NotPanics(t, func() { ReadAhead(plainReader{}, "w.service") })
 }
