@@ -145,11 +145,7 @@ func TestUnwiredUnitNeedsNoTurn(t *testing.T) {
 func TestLeaderTakesItsTurnAndHandsItOn(t *testing.T) {
 	b := newRollBed(t, true)
 	// Unit 1 wants the same change.
-	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
-		r, _ := st.Relation(1)
-		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
-		return nil
-	}))
+	b.unit1Wants(t)
 	applied, err := b.hook()
 	require.NoError(t, err)
 	assert.True(t, applied)
@@ -166,11 +162,7 @@ func TestLeaderTakesItsTurnAndHandsItOn(t *testing.T) {
 // the unit and why.
 func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 	b := newRollBed(t, true)
-	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
-		r, _ := st.Relation(1)
-		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
-		return nil
-	}))
+	b.unit1Wants(t)
 	b.answerErr = errors.New("connection refused")
 	_, err := b.hook()
 	require.True(t, artifact.IsBlocked(err), "%v", err)
@@ -196,11 +188,7 @@ func TestNoAnswerRollsBackAndStopsTheRoll(t *testing.T) {
 // unit and why.
 func TestBrokenWiringAfterRestartStopsTheRoll(t *testing.T) {
 	b := newRollBed(t, true)
-	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
-		r, _ := st.Relation(1)
-		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
-		return nil
-	}))
+	b.unit1Wants(t)
 	b.cmdline = []string{"/usr/bin/uwsgi", "--pyargv", "--config-dir=/etc/elsewhere"}
 	_, err := b.hook()
 	require.True(t, artifact.IsBlocked(err), "%v", err)
@@ -275,6 +263,16 @@ func TestRegraftRetriesAStoppedRoll(t *testing.T) {
 	own, _ = b.settings()
 	assert.Equal(t, fp, own["roll-done"])
 	assert.Empty(t, own["roll-retry"])
+}
+
+// unit1Wants has unit 1 ask for the change this unit's next hook makes.
+func (b *rollBed) unit1Wants(t *testing.T) {
+	t.Helper()
+	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
+		r, _ := st.Relation(1)
+		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
+		return nil
+	}))
 }
 
 // desiredChange is the change the bed's desired state resolves to, from a
@@ -352,11 +350,7 @@ func TestConvergedUnitSaysItsOutcomeToThePeersOnce(t *testing.T) {
 	b := newRollBed(t, true)
 	runner := &countingRunner{Runner: fakejuju.NewRunner(b.state)}
 	b.r.Juju = hooktool.New(runner)
-	require.NoError(t, fakejuju.Update(b.state, func(st *fakejuju.State) error {
-		r, _ := st.Relation(1)
-		r.Units[unit1] = map[string]string{"roll-want": b.desiredChange(t)}
-		return nil
-	}))
+	b.unit1Wants(t)
 
 	applied, err := b.hook()
 	require.NoError(t, err)
