@@ -269,6 +269,46 @@ func TestThreeUnitsUnderOneController(t *testing.T) {
 	t.Logf("the paused unit converged %s after its resume", took.Round(100*time.Millisecond))
 	require.NoError(t, paused.AwaitAPIReady(ctx, 5*time.Minute))
 
+	// While a later unit of a roll holds the turn, the first one's
+	// principal takes the graft's wiring away as a package reinstall does
+	// (services stopped, the wiring gone, daemon-reload, services started
+	// unwired): it serves no graft to keep up, so it re-grafts at once,
+	// within the watcher's goal, without asking for a turn.
+	var unwired *testbed.Box
+	rollThrough(t, c, units, rollCase{
+		what: "namespace-prefix=unwired", change: configChange(c, "unwired"),
+		path: "/etc/magnum/magnum.conf.d/99-capi.conf", want: "namespace_prefix = unwired",
+		during: func() {
+			order, holder := awaitLaterTurn(t, units[0], len(units))
+			unwired = unitNamed(units, order[0])
+			t.Logf("%s holds the turn", holder)
+			asked := turnRequests(t, unwired)
+			regrafts := unwired.Regrafts(ctx)
+			conductor, err := unwired.Starts(ctx, "magnum-conductor")
+			require.NoError(t, err)
+			want := unwired.GraftState()
+			start := time.Now()
+			// Stopped first, as dpkg's prerm does: a hook that runs while
+			// the wiring goes finds nothing serving.
+			_, err = unwired.MustRun(ctx, "systemctl", "stop", "magnum-api", "magnum-conductor")
+			require.NoError(t, err)
+			require.NoError(t, scenario("wiring deleted").Disrupt(ctx, unwired))
+			took, err := unwired.AwaitConverged(ctx, want, start, time.Minute)
+			require.NoError(t, err)
+			holder = appSetting(t, unwired, "roll-turn")
+			stops := unwired.StopTime(ctx, start)
+			t.Logf("%s re-grafted %s after its services were restarted unwired (%s of it stopping them); the turn was then %q's",
+				unwired.UnitName(), took.Round(time.Millisecond), stops.Round(time.Millisecond), holder)
+			assert.Less(t, took-stops, reconvergeGoal, "the re-graft's share")
+			assert.Equal(t, asked, turnRequests(t, unwired), "the unwired unit asked for no turn")
+			assert.Greater(t, unwired.Regrafts(ctx), regrafts, "the watcher re-grafted it")
+			n, err := unwired.Starts(ctx, "magnum-conductor")
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, n, conductor+2, "started unwired by hand, then restarted by the re-graft")
+		},
+		disturbed: func() *testbed.Box { return unwired },
+	})
+
 	// A unit removed while it holds the turn: it takes its graft off
 	// without waiting, the leader takes the turn back, and the roll
 	// completes on the two left. The others run graft-relation-departed
@@ -557,4 +597,28 @@ func rollLogs(t *testing.T, units []*testbed.Box) {
 		}
 		t.Logf("%s said of the roll:\n  %s\nits settings: %v", b.UnitName(), strings.Join(lines, "\n  "), own)
 	}
+}
+
+// unitNamed is the box of the unit named name.
+func unitNamed(units []*testbed.Box, name string) *testbed.Box {
+	for _, b := range units {
+		if b.UnitName() == name {
+			return b
+		}
+	}
+	panic("no unit " + name)
+}
+
+// turnRequests counts the times b's charm asked the leader for a turn.
+func turnRequests(t *testing.T, b *testbed.Box) int {
+	t.Helper()
+	st, err := b.State()
+	require.NoError(t, err)
+	n := 0
+	for _, l := range st.Logs {
+		if strings.Contains(l.Message, "rolling restart: asking for a turn") {
+			n++
+		}
+	}
+	return n
 }
