@@ -101,6 +101,9 @@ func FuzzRecord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, err := parseRecord(data)
 		if err != nil {
+			if len(err.Error()) > maxErrorText {
+				t.Fatalf("a %d-byte error: a status has no room for it", len(err.Error()))
+			}
 			return
 		}
 		var total int64

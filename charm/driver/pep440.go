@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -37,6 +38,10 @@ var versionRE = sync.OnceValue(func() *regexp.Regexp {
 		`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$`)
 })
 
+// errNumberTooLarge: a version's number does not fit in 64 bits. No real
+// release needs that; the version is refused rather than compared wrongly.
+var errNumberTooLarge = errors.New("a number in it does not fit in 64 bits")
+
 func parseVersion(s string) (pyVersion, error) {
 	m := versionRE().FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
 	if m == nil {
@@ -48,8 +53,12 @@ func parseVersion(s string) (pyVersion, error) {
 		if s == "" || err != nil {
 			return 0
 		}
-		var n int64
-		n, err = strconv.ParseInt(s, 10, 64)
+		n, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil {
+			// strconv's error quotes the whole number, and a hostile
+			// wheel's number can be megabytes long: say it briefly.
+			err = errNumberTooLarge
+		}
 		return n
 	}
 	v.epoch = num(m[1])

@@ -50,33 +50,33 @@ func parseRecord(data []byte) ([]recordEntry, error) {
 			return nil, fmt.Errorf("RECORD line %d: %w", i+1, err)
 		}
 		if seen[e.Path] {
-			return nil, fmt.Errorf("RECORD lists %q twice", e.Path)
+			return nil, fmt.Errorf("RECORD lists %q twice", clip(e.Path))
 		}
 		seen[e.Path] = true
 		if row[1] != "" {
 			algo, digest, ok := strings.Cut(row[1], "=")
 			if !ok || newHash(algo) == nil {
-				return nil, fmt.Errorf("RECORD entry %q: unsupported hash %q", e.Path, row[1])
+				return nil, fmt.Errorf("RECORD entry %q: unsupported hash %q", clip(e.Path), clip(row[1]))
 			}
 			// The digest is urlsafe base64 without padding; tolerate padding.
 			d, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(digest, "="))
 			if err != nil || len(d) != newHash(algo).Size() {
-				return nil, fmt.Errorf("RECORD entry %q: malformed %s digest", e.Path, algo)
+				return nil, fmt.Errorf("RECORD entry %q: malformed %s digest", clip(e.Path), algo)
 			}
 			e.Algo, e.Digest = algo, d
 			if row[2] == "" {
-				return nil, fmt.Errorf("RECORD entry %q has a hash but no size", e.Path)
+				return nil, fmt.Errorf("RECORD entry %q has a hash but no size", clip(e.Path))
 			}
 		} else if !unhashedRecordFile(e.Path) {
-			return nil, fmt.Errorf("RECORD entry %q has no hash", e.Path)
+			return nil, fmt.Errorf("RECORD entry %q has no hash", clip(e.Path))
 		}
 		if row[2] != "" {
 			n, err := strconv.ParseInt(row[2], 10, 64)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("RECORD entry %q: bad size %q", e.Path, row[2])
+				return nil, fmt.Errorf("RECORD entry %q: bad size %q", clip(e.Path), clip(row[2]))
 			}
 			if n > maxMemberSize {
-				return nil, fmt.Errorf("RECORD entry %q: %d bytes is more than a driver file can be", e.Path, n)
+				return nil, fmt.Errorf("RECORD entry %q: %d bytes is more than a driver file can be", clip(e.Path), n)
 			}
 			total += n
 			if total > maxInstallSize {
@@ -120,21 +120,21 @@ func checkContent(e recordEntry, r io.Reader) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(r, limit))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", e.Path, err)
+		return nil, fmt.Errorf("read %s: %w", clip(e.Path), err)
 	}
 	if !e.hasHash() {
 		if int64(len(data)) > maxMemberSize {
-			return nil, fmt.Errorf("%s: larger than %d bytes", e.Path, maxMemberSize)
+			return nil, fmt.Errorf("%s: larger than %d bytes", clip(e.Path), maxMemberSize)
 		}
 		return data, nil
 	}
 	if int64(len(data)) != e.Size {
-		return nil, fmt.Errorf("%s: size mismatch: RECORD says %d bytes, found %d or more", e.Path, e.Size, len(data))
+		return nil, fmt.Errorf("%s: size mismatch: RECORD says %d bytes, found %d or more", clip(e.Path), e.Size, len(data))
 	}
 	h := newHash(e.Algo)
 	h.Write(data)
 	if !bytes.Equal(h.Sum(nil), e.Digest) {
-		return nil, fmt.Errorf("%s: %s mismatch with RECORD", e.Path, e.Algo)
+		return nil, fmt.Errorf("%s: %s mismatch with RECORD", clip(e.Path), e.Algo)
 	}
 	return data, nil
 }
@@ -146,11 +146,11 @@ func checkMemberPath(p string) error {
 	case p == "":
 		return fmt.Errorf("empty path")
 	case strings.ContainsAny(p, "\\\x00\n\r"):
-		return fmt.Errorf("path %q contains a forbidden character", p)
+		return fmt.Errorf("path %q contains a forbidden character", clip(p))
 	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("path %q is absolute", p)
+		return fmt.Errorf("path %q is absolute", clip(p))
 	case path.Clean(p) != p || p == "." || p == ".." || strings.HasPrefix(p, "../"):
-		return fmt.Errorf("path %q escapes the install directory or is not clean", p)
+		return fmt.Errorf("path %q escapes the install directory or is not clean", clip(p))
 	}
 	return nil
 }
