@@ -439,24 +439,7 @@ func checkOwnerMode(rel string, fi fs.FileInfo, want fs.FileMode) error {
 // that restores mtime changes the fingerprint.
 func Fingerprint(dir string) (string, error) {
 	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return fmt.Errorf("%s: no stat information", rel)
-		}
-		fmt.Fprintf(h, "%q %o %d:%d %d %d %d.%d %d.%d\n", rel, uint32(fi.Mode()), st.Uid, st.Gid,
-			st.Size, st.Ino, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
-		return nil
-	})
-	if err != nil {
+	if _, err := files.StampTree(h, dir, 0); err != nil {
 		return "", fmt.Errorf("fingerprint driver %s: %w", dir, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
