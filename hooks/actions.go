@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/glance"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/smoketest"
@@ -61,11 +62,13 @@ func (rt *Runtime) regraft(ctx context.Context, progress func(string)) (map[stri
 	// the rolling restart is tried again, on this unit first.
 	out, err := reconcileRecorded(ctx, r, reconcile.Options{Force: true, Retry: true})
 	if err != nil {
+		glance.Forget(rt.State)
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
 	// The operator's re-graft starts the watcher's count again.
 	_, _ = rt.noteRegraft(Event{Kind: Action, Name: "regraft"}, true, out.Status, out.Message)
 	_ = r.Juju.StatusSet(ctx, out.Status, out.Message)
+	rt.keepSight(r, out, out.Message, true)
 	results := map[string]any{"status": string(out.Status), "message": out.Message,
 		"plan": strings.TrimSpace(out.Plan.String()), "applied": out.Applied}
 	if out.Status != hooktool.Active {

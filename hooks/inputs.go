@@ -2,7 +2,10 @@ package hooks
 
 import (
 	"context"
+	"encoding/json"
+	"time"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/glance"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
@@ -150,4 +153,61 @@ func reconcileRecorded(ctx context.Context, r *reconcile.Reconciler, opts reconc
 		}
 	}
 	return out, err
+}
+
+// digest identifies the inputs the record holds (config and secret
+// content, hashed) for a glance record (charm/glance).
+func (in *inputs) digest() string {
+	cfg, err := json.Marshal(in.Config)
+	if err != nil {
+		return ""
+	}
+	secrets, err := json.Marshal(in.Secrets)
+	if err != nil {
+		return ""
+	}
+	return glance.Digest(cfg, secrets)
+}
+
+// glanced answers a plain update-status from the glance record when it
+// holds (charm/glance): the status the last converged reconcile said is
+// said again, which the record of what Juju shows makes no call at all.
+// Only update-status answered from the record glances: every other hook,
+// and the watcher's re-grafts (something changed), reconcile in full.
+func (rt *Runtime) glanced(ctx context.Context, r *reconcile.Reconciler, ev Event) (bool, error) {
+	rem, ok := r.Juju.(*rememberedTools)
+	if !ok || ev.FromWatcher {
+		return false, nil
+	}
+	in := rem.in.digest()
+	if in == "" {
+		return false, nil
+	}
+	rec, ok := glance.Holds(rt.State, in, time.Now())
+	if !ok {
+		return false, nil
+	}
+	return true, r.Juju.StatusSet(ctx, rec.Status, rec.Message)
+}
+
+// keepSight keeps what a reconcile observed for the next update-status
+// when it found the unit active and converged, and forgets any earlier
+// record otherwise.
+func (rt *Runtime) keepSight(r *reconcile.Reconciler, out reconcile.Outcome, message string, ok bool) {
+	var rec *recordingTools
+	switch t := r.Juju.(type) {
+	case *rememberedTools:
+		rec = &t.recordingTools
+	case *recordingTools:
+		rec = t
+	}
+	if !ok || out.Sight == nil || rec == nil {
+		glance.Forget(rt.State)
+		return
+	}
+	if in := rec.in.digest(); in != "" {
+		_ = glance.Keep(rt.State, *out.Sight, in, out.Status, message)
+		return
+	}
+	glance.Forget(rt.State)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/glance"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/investigate"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
@@ -64,12 +65,16 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		}
 		r := rt.reconciler(ev.Name, log)
 		defer r.Close()
+		if said, err := rt.glanced(ctx, r, ev); said || err != nil {
+			return err
+		}
 		// A config or secret change is a new attempt: forget a failed one.
 		force := ev.Name == "install" || ev.Name == "config-changed" || ev.Name == "secret-changed" || ev.Name == "upgrade-charm"
 		out, err := reconcileRecorded(ctx, r, reconcile.Options{Force: force})
 		if err != nil {
 			// Not for a human to fix: Juju retries a failed hook, and
 			// the watcher its failed trigger.
+			glance.Forget(rt.State)
 			return fmt.Errorf("reconcile: %w", err)
 		}
 		if ev.FromWatcher && rt.Stdout != nil {
@@ -82,6 +87,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {
 			return err
 		}
+		rt.keepSight(r, out, message, regraftErr == nil)
 		return regraftErr
 	case Remove:
 		// Once relation-broken, stop or remove has run, no later hook

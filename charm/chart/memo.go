@@ -56,3 +56,13 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// Due is when a hook next checks the chart kept in st (zero when none is
+// kept).
+func Due(st state.Dir) time.Time {
+	rec, err := state.Get[Record](st, state.ChartCheck)
+	if err != nil || rec.Checked.IsZero() {
+		return time.Time{}
+	}
+	return rec.Checked.Add(Interval)
+}

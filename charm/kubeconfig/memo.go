@@ -52,3 +52,13 @@ func memoKey(data []byte, version string, opts Options) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// PreflightDue is when update-status next runs the preflight kept in d
+// (zero when none is kept).
+func PreflightDue(d state.Dir) time.Time {
+	var m memo
+	if d.Load(state.Preflight, &m) != nil || m.At.IsZero() {
+		return time.Time{}
+	}
+	return m.At.Add(PreflightInterval)
+}

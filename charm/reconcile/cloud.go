@@ -29,6 +29,7 @@ func (r *Reconciler) cloud(ctx context.Context, d *Desired, unit *unitshape.Unit
 		// The probe could not run at all (Magnum's Python missing or
 		// hung): not the collision's verdict, said and retried.
 		out.Message += "; driver collision check: " + rec.Error
+		out.retry = true
 	case rec.Analysis.Problem != "":
 		return block("%s", CollisionStatus(rec.Analysis))
 	case rec.Analysis.Warning != "":

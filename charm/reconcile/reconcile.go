@@ -15,6 +15,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/glance"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
@@ -65,6 +66,8 @@ type Reconciler struct {
 	installRoot string
 	// roll is the running reconcile's part in a rolling restart.
 	roll roll
+	// observed is when the running reconcile began to observe the unit.
+	observed time.Time
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -81,6 +84,13 @@ type Outcome struct {
 	// said again without asking them anything (rolling.Outcome.Quiet),
 	// else "".
 	PeersSaid string
+	// Sight is what this reconcile observed to find the unit active and
+	// converged, for the next update-status to glance at (charm/glance);
+	// nil when the next hook must reconcile in full.
+	Sight *glance.Sight
+	// retry is set when a check could not run and the next hook tries
+	// it again (the collision probe), so no Sight may skip it.
+	retry bool
 }
 
 // Options change how one reconcile runs.
@@ -165,11 +175,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts Options) (Outcome, erro
 		}
 		out.PeersSaid = said
 	}
+	if out.glanceable(opts) {
+		out.Sight = r.sight(ctx, out.Unit, out.Desired, r.observed)
+	}
 	return out, nil
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, error) {
 	out := Outcome{Plan: &plan.Plan{}}
+	r.observed = time.Now()
 	sd, err := r.systemd(ctx)
 	if err != nil {
 		return out, err

@@ -63,6 +63,9 @@ const (
 	// Collision is the last driver-collision probe and what it was run
 	// on (reconcile).
 	Collision = "collision.json"
+	// Glance is what the last converged reconcile observed, for the next
+	// update-status to glance at (charm/glance; hooks).
+	Glance = "glance.json"
 	// WheelCache is the directory of driver wheels fetched from an index.
 	WheelCache = "wheels"
 )
@@ -70,7 +73,7 @@ const (
 // Files lists every file above: removal deletes exactly these (and the
 // leftovers of their interrupted writes), and the wheel cache.
 var Files = []string{Footprint, Driver, Helm, DriverPending, HelmPending, Failure, Preflight, WatchList,
-	RegraftFailures, RegraftTrigger, RemovalRestarts, Inputs, ModelProxyEnv, ChartCheck, Collision}
+	RegraftFailures, RegraftTrigger, RemovalRestarts, Inputs, ModelProxyEnv, ChartCheck, Collision, Glance}
 
 // maxFile bounds what Load reads. The footprint is the largest: it holds
 // the files the charm replaced as they were (a helm binary among them).

@@ -1,0 +1,142 @@
+package glance
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
+)
+
+// unit is a small converged "unit" in a temporary directory: a file, a
+// tree, and a live process.
+type unit struct {
+	dir, file, tree string
+	st              state.Dir
+	proc            *exec.Cmd
+}
+
+func newUnit(t *testing.T) *unit {
+	dir := t.TempDir()
+	u := &unit{dir: dir, file: filepath.Join(dir, "99-capi.conf"), tree: filepath.Join(dir, "driver"), st: state.Dir(t.TempDir())}
+	require.NoError(t, os.WriteFile(u.file, []byte("[capi_helm]\n"), 0o640))
+	require.NoError(t, os.MkdirAll(filepath.Join(u.tree, "pkg"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(u.tree, "pkg", "driver.py"), []byte("x = 1\n"), 0o644))
+	u.proc = exec.Command("sleep", "60")
+	require.NoError(t, u.proc.Start())
+	t.Cleanup(func() { _ = u.proc.Process.Kill(); _ = u.proc.Wait() })
+	return u
+}
+
+func (u *unit) sight(since time.Time) Sight {
+	return Sight{Paths: []string{u.file, u.dir, filepath.Join(u.dir, "absent.conf")}, Trees: []string{u.tree},
+		Processes: []Process{{Service: "magnum-conductor", PID: uint32(u.proc.Process.Pid)}},
+		Until:     time.Now().Add(time.Hour), Since: since}
+}
+
+// keep keeps the unit's sight as a reconcile that began observing a
+// moment after the last change would.
+func (u *unit) keep(t *testing.T) {
+	time.Sleep(2 * coarse)
+	require.NoError(t, Keep(u.st, u.sight(time.Now()), "inputs-1", hooktool.Active, "grafted"))
+	_, err := os.Stat(u.st.Path(state.Glance))
+	require.NoError(t, err, "a converged sight was not kept")
+}
+
+func TestHoldsWhileNothingChanges(t *testing.T) {
+	u := newUnit(t)
+	u.keep(t)
+	rec, ok := Holds(u.st, "inputs-1", time.Now())
+	require.True(t, ok)
+	assert.Equal(t, hooktool.Active, rec.Status)
+	assert.Equal(t, "grafted", rec.Message)
+	_, ok = Holds(u.st, "inputs-1", time.Now())
+	assert.True(t, ok, "glancing changed what it glances at")
+}
+
+// Every change a stamp must see, each on a freshly kept sight.
+func TestAnyChangeEndsTheGlance(t *testing.T) {
+	for name, change := range map[string]func(t *testing.T, u *unit){
+		"rewritten with the same bytes": func(t *testing.T, u *unit) {
+			require.NoError(t, os.WriteFile(u.file, []byte("[capi_helm]\n"), 0o640))
+		},
+		"chmod": func(t *testing.T, u *unit) { require.NoError(t, os.Chmod(u.file, 0o644)) },
+		"mtime put back": func(t *testing.T, u *unit) {
+			fi, err := os.Stat(u.file)
+			require.NoError(t, err)
+			// Same size, same inode, same mtime: only ctime tells.
+			require.NoError(t, os.WriteFile(u.file, []byte("[capi_hel2]\n"), 0o640))
+			require.NoError(t, os.Chtimes(u.file, fi.ModTime(), fi.ModTime()))
+		},
+		"removed":                func(t *testing.T, u *unit) { require.NoError(t, os.Remove(u.file)) },
+		"a file added beside it": func(t *testing.T, u *unit) { require.NoError(t, os.WriteFile(u.file+".new", nil, 0o644)) },
+		"an absent path appears": func(t *testing.T, u *unit) {
+			require.NoError(t, os.WriteFile(filepath.Join(u.dir, "absent.conf"), nil, 0o644))
+		},
+		"a file deep in the tree": func(t *testing.T, u *unit) {
+			require.NoError(t, os.WriteFile(filepath.Join(u.tree, "pkg", "driver.py"), []byte("x = 2\n"), 0o644))
+		},
+		"the tree removed": func(t *testing.T, u *unit) { require.NoError(t, os.RemoveAll(u.tree)) },
+		"the service restarted": func(t *testing.T, u *unit) {
+			require.NoError(t, u.proc.Process.Kill())
+			_ = u.proc.Wait()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			u := newUnit(t)
+			u.keep(t)
+			_, ok := Holds(u.st, "inputs-1", time.Now())
+			require.True(t, ok)
+			change(t, u)
+			_, ok = Holds(u.st, "inputs-1", time.Now())
+			assert.False(t, ok, "the glance did not see the change")
+		})
+	}
+}
+
+func TestOtherInputsOrAgeEndTheGlance(t *testing.T) {
+	u := newUnit(t)
+	u.keep(t)
+	_, ok := Holds(u.st, "inputs-2", time.Now())
+	assert.False(t, ok, "another config or secret was answered from the old sight")
+	_, ok = Holds(u.st, "inputs-1", time.Now().Add(2*time.Hour))
+	assert.False(t, ok, "a sight past its Until still holds")
+	_, ok = Holds(u.st, "", time.Now())
+	assert.False(t, ok)
+}
+
+// A path that changed after the reconcile began observing may have been
+// read before the change: the sight is not kept, and an older one goes.
+func TestASightThatChangedDuringTheReconcileIsNotKept(t *testing.T) {
+	u := newUnit(t)
+	u.keep(t)
+	since := time.Now()
+	require.NoError(t, os.WriteFile(u.file, []byte("[capi_helm]\n"), 0o640))
+	require.NoError(t, Keep(u.st, u.sight(since), "inputs-1", hooktool.Active, "grafted"))
+	_, err := os.Stat(u.st.Path(state.Glance))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a sight that changed during its reconcile was kept")
+	_, ok := Holds(u.st, "inputs-1", time.Now())
+	assert.False(t, ok)
+}
+
+func TestForget(t *testing.T) {
+	u := newUnit(t)
+	u.keep(t)
+	Forget(u.st)
+	_, ok := Holds(u.st, "inputs-1", time.Now())
+	assert.False(t, ok)
+}
+
+func TestStartTimeReadsProcStat(t *testing.T) {
+	start, err := startTime(uint32(os.Getpid()))
+	require.NoError(t, err)
+	assert.NotZero(t, start)
+	_, err = startTime(0)
+	assert.Error(t, err)
+}

@@ -1,0 +1,117 @@
+package reconcile
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/glance"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
+)
+
+// unitDirs are where systemd finds a system unit and its drop-ins
+// (systemd.unit(5), "Unit File Load Path", in the order it reads them),
+// /usr/lib's twin as Debian's merged-/usr may not yet have it.
+var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
+
+// glanceable reports that out, what Reconcile ended with, may be glanced at
+// by the next update-status instead of reconciled: the unit is active and
+// converged, nothing was applied, and nothing is left for the next hook to
+// retry.
+func (out *Outcome) glanceable(opts Options) bool {
+	return !opts.DryRun && out.Status == hooktool.Active && !out.Applied && out.Plan != nil && out.Plan.Empty() &&
+		out.Unit != nil && out.Desired != nil && !out.retry
+}
+
+// sight lists what this reconcile read to find the unit converged (see
+// charm/glance): every path the desired state names and the directories
+// holding them, the trees the watcher watches, the services' unit files
+// and drop-ins wherever systemd may find them, their init scripts,
+// defaults and the directories on their PATH (where helm is looked for),
+// Magnum's interpreter and site directories, dpkg's status, the
+// configuration the collision probe reads, the charm's state files, and
+// the services' and the watcher's main processes. It is nil when the
+// memos it would outlive cannot be read.
+func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired, since time.Time) *glance.Sight {
+	until := since.Add(glance.MaxAge)
+	for _, due := range []time.Time{kubeconfig.PreflightDue(r.State), chart.Due(r.State)} {
+		if due.IsZero() {
+			return nil
+		}
+		if due.Before(until) {
+			until = due
+		}
+	}
+	s := &glance.Sight{Since: since, Until: until, Trees: append([]string(nil), d.Watch...)}
+	for _, p := range append(d.Paths(), d.Stamps...) {
+		s.Paths = append(s.Paths, p)
+		// A file added beside one of the graft's (another conf.d file,
+		// another drop-in) changes its directory. Not the state
+		// directory's, which every memo's atomic write changes.
+		if dir := filepath.Dir(p); dir != string(r.State) {
+			s.Paths = append(s.Paths, dir)
+		}
+	}
+	s.Paths = append(s.Paths, unitDirs...)
+	for _, svc := range unit.Services {
+		for _, dir := range unitDirs {
+			s.Paths = append(s.Paths, dir+"/"+svc.Name+".service", dir+"/"+svc.Name+".service.d")
+		}
+		s.Paths = append(s.Paths, svc.FragmentPath)
+		s.Paths = append(s.Paths, svc.DropInPaths...)
+		if svc.InitScript != "" {
+			s.Paths = append(s.Paths, svc.InitScript)
+		}
+		if svc.DefaultFile != "" {
+			s.Paths = append(s.Paths, svc.DefaultFile)
+		}
+		for _, dir := range filepath.SplitList(svc.PATH) {
+			if filepath.IsAbs(dir) {
+				s.Paths = append(s.Paths, dir)
+			}
+		}
+		if svc.Running() {
+			s.Processes = append(s.Processes, glance.Process{Service: svc.Name, PID: svc.MainPID})
+		}
+	}
+	s.Paths = append(s.Paths, "/usr/bin/magnum-conductor", unit.Python, unit.MagnumDir)
+	if unit.PythonVersion != "" {
+		s.Paths = append(s.Paths, "/usr/lib/python"+unit.PythonVersion+"/EXTERNALLY-MANAGED")
+	}
+	s.Paths = append(s.Paths, collision.SiteDirs(unit.PythonVersion)...)
+	var cmdline []string
+	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
+		cmdline = svc.Cmdline
+	}
+	cfgFiles, cfgDirs := collision.ConfigPaths(cmdline)
+	s.Paths = append(s.Paths, cfgFiles...)
+	s.Trees = append(s.Trees, cfgDirs...)
+	for _, name := range state.Files {
+		switch name {
+		case state.Inputs, state.Glance, state.RegraftTrigger, state.RegraftFailures:
+			// The inputs enter as the record's digest; the glance
+			// record is what is being written; the watcher's own
+			// records change with each of its triggers and are not
+			// read by a reconcile.
+		default:
+			s.Paths = append(s.Paths, r.State.Path(name))
+		}
+	}
+	if d.Watcher && r.Systemd != nil {
+		u, err := r.Systemd.Unit(ctx, watcher.ServiceName)
+		if err != nil || !u.Running() {
+			return nil
+		}
+		s.Processes = append(s.Processes, glance.Process{Service: strings.TrimSuffix(watcher.ServiceName, ".service"), PID: u.MainPID})
+	}
+	s.Paths = slices.DeleteFunc(s.Paths, func(p string) bool { return p == "" })
+	return s
+}
