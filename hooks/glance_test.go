@@ -72,6 +72,15 @@ func TestUpdateStatusGlancesAtAConvergedUnit(t *testing.T) {
 	said, _ = rt.glanced(ctx, rt.reconciler("update-status", nil), updateStatus)
 	require.True(t, said, "the reconcile after the change kept no sight")
 
+	// The model's proxy changed: Juju runs no hook for it, so the glance
+	// must see it in the hook's environment.
+	t.Setenv("JUJU_CHARM_HTTPS_PROXY", "http://squid.internal:3128")
+	said, _ = rt.glanced(ctx, rt.reconciler("update-status", nil), updateStatus)
+	assert.False(t, said, "update-status glanced under another model proxy")
+	os.Unsetenv("JUJU_CHARM_HTTPS_PROXY")
+	said, _ = rt.glanced(ctx, rt.reconciler("update-status", nil), updateStatus)
+	require.True(t, said)
+
 	// Other config (config-changed records it): the kept sight is not
 	// for these inputs.
 	st.Config["namespace-prefix"] = "other"

@@ -155,18 +155,22 @@ func reconcileRecorded(ctx context.Context, r *reconcile.Reconciler, opts reconc
 	return out, err
 }
 
-// digest identifies the inputs the record holds (config and secret
-// content, hashed) for a glance record (charm/glance).
-func (in *inputs) digest() string {
-	cfg, err := json.Marshal(in.Config)
-	if err != nil {
-		return ""
+// digest identifies a hook's inputs for a glance record (charm/glance):
+// the config and secret content the record holds and what the reconcile
+// takes from the hook's process (env): the model's proxy reaches a hook
+// only in its environment, and Juju runs no hook when it changes
+// (a config-changed follows the charm's config alone), so it must end
+// the glance itself. All hashed: the record is no place for a secret.
+func (in *inputs) digest(env reconcile.Env) string {
+	var parts [][]byte
+	for _, v := range []any{in.Config, in.Secrets, env} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		parts = append(parts, b)
 	}
-	secrets, err := json.Marshal(in.Secrets)
-	if err != nil {
-		return ""
-	}
-	return glance.Digest(cfg, secrets)
+	return glance.Digest(parts...)
 }
 
 // glanced answers a plain update-status from the glance record when it
@@ -179,7 +183,7 @@ func (rt *Runtime) glanced(ctx context.Context, r *reconcile.Reconciler, ev Even
 	if !ok || ev.FromWatcher {
 		return false, nil
 	}
-	in := rem.in.digest()
+	in := rem.in.digest(r.Env)
 	if in == "" {
 		return false, nil
 	}
@@ -205,7 +209,7 @@ func (rt *Runtime) keepSight(r *reconcile.Reconciler, out reconcile.Outcome, mes
 		glance.Forget(rt.State)
 		return
 	}
-	if in := rec.in.digest(); in != "" {
+	if in := rec.in.digest(r.Env); in != "" {
 		_ = glance.Keep(rt.State, *out.Sight, in, out.Status, message)
 		return
 	}
