@@ -57,8 +57,8 @@ type Sight struct {
 	Until time.Time `json:"until"`
 	// Since is when the reconcile began to observe: a path whose ctime is
 	// not before it may have changed after the observation, and the Sight
-	// is not kept.
-	Since time.Time `json:"-"`
+	// is not kept. A clock that went back before it ends the glance.
+	Since time.Time `json:"since"`
 }
 
 // Process is one service's main process.
@@ -178,7 +178,7 @@ func Forget(d state.Dir) {
 // before its Until and every stamp is as it was.
 func Holds(d state.Dir, inputs string, now time.Time) (Record, bool) {
 	rec, err := state.Get[Record](d, state.Glance)
-	if err != nil || rec.Key == "" || rec.Inputs != inputs || !now.Before(rec.Until) {
+	if err != nil || rec.Key == "" || rec.Inputs != inputs || !now.Before(rec.Until) || now.Before(rec.Since) {
 		return Record{}, false
 	}
 	key, err := Take(rec.Sight, time.Time{})

@@ -109,6 +109,8 @@ func TestOtherInputsOrAgeEndTheGlance(t *testing.T) {
 	assert.False(t, ok, "a sight past its Until still holds")
 	_, ok = Holds(u.st, "", time.Now())
 	assert.False(t, ok)
+	_, ok = Holds(u.st, "inputs-1", time.Now().Add(-time.Hour))
+	assert.False(t, ok, "a clock set back still trusts the sight")
 }
 
 // A path that changed after the reconcile began observing may have been

@@ -17,10 +17,14 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
 
-// unitDirs are where systemd finds a system unit and its drop-ins
-// (systemd.unit(5), "Unit File Load Path", in the order it reads them),
-// /usr/lib's twin as Debian's merged-/usr may not yet have it.
-var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
+// unitDirs are where systemd finds a system unit and its drop-ins: the
+// unit load path of systemd.unit(5) ("Table 1. Load path when running in
+// system mode"; systemctl set-property writes to system.control), and
+// /lib's twin of /usr/lib for a unit not yet merged-/usr.
+var unitDirs = []string{"/etc/systemd/system.control", "/run/systemd/system.control", "/run/systemd/transient",
+	"/run/systemd/generator.early", "/etc/systemd/system", "/etc/systemd/system.attached", "/run/systemd/system",
+	"/run/systemd/system.attached", "/run/systemd/generator", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
+	"/lib/systemd/system", "/run/systemd/generator.late"}
 
 // glanceable reports that out, what Reconcile ended with, may be glanced at
 // by the next update-status instead of reconciled: the unit is active and
@@ -60,7 +64,8 @@ func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired
 			s.Paths = append(s.Paths, dir)
 		}
 	}
-	s.Paths = append(s.Paths, unitDirs...)
+	// A service masked, or a unit file put in front of the package's.
+	s.Paths = append(s.Paths, "/etc/systemd/system", "/run/systemd/system")
 	for _, svc := range unit.Services {
 		for _, dir := range unitDirs {
 			s.Paths = append(s.Paths, dir+"/"+svc.Name+".service", dir+"/"+svc.Name+".service.d")
