@@ -91,7 +91,12 @@ func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired
 	if unit.PythonVersion != "" {
 		s.Paths = append(s.Paths, "/usr/lib/python"+unit.PythonVersion+"/EXTERNALLY-MANAGED")
 	}
-	s.Paths = append(s.Paths, collision.SiteDirs(unit.PythonVersion)...)
+	for _, dir := range collision.SiteDirs(unit.PythonVersion) {
+		// The collision probe reads the .pth files by content: one
+		// edited in place leaves its directory as it was.
+		pths, _ := filepath.Glob(filepath.Join(dir, "*.pth"))
+		s.Paths = append(append(s.Paths, dir), pths...)
+	}
 	var cmdline []string
 	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
 		cmdline = svc.Cmdline
