@@ -66,37 +66,8 @@ func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired
 	}
 	// A service masked, or a unit file put in front of the package's.
 	s.Paths = append(s.Paths, "/etc/systemd/system", "/run/systemd/system")
-	for _, svc := range unit.Services {
-		for _, dir := range unitDirs {
-			s.Paths = append(s.Paths, dir+"/"+svc.Name+".service", dir+"/"+svc.Name+".service.d")
-		}
-		s.Paths = append(s.Paths, svc.FragmentPath)
-		s.Paths = append(s.Paths, svc.DropInPaths...)
-		if svc.InitScript != "" {
-			s.Paths = append(s.Paths, svc.InitScript)
-		}
-		if svc.DefaultFile != "" {
-			s.Paths = append(s.Paths, svc.DefaultFile)
-		}
-		for _, dir := range filepath.SplitList(svc.PATH) {
-			if filepath.IsAbs(dir) {
-				s.Paths = append(s.Paths, dir)
-			}
-		}
-		if svc.Running() {
-			s.Processes = append(s.Processes, glance.Process{Service: svc.Name, PID: svc.MainPID})
-		}
-	}
-	s.Paths = append(s.Paths, "/usr/bin/magnum-conductor", unit.Python, unit.MagnumDir)
-	if unit.PythonVersion != "" {
-		s.Paths = append(s.Paths, "/usr/lib/python"+unit.PythonVersion+"/EXTERNALLY-MANAGED")
-	}
-	for _, dir := range collision.SiteDirs(unit.PythonVersion) {
-		// The collision probe reads the .pth files by content: one
-		// edited in place leaves its directory as it was.
-		pths, _ := filepath.Glob(filepath.Join(dir, "*.pth"))
-		s.Paths = append(append(s.Paths, dir), pths...)
-	}
+	seeServices(s, unit)
+	seePython(s, unit)
 	var cmdline []string
 	if svc := unit.Service("magnum-conductor"); svc != nil && svc.Running() {
 		cmdline = svc.Cmdline
@@ -124,4 +95,39 @@ func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired
 	}
 	s.Paths = slices.DeleteFunc(s.Paths, func(p string) bool { return p == "" })
 	return s
+}
+
+// seeServices adds what each Magnum service is made of: its unit file and
+// drop-ins wherever systemd may find them, its init script and defaults,
+// the directories on its PATH (where helm is looked for), and its main
+// process when it runs.
+func seeServices(s *glance.Sight, unit *unitshape.Unit) {
+	for _, svc := range unit.Services {
+		for _, dir := range unitDirs {
+			s.Paths = append(s.Paths, dir+"/"+svc.Name+".service", dir+"/"+svc.Name+".service.d")
+		}
+		s.Paths = append(append(s.Paths, svc.FragmentPath, svc.InitScript, svc.DefaultFile), svc.DropInPaths...)
+		for _, dir := range filepath.SplitList(svc.PATH) {
+			if filepath.IsAbs(dir) {
+				s.Paths = append(s.Paths, dir)
+			}
+		}
+		if svc.Running() {
+			s.Processes = append(s.Processes, glance.Process{Service: svc.Name, PID: svc.MainPID})
+		}
+	}
+}
+
+// seePython adds Magnum's interpreter, its site directories and the .pth
+// files in them (the collision probe reads them by content: one edited in
+// place leaves its directory as it was), and dpkg's status.
+func seePython(s *glance.Sight, unit *unitshape.Unit) {
+	s.Paths = append(s.Paths, "/usr/bin/magnum-conductor", unit.Python, unit.MagnumDir)
+	if unit.PythonVersion != "" {
+		s.Paths = append(s.Paths, "/usr/lib/python"+unit.PythonVersion+"/EXTERNALLY-MANAGED")
+	}
+	for _, dir := range collision.SiteDirs(unit.PythonVersion) {
+		pths, _ := filepath.Glob(filepath.Join(dir, "*.pth"))
+		s.Paths = append(append(s.Paths, dir), pths...)
+	}
 }
