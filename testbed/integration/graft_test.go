@@ -91,6 +91,17 @@ func TestGraftConvergesAndRemovesExactly(t *testing.T) {
 		assert.Equal(t, before.nr, now.NRestarts, name)
 	}
 
+	// The converged unit's update-status glances (charm/glance): it finds
+	// every stamp as the last full reconcile kept it and keeps nothing
+	// again, which a full reconcile would (its Keep rewrites the record).
+	const glanceFile = "/var/lib/magnum-capi-graft/glance.json"
+	kept := u.mtimes(glanceFile)
+	time.Sleep(3 * time.Second)
+	require.Equal(t, kept, u.mtimes(glanceFile), "the watcher re-grafted a converged unit")
+	u.hook("update-status")
+	u.requireStatus("active", "conf.d read by")
+	assert.Equal(t, kept, u.mtimes(glanceFile), "a converged update-status reconciled in full")
+
 	// One changed option: each service restarts exactly once and sees it.
 	apiStarts, condStarts := u.starts("magnum-api"), u.starts("magnum-conductor")
 	u.config("namespace-prefix", "graft")
