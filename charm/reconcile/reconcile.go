@@ -65,6 +65,8 @@ type Reconciler struct {
 	installRoot string
 	// roll is the running reconcile's part in a rolling restart.
 	roll roll
+	// staged: this reconcile staged an artifact (Outcome.Staged).
+	staged bool
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -73,6 +75,10 @@ type Outcome struct {
 	Message string
 	Plan    *plan.Plan
 	Applied bool
+	// Staged: the reconcile installed an artifact (a driver version
+	// directory put back, a package), which changes the unit even when
+	// the plan is empty.
+	Staged bool
 	// Desired and Unit are what the reconcile computed and last observed
 	// (nil when it stopped before getting there).
 	Desired *Desired
@@ -205,8 +211,9 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		}
 		return out, r.say(ctx, target, unit, &out, opts, false)
 	}
+	r.staged = false
 	p, target, err := r.converge(ctx, c, desired, fp)
-	out.Plan = p
+	out.Plan, out.Staged = p, r.staged
 	if err != nil {
 		out.Desired = target
 		return out, err
@@ -260,6 +267,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	// Install what the plan will activate: helm (proved before it is put
 	// in place) and the driver's version directory or package.
+	r.staged = !target.Artifacts().Converged()
 	if err := target.Artifacts().Stage(ctx, c); err != nil {
 		if artifact.IsBlocked(err) && r.roll.fp != "" {
 			r.roll.failure = err.Error()
