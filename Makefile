@@ -4,6 +4,7 @@
 #                the repair, sum up per runbook step (DEMOFLAGS=--json: the whole report)
 #   make test    everything CI runs: lint, unit tests, brief fuzzing, integration
 #   make bench   converged-hook time and re-graft times, measured in the box
+#                (BENCHFLAGS="--scenario REGEX --units 0 --hook=false": a part of it)
 #   make e2e     the README's operator path on a real Juju (needs ../shared/juju)
 
 SHELL := /bin/bash
@@ -103,7 +104,7 @@ demo: charm fakejuju
 	$(ARTIFACTS) go run ./testbed/demo $(DEMOFLAGS)
 
 bench: charm fakejuju
-	$(ARTIFACTS) CGO_ENABLED=0 go run ./testbed/bench
+	$(ARTIFACTS) CGO_ENABLED=0 go run ./testbed/bench $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/reconcile"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
 )
@@ -83,4 +85,14 @@ func TestWatcherRegraftRefusedWhileStopped(t *testing.T) {
 	rt := stoppedRuntime(t, "blocked: x")
 	err := rt.Run(context.Background(), Event{Kind: Hook, Name: "update-status", FromWatcher: true})
 	assert.EqualError(t, err, "automatic re-grafts are stopped after 2 failures in a row (last: blocked: x)")
+}
+
+// The watcher hears that a re-graft changed the unit when it applied a
+// plan or staged an artifact, and only then.
+func TestChangedUnit(t *testing.T) {
+	applied := &plan.Plan{Changes: []plan.Change{{Path: "/etc/magnum/magnum.conf.d/99-capi.conf"}}}
+	assert.False(t, changedUnit(reconcile.Outcome{Plan: &plan.Plan{}}), "converged")
+	assert.False(t, changedUnit(reconcile.Outcome{}), "stopped before a plan")
+	assert.True(t, changedUnit(reconcile.Outcome{Plan: applied}), "a plan applied")
+	assert.True(t, changedUnit(reconcile.Outcome{Plan: &plan.Plan{}, Staged: true}), "a version directory put back")
 }

@@ -78,10 +78,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 			return fmt.Errorf("reconcile: %w", err)
 		}
 		if ev.FromWatcher && rt.Stdout != nil {
-			// A plan that was not empty was applied, or applied and put
-			// back: either way the unit saw writes and restarts.
-			changed := out.Plan != nil && !out.Plan.Empty()
-			fmt.Fprintf(rt.Stdout, "%s%t\n", watcher.ChangedLine, changed)
+			fmt.Fprintf(rt.Stdout, "%s%t\n", watcher.ChangedLine, changedUnit(out))
 		}
 		message, regraftErr := rt.noteRegraft(ev, force, out.Status, out.Message)
 		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {
@@ -123,6 +120,17 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		rt.setLeaving(leftDone)
 	}
 	return nil
+}
+
+// changedUnit tells the watcher whether a re-graft changed the unit, so
+// that the changes it saw meanwhile are taken for its echo. A plan that
+// was not empty was applied, or applied and put back: either way the unit
+// saw writes and restarts. An artifact staged (a driver version directory
+// put back) wrote under the watched install tree even with an empty plan:
+// without saying so, its own writes would come back as a second, no-op
+// re-graft.
+func changedUnit(out reconcile.Outcome) bool {
+	return out.Staged || (out.Plan != nil && !out.Plan.Empty())
 }
 
 // leaveRoll tells the other units that this one takes no more turns.

@@ -83,7 +83,6 @@ func (l List) Commit(ctx context.Context, c *Context) error {
 	return nil
 }
 
-// unconverged are the artifacts whose record does not hold.
 // Summary is the artifacts' part of the status, joined by " + ", last
 // staged first: a list is staged in the order the artifacts depend on each
 // other (helm before the driver that runs it), and the status names the
@@ -96,6 +95,11 @@ func (l List) Summary() string {
 	return strings.Join(parts, " + ")
 }
 
+// Converged reports whether every artifact's record holds, so that Stage
+// installs nothing.
+func (l List) Converged() bool { return len(l.unconverged()) == 0 }
+
+// unconverged are the artifacts whose record does not hold.
 func (l List) unconverged() List {
 	var todo List
 	for _, a := range l {

@@ -92,3 +92,13 @@ func TestListSummary(t *testing.T) {
 	assert.Equal(t, "driver 1.0", List{&step{name: "driver", log: &log}}.Summary())
 	assert.Empty(t, List{}.Summary())
 }
+
+// A list is converged when every artifact's record holds.
+func TestListConverged(t *testing.T) {
+	var log []string
+	helm, drv := &step{name: "helm", converged: true, log: &log}, &step{name: "driver", converged: true, log: &log}
+	assert.True(t, List{helm, drv}.Converged())
+	assert.True(t, List{}.Converged())
+	drv.converged = false
+	assert.False(t, List{helm, drv}.Converged())
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
@@ -36,7 +37,13 @@ import (
 // dpkg's status file changes, so that is read too. The names, not the
 // directory's mtime: a file removed and put back as it was (the watcher's
 // re-graft of a deleted .pth) leaves the loader's answer as it was, and
-// must not cost a probe.
+// must not cost a probe. Likewise dpkg's status file is read for its
+// content, not its mtime: every dpkg run rewrites it, and a package
+// reinstalled at the version it had (apt-get install --reinstall, which
+// the principal's tooling does) leaves the same content, the same
+// distributions, and the loader's answer as it was. Its digest is kept
+// with the record under the file's stat, so a hook reads the file only
+// after dpkg replaced it.
 
 // FingerprintInput is what the fingerprint is computed from.
 type FingerprintInput struct {
@@ -50,13 +57,16 @@ type FingerprintInput struct {
 	// Extra is anything else the caller knows changes the answer (the
 	// graft's own desired state: the driver it activates).
 	Extra string
+	// Digests are the content digests of files among SiteDirs (dpkg's
+	// status), which then count by their content rather than their stat.
+	Digests map[string]string
 }
 
 // SiteDirs are what the fingerprint stats: the interpreter's site
 // directories in sys.path order (unitshape.SiteDirs, Debian's and
 // Ubuntu's site.getsitepackages()), and dpkg's status file.
 func SiteDirs(pythonVersion string) []string {
-	return append(unitshape.SiteDirs(pythonVersion), "/var/lib/dpkg/status")
+	return append(unitshape.SiteDirs(pythonVersion), DpkgStatus)
 }
 
 // Fingerprint identifies what the loader would read. It never fails: a
@@ -72,6 +82,10 @@ func Fingerprint(in FingerprintInput) string {
 		fmt.Fprintf(h, "%s: %d %d %o\x00", p, fi.ModTime().UnixNano(), fi.Size(), fi.Mode())
 	}
 	for _, d := range in.SiteDirs {
+		if digest, ok := in.Digests[d]; ok && digest != "" {
+			fmt.Fprintf(h, "%s: sha256 %s\x00", d, digest)
+			continue
+		}
 		entries(h, d, stat)
 		// .pth files add directories: their content says which.
 		pths, _ := filepath.Glob(filepath.Join(d, "*.pth"))
@@ -135,6 +149,48 @@ type Record struct {
 	Analysis    Analysis  `json:"analysis"`
 	// Error is why the probe could not run (then it runs again next time).
 	Error string `json:"error,omitempty"`
+	// Dpkg is the digest of dpkg's status file the fingerprint was
+	// computed from.
+	Dpkg FileDigest `json:"dpkg,omitzero"`
+}
+
+// FileDigest is a file's content digest and the stat it was read at.
+type FileDigest struct {
+	Stat   string `json:"stat"`
+	SHA256 string `json:"sha256"`
+}
+
+// DpkgStatus is dpkg's status file.
+const DpkgStatus = "/var/lib/dpkg/status"
+
+// Digest returns the digest of the file at p, reading it only when its
+// stat (mtime in nanoseconds, size, inode) differs from prev's: dpkg
+// replaces its status file by renaming a new one over it (lib/dpkg/dump.c,
+// writedb, through atomic_file_commit), so new content always comes with
+// a new inode and mtime. A file that cannot be read has no digest.
+func Digest(p string, prev FileDigest) FileDigest {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return FileDigest{}
+	}
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	stat := fmt.Sprintf("%d %d %d", fi.ModTime().UnixNano(), fi.Size(), ino)
+	if stat == prev.Stat && prev.SHA256 != "" {
+		return prev
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return FileDigest{}
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return FileDigest{}
+	}
+	return FileDigest{Stat: stat, SHA256: hex.EncodeToString(h.Sum(nil))}
 }
 
 // ConfigPaths are the configuration files and directories oslo.config
@@ -172,13 +228,21 @@ func Remembered(ctx context.Context, st state.Dir, run Runner, unit *unitshape.U
 		cmdline = svc.Cmdline
 	}
 	cfgFiles, cfgDirs := ConfigPaths(cmdline)
-	fp := Fingerprint(FingerprintInput{SiteDirs: SiteDirs(unit.PythonVersion),
-		ConfigFiles: cfgFiles, ConfigDirs: cfgDirs, Cmdline: cmdline, Extra: extra + "\x00" + unit.Python})
 	prev, loadErr := state.Get[Record](st, state.Collision)
+	dpkg := Digest(DpkgStatus, prev.Dpkg)
+	fp := Fingerprint(FingerprintInput{SiteDirs: SiteDirs(unit.PythonVersion),
+		ConfigFiles: cfgFiles, ConfigDirs: cfgDirs, Cmdline: cmdline, Extra: extra + "\x00" + unit.Python,
+		Digests: map[string]string{DpkgStatus: dpkg.SHA256}})
 	if !fresh && prev.Fingerprint == fp && prev.Error == "" {
-		return prev, loadErr
+		if prev.Dpkg == dpkg || loadErr != nil {
+			return prev, loadErr
+		}
+		// dpkg rewrote its status to the same content: no probe, but
+		// the new stat is kept so the next hook need not read it.
+		prev.Dpkg = dpkg
+		return prev, st.Save(state.Collision, prev)
 	}
-	rec := Record{Fingerprint: fp, Probed: time.Now()}
+	rec := Record{Fingerprint: fp, Probed: time.Now(), Dpkg: dpkg}
 	rep, err := Probe(ctx, run, unit.Python, "magnum", unit.ServicesEnv(), cmdline)
 	if err != nil {
 		rec.Error = err.Error()

@@ -91,3 +91,41 @@ func TestFingerprintIgnoresAFileRemovedAndPutBack(t *testing.T) {
 	require.True(t, fi.ModTime().After(old), "the directory's mtime changed")
 	assert.Equal(t, fp, Fingerprint(in))
 }
+
+// dpkg's status counts by its content: a reinstall at the same version
+// rewrites it as it was (a new file, a new mtime) and leaves the
+// fingerprint as it was; another version changes it. Its digest is read
+// only when its stat changed.
+func TestFingerprintReadsDpkgStatusByContent(t *testing.T) {
+	status := filepath.Join(t.TempDir(), "status")
+	write := func(content string, mtime time.Time) {
+		t.Helper()
+		tmp := status + "-new"
+		require.NoError(t, os.WriteFile(tmp, []byte(content), 0o644))
+		require.NoError(t, os.Chtimes(tmp, mtime, mtime))
+		require.NoError(t, os.Rename(tmp, status)) // as dpkg's writedb does
+	}
+	write("Package: magnum-common\nVersion: 15.0.1-4\n", time.Now().Add(-time.Hour))
+	d := Digest(status, FileDigest{})
+	require.NotEmpty(t, d.SHA256)
+	fp := func(d FileDigest) string {
+		return Fingerprint(FingerprintInput{SiteDirs: []string{status}, Digests: map[string]string{status: d.SHA256}})
+	}
+	before := fp(d)
+
+	write("Package: magnum-common\nVersion: 15.0.1-4\n", time.Now())
+	again := Digest(status, d)
+	assert.NotEqual(t, d.Stat, again.Stat, "dpkg rewrote it")
+	assert.Equal(t, before, fp(again), "the same content: the same fingerprint")
+
+	write("Package: magnum-common\nVersion: 15.0.2-1\n", time.Now().Add(time.Second))
+	upgraded := Digest(status, again)
+	assert.NotEqual(t, before, fp(upgraded), "another version")
+
+	// The same stat: the digest is not read again (a made-up one is kept).
+	kept := FileDigest{Stat: upgraded.Stat, SHA256: "kept"}
+	assert.Equal(t, kept, Digest(status, kept))
+	assert.Equal(t, FileDigest{}, Digest(filepath.Join(t.TempDir(), "absent"), kept), "no file, no digest")
+	// Without a digest the file counts by its stat, as before.
+	assert.NotEqual(t, Fingerprint(FingerprintInput{SiteDirs: []string{status}}), fp(upgraded))
+}

@@ -68,6 +68,8 @@ type Reconciler struct {
 	roll roll
 	// observed is when the running reconcile began to observe the unit.
 	observed time.Time
+	// staged: this reconcile staged an artifact (Outcome.Staged).
+	staged bool
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -76,6 +78,10 @@ type Outcome struct {
 	Message string
 	Plan    *plan.Plan
 	Applied bool
+	// Staged: the reconcile installed an artifact (a driver version
+	// directory put back, a package), which changes the unit even when
+	// the plan is empty.
+	Staged bool
 	// Desired and Unit are what the reconcile computed and last observed
 	// (nil when it stopped before getting there).
 	Desired *Desired
@@ -219,8 +225,9 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		}
 		return out, r.say(ctx, target, unit, &out, opts, false)
 	}
+	r.staged = false
 	p, target, err := r.converge(ctx, c, desired, fp)
-	out.Plan = p
+	out.Plan, out.Staged = p, r.staged
 	if err != nil {
 		out.Desired = target
 		return out, err
@@ -274,6 +281,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	// Install what the plan will activate: helm (proved before it is put
 	// in place) and the driver's version directory or package.
+	r.staged = !target.Artifacts().Converged()
 	if err := target.Artifacts().Stage(ctx, c); err != nil {
 		if artifact.IsBlocked(err) && r.roll.fp != "" {
 			r.roll.failure = err.Error()

@@ -31,7 +31,7 @@ var unitDirs = []string{"/etc/systemd/system.control", "/run/systemd/system.cont
 // converged, nothing was applied, and nothing is left for the next hook to
 // retry.
 func (out *Outcome) glanceable(opts Options) bool {
-	return !opts.DryRun && out.Status == hooktool.Active && !out.Applied && out.Plan != nil && out.Plan.Empty() &&
+	return !opts.DryRun && out.Status == hooktool.Active && !out.Applied && !out.Staged && out.Plan != nil && out.Plan.Empty() &&
 		out.Unit != nil && out.Desired != nil && !out.retry
 }
 

@@ -20,7 +20,7 @@ var jujuUnitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 
 // ParseFlags turns the arguments after `watch` into a Config:
 //
-//	--unit U --watch-list P [--debounce 2s] [--min-interval 30s]
+//	--unit U --watch-list P [--debounce 500ms] [--min-interval 30s]
 //	[--juju-exec PATH] [--trigger-timeout 24h]
 //
 // Usage errors are printed to stderr; --help prints the usage to stdout and

@@ -26,6 +26,13 @@ import (
 //   - While held (dpkg is half way through a watched package), events are
 //     kept but nothing is due: re-grafting mid-upgrade would race dpkg.
 //     dpkg's next write of its status ends the hold and is itself an event.
+//   - While a watched service is on its way between states (systemd's
+//     ActiveState activating, deactivating or reloading: someone's restart
+//     is still running), nothing is due but by maxWait: re-grafting in
+//     the middle of an operator's restart would race it, and its end is an
+//     event that starts the debounce again. A unit that stays on its way
+//     (a start that hangs, Restart= between attempts) only delays a
+//     re-graft to maxWait.
 //   - A re-graft is due once events have been quiet for debounce (so a
 //     package upgrade that restarts services several times gives one
 //     re-graft), or maxWait after the first of them if they never go
@@ -62,8 +69,10 @@ type scheduler struct {
 	// duringRun are the events of the running re-graft, by last time.
 	duringRun map[string]time.Time
 	held      bool
-	stopped   bool
-	failures  int
+	// moving are the watched units on their way between states.
+	moving   map[string]bool
+	stopped  bool
+	failures int
 	// changed: the last re-graft changed something (its events were its
 	// echo).
 	changed bool
@@ -74,17 +83,24 @@ type scheduler struct {
 const maxBackoff = 16
 
 // maxWaitDebounces is maxWait in debounces: events that never go quiet
-// still give a re-graft 5 debounces (10 s by default) after the first.
-const maxWaitDebounces = 5
+// still give a re-graft 5 debounces after the first, and never sooner
+// than minMaxWait (10 s, what 5 debounces were when the debounce was 2 s):
+// a shorter debounce must not make a trickle of events re-graft more
+// often.
+const (
+	maxWaitDebounces = 5
+	minMaxWait       = 10 * time.Second
+)
 
 func newScheduler(debounce, minInterval, echoGrace time.Duration) *scheduler {
 	return &scheduler{
 		debounce:    debounce,
-		maxWait:     maxWaitDebounces * debounce,
+		maxWait:     max(maxWaitDebounces*debounce, minMaxWait),
 		minInterval: minInterval,
 		echoGrace:   echoGrace,
 		pending:     make(map[string]struct{}),
 		duringRun:   make(map[string]time.Time),
+		moving:      make(map[string]bool),
 	}
 }
 
@@ -122,9 +138,9 @@ func (s *scheduler) Next() (at time.Time, ok bool) {
 	if s.running || s.held || s.stopped || len(s.pending) == 0 {
 		return time.Time{}, false
 	}
-	at = s.lastEvent.Add(s.debounce)
-	if limit := s.firstEvent.Add(s.maxWait); limit.Before(at) {
-		at = limit
+	at = s.firstEvent.Add(s.maxWait)
+	if quiet := s.lastEvent.Add(s.debounce); len(s.moving) == 0 && quiet.Before(at) {
+		at = quiet
 	}
 	if !s.lastDone.IsZero() && (s.changed || s.failures > 0) {
 		if limit := s.lastDone.Add(s.interval()); limit.After(at) {
@@ -209,6 +225,16 @@ func (s *scheduler) Stop(stopped bool) {
 
 // Stopped reports whether re-grafting is stopped.
 func (s *scheduler) Stopped() bool { return s.stopped }
+
+// Moving records whether a watched unit is on its way between states
+// (see the rules above).
+func (s *scheduler) Moving(unit string, moving bool) {
+	if moving {
+		s.moving[unit] = true
+	} else {
+		delete(s.moving, unit)
+	}
+}
 
 // Hold stops (true) or allows (false) re-grafts without dropping events.
 func (s *scheduler) Hold(held bool) { s.held = held }

@@ -216,7 +216,8 @@ func TestSchedulerHoldKeepsEvents(t *testing.T) {
 }
 
 // TestSchedulerTrickleCannotStarve: an event every second never leaves the
-// debounce's 2 s of quiet, yet a re-graft starts maxWait after the first.
+// (test scheduler's) debounce's 2 s of quiet, yet a re-graft starts maxWait
+// after the first.
 func TestSchedulerTrickleCannotStarve(t *testing.T) {
 	s := testScheduler()
 	var started time.Duration = -1
@@ -281,4 +282,133 @@ func TestSchedulerKeepsRealChangesDuringANoOpRegraft(t *testing.T) {
 	s.Done(at(6*time.Second), nil, true)
 	_, ok = s.Next()
 	assert.False(t, ok, "the events of a re-graft that changed something are its echo")
+}
+
+// traceStep is one thing the watcher saw: an event (reason), and for a
+// systemd signal that carried a unit's ActiveState, whether the unit was
+// on its way between states.
+type traceStep struct {
+	at     time.Duration
+	reason string
+	unit   string
+	moving bool
+}
+
+// replay drives a scheduler with the watcher's default timings through a
+// trace, as the Run loop would, in 10 ms steps. Each re-graft takes took,
+// restarts a service half way (its echo) and changes something. It returns
+// when re-grafts started.
+func replay(debounce, took time.Duration, trace []traceStep) []time.Duration {
+	s := newScheduler(debounce, DefaultMinInterval, DefaultEchoGrace)
+	var starts []time.Duration
+	doneAt := time.Duration(-1)
+	i := 0
+	for now := time.Duration(0); now <= 2*time.Minute; now += 10 * time.Millisecond {
+		for ; i < len(trace) && trace[i].at <= now; i++ {
+			if trace[i].unit != "" {
+				s.Moving(trace[i].unit, trace[i].moving)
+			}
+			if trace[i].reason != "" {
+				s.Event(at(trace[i].at), trace[i].reason)
+			}
+		}
+		if doneAt >= 0 && now == doneAt-took/2 {
+			s.Moving("magnum-conductor.service", true)
+			s.Event(at(now), "unit magnum-conductor.service state changed")
+			s.Moving("magnum-conductor.service", false)
+		}
+		if now == doneAt {
+			s.Done(at(now), nil, true)
+			doneAt = -1
+		}
+		if s.Start(at(now)) != nil {
+			starts = append(starts, now)
+			doneAt = now + took
+		}
+	}
+	return starts
+}
+
+// restartTrace is `systemctl restart magnum-api magnum-conductor` as the
+// watcher saw it in the bench's box: both stop at once, the conductor is
+// back at once, magnum-api's uWSGI takes stop to stop.
+func restartTrace(from, stop time.Duration) []traceStep {
+	api, cond := "magnum-api.service", "magnum-conductor.service"
+	return []traceStep{
+		{at: from, reason: "unit " + api + " state changed", unit: api, moving: true},
+		{at: from + 5*time.Millisecond, reason: "unit " + cond + " state changed", unit: cond, moving: true},
+		{at: from + 120*time.Millisecond, reason: "unit " + cond + " state changed", unit: cond},
+		{at: from + stop, reason: "unit " + api + " state changed", unit: api},
+	}
+}
+
+// TestSchedulerShortDebounceAddsNoRegraft replays what the watcher saw
+// in the bench's scenarios (and a slow stop) with the default debounce and
+// with the 2 s it was: the short debounce starts re-grafts sooner but
+// never more of them, and none in the middle of an operator's restart.
+func TestSchedulerShortDebounceAddsNoRegraft(t *testing.T) {
+	ms := time.Millisecond
+	var rmrf []traceStep
+	for i := range 40 {
+		rmrf = append(rmrf, traceStep{at: time.Duration(i) * ms, reason: fmt.Sprintf("path /opt/magnum-capi-graft/driver/v/f%d", i%3)})
+	}
+	for _, tc := range []struct {
+		name  string
+		trace []traceStep
+		// first: when the first re-graft starts with the default
+		// debounce; count: how many start, with either debounce.
+		first time.Duration
+		count int
+	}{{
+		name:  "driver activation removed",
+		trace: []traceStep{{at: 0, reason: "path /usr/local/lib/python3.11/dist-packages/magnum-capi-graft.pth"}},
+		first: 500 * ms, count: 1,
+	}, {
+		name: "wiring deleted, daemon-reload, restarted by hand",
+		trace: append([]traceStep{{at: 0, reason: "path /etc/default/magnum-conductor"}, {at: 121 * ms, reason: "daemon-reload"}},
+			restartTrace(147*ms, 1060*ms)...),
+		first: 1710 * ms, count: 1,
+	}, {
+		// uWSGI overran its stop and systemd killed it at 15 s: the
+		// trickle limit starts a re-graft mid-restart (the 2 s debounce
+		// did at 2 s), and the restart's end is a change of its own.
+		name:  "restarted by hand, 15 s stop",
+		trace: restartTrace(0, 15*time.Second),
+		first: 10 * time.Second, count: 2,
+	}, {
+		name:  "driver version directory removed (rm -rf)",
+		trace: rmrf,
+		first: 540 * ms, count: 1,
+	}} {
+		starts := replay(DefaultDebounce, 3*time.Second, tc.trace)
+		old := replay(2*time.Second, 3*time.Second, tc.trace)
+		require.NotEmpty(t, starts, tc.name)
+		assert.Equal(t, tc.first, starts[0], tc.name)
+		assert.Len(t, starts, tc.count, tc.name)
+		assert.Len(t, old, tc.count, tc.name+" (2 s debounce)")
+	}
+}
+
+// TestSchedulerWaitsForARestartToEnd: a unit on its way between states
+// holds the debounce; its end starts it again; a unit that never arrives
+// delays a re-graft only to maxWait.
+func TestSchedulerWaitsForARestartToEnd(t *testing.T) {
+	s := newScheduler(DefaultDebounce, DefaultMinInterval, DefaultEchoGrace)
+	s.Moving("magnum-api.service", true)
+	s.Event(at(0), "unit magnum-api.service state changed")
+	due, ok := s.Next()
+	require.True(t, ok)
+	assert.Equal(t, at(minMaxWait), due, "only the trickle limit while magnum-api stops")
+	s.Moving("magnum-api.service", false)
+	s.Event(at(3*time.Second), "unit magnum-api.service state changed")
+	due, _ = s.Next()
+	assert.Equal(t, at(3*time.Second+DefaultDebounce), due, "a debounce after the restart ended")
+
+	s.Moving("magnum-conductor.service", true)
+	s.Moving("magnum-conductor.service", true)
+	due, _ = s.Next()
+	assert.Equal(t, at(minMaxWait), due)
+	s.Moving("magnum-conductor.service", false)
+	due, _ = s.Next()
+	assert.Equal(t, at(3*time.Second+DefaultDebounce), due)
 }

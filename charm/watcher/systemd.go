@@ -147,6 +147,30 @@ func unitPaths(units []string) map[dbus.ObjectPath]string {
 // postinst, an operator, or Restart=on-failure.
 var restartProps = map[string]bool{"ActiveState": true, "SubState": true, "MainPID": true}
 
+// unitTransition reads a watched unit's new ActiveState from a signal:
+// unit is the unit ("" when the signal says no ActiveState of a watched
+// unit), and moving whether the unit is on its way between states
+// (activating, deactivating, reloading: a job of systemd's still runs on
+// it), as systemd's unit_active_state_to_string names them
+// (src/basic/unit-def.c).
+func unitTransition(sig *dbus.Signal, units map[dbus.ObjectPath]string) (unit string, moving bool) {
+	if sig.Name != propsIface+".PropertiesChanged" || len(sig.Body) != 3 {
+		return "", false
+	}
+	u, watched := units[sig.Path]
+	changed, _ := sig.Body[1].(map[string]dbus.Variant)
+	v, ok := changed["ActiveState"]
+	if !watched || !ok {
+		return "", false
+	}
+	state, _ := v.Value().(string)
+	switch state {
+	case "activating", "deactivating", "reloading":
+		return u, true
+	}
+	return u, false
+}
+
 // classifySignal says whether a systemd signal is one the watcher acts on,
 // and why.
 func classifySignal(sig *dbus.Signal, units map[dbus.ObjectPath]string) (reason string, ok bool) {

@@ -88,3 +88,33 @@ func TestSystemdSignalsLive(t *testing.T) {
 	require.NoError(t, src.SetUnits(ctx, []string{"magnum-conductor.service"}))
 	assert.NotNil(t, src.Signals())
 }
+
+func TestUnitTransition(t *testing.T) {
+	units := unitPaths([]string{"magnum-api.service"})
+	for _, tc := range []struct {
+		state  any
+		unit   string
+		moving bool
+	}{
+		{"deactivating", "magnum-api.service", true},
+		{"activating", "magnum-api.service", true},
+		{"reloading", "magnum-api.service", true},
+		{"active", "magnum-api.service", false},
+		{"inactive", "magnum-api.service", false},
+		{"failed", "magnum-api.service", false},
+	} {
+		unit, moving := unitTransition(propsSignal("magnum-api.service", "org.freedesktop.systemd1.Unit", map[string]any{"ActiveState": tc.state}), units)
+		assert.Equal(t, tc.unit, unit, tc.state)
+		assert.Equal(t, tc.moving, moving, tc.state)
+	}
+	for name, sig := range map[string]*dbus.Signal{
+		"no ActiveState":  propsSignal("magnum-api.service", "org.freedesktop.systemd1.Service", map[string]any{"MainPID": uint32(42)}),
+		"invalidated":     propsSignal("magnum-api.service", "org.freedesktop.systemd1.Unit", nil, "ActiveState"),
+		"unwatched":       propsSignal("cron.service", "org.freedesktop.systemd1.Unit", map[string]any{"ActiveState": "activating"}),
+		"manager signals": {Path: systemdPath, Name: managerIface + ".Reloading", Body: []any{false}},
+	} {
+		unit, moving := unitTransition(sig, units)
+		assert.Empty(t, unit, name)
+		assert.False(t, moving, name)
+	}
+}

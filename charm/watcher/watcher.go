@@ -21,7 +21,13 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultDebounce    = 2 * time.Second
+	// DefaultDebounce is short: a change of the principal's that comes
+	// in steps (a file, then a daemon-reload, then a restart) is one
+	// re-graft as long as each step follows the last within it, and a
+	// restart in progress, however slow its stop, holds re-grafts until
+	// it ends (scheduler.Moving), so the debounce need not cover a
+	// service's stop.
+	DefaultDebounce    = 500 * time.Millisecond
 	DefaultMinInterval = 30 * time.Second
 	// DefaultTriggerTimeout is far longer than any operation of the unit
 	// agent: juju-exec queues behind whatever the agent runs (a smoke-test
@@ -305,6 +311,9 @@ func (w *watcher) run(ctx context.Context) error {
 		case sig, ok := <-sys.Signals():
 			if !ok {
 				return errors.New("connection to systemd lost")
+			}
+			if unit, moving := unitTransition(sig, w.units); unit != "" {
+				w.sched.Moving(unit, moving)
 			}
 			if reason, ok := classifySignal(sig, w.units); ok {
 				w.sched.Event(time.Now(), reason)

@@ -12,6 +12,11 @@
 //     once as the charm did before it took turns and rolling, each with
 //     the seconds in which no unit's magnum-api answered.
 //
+// By default it measures all of it; to time one part, --hook=false leaves
+// the converged hook out, --scenario REGEX runs only the re-graft
+// scenarios whose name matches, --rounds sets their runs and --units 0
+// leaves the rolling restart out (BENCHFLAGS passes these through make).
+//
 // Timings are taken inside the box by this same binary (re-run there in its
 // "time" mode), so the host's nsenter overhead is not counted.
 package main
@@ -22,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -37,16 +43,20 @@ func main() {
 		os.Exit(timeInside(os.Args[2:]))
 	}
 	runs := pflag.Int("runs", 25, "runs per timed command (at least 20)")
-	rounds := pflag.Int("rounds", 5, "runs of each re-graft scenario (at least 5; 0: none)")
+	rounds := pflag.Int("rounds", 5, "runs of each re-graft scenario (at least 5)")
 	name := pflag.String("name", "bench", "box name")
 	units := pflag.Int("units", 3, "units for the rolling restart (0: none)")
 	only := pflag.Bool("rolling-only", false, "measure the rolling restart only")
+	pick := pflag.String("scenario", "", "time only the re-graft scenarios whose name matches this regular expression")
+	hook := pflag.Bool("hook", true, "time the converged hook")
 	pflag.Parse()
+	scenarios, err := selectScenarios(*pick)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if !*only {
-		if *rounds != 0 {
-			*rounds = max(*rounds, 5)
-		}
-		if err := bench(*name, *runs, *rounds); err != nil {
+		if err := bench(*name, *runs, max(*rounds, 5), *hook, scenarios); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -61,6 +71,24 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// selectScenarios is testbed.Scenarios, or those whose name matches expr.
+func selectScenarios(expr string) ([]testbed.Scenario, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse --scenario: %w", err)
+	}
+	var picked []testbed.Scenario
+	for _, sc := range testbed.Scenarios {
+		if re.MatchString(sc.Name) {
+			picked = append(picked, sc)
+		}
+	}
+	if len(picked) == 0 {
+		return nil, fmt.Errorf("no scenario matches %q", expr)
+	}
+	return picked, nil
 }
 
 // timeInside runs argv N times and prints the durations in nanoseconds as
@@ -110,7 +138,7 @@ func median(ds []int64) time.Duration {
 	return m
 }
 
-func bench(name string, runs, rounds int) error {
+func bench(name string, runs, rounds int, hook bool, scenarios []testbed.Scenario) error {
 	if runs < 20 {
 		runs = 20
 	}
@@ -171,6 +199,31 @@ func bench(name string, runs, rounds int) error {
 		}
 		return ds, nil
 	}
+	if hook {
+		if err := convergedHook(ctx, box, runs, timeit); err != nil {
+			return err
+		}
+	}
+
+	fmt.Printf("\nre-graft after principal changes (no operator action), %d rounds:\n", rounds)
+	if err := regrafts(ctx, box, rounds, scenarios); err != nil {
+		return err
+	}
+
+	svc, err := box.Service(ctx, "magnum-capi-graft-watcher")
+	if err == nil && svc.MainPID != 0 {
+		// RssFile is the charm binary's own pages (shared page cache, the
+		// same pages every hook maps); RssAnon is the watcher's heap and
+		// stacks.
+		out, _ := box.MustRun(ctx, "grep", "-E", "^(VmRSS|RssAnon|RssFile|Threads):", fmt.Sprintf("/proc/%d/status", svc.MainPID))
+		fmt.Printf("\nidle watcher (limit: VmRSS under 15 MB): %s\n", strings.Join(strings.Fields(out), " "))
+	}
+	return nil
+}
+
+// convergedHook times the converged update-status hook next to
+// `python3 -c pass` and prints both.
+func convergedHook(ctx context.Context, box *testbed.Box, runs int, timeit func(prefix, env []string, argv ...string) ([]int64, error)) error {
 	// The hook as Juju's uniter runs it: dispatch with the hook environment,
 	// its tools answered by Juju's own jujuc server. All runs share one
 	// juju-exec context (one operation of the unit agent), so what is timed
@@ -212,22 +265,6 @@ func bench(name string, runs, rounds int) error {
 	fmt.Printf("  the same, reconciling in full                %.2f   (charm/glance: a converged update-status reconciles in full\n", float64(median(fullHook))/float64(median(python)))
 	fmt.Printf("  only when a stamp changed, its inputs changed, or its record is 30 minutes old)\n")
 	fmt.Printf("  service restarts during %d converged hooks: %d\n", 3*runs, restarts)
-
-	if rounds > 0 {
-		fmt.Printf("\nre-graft after principal changes (no operator action), %d rounds:\n", rounds)
-		if err := regrafts(ctx, box, rounds); err != nil {
-			return err
-		}
-	}
-
-	svc, err := box.Service(ctx, "magnum-capi-graft-watcher")
-	if err == nil && svc.MainPID != 0 {
-		// RssFile is the charm binary's own pages (shared page cache, the
-		// same pages every hook maps); RssAnon is the watcher's heap and
-		// stacks.
-		out, _ := box.MustRun(ctx, "grep", "-E", "^(VmRSS|RssAnon|RssFile|Threads):", fmt.Sprintf("/proc/%d/status", svc.MainPID))
-		fmt.Printf("\nidle watcher (limit: VmRSS under 15 MB): %s\n", strings.Join(strings.Fields(out), " "))
-	}
 	return nil
 }
 
@@ -246,11 +283,11 @@ type sample struct {
 
 // regrafts runs every scenario rounds times, round by round, and prints
 // each one's min/median/max.
-func regrafts(ctx context.Context, box *testbed.Box, rounds int) error {
+func regrafts(ctx context.Context, box *testbed.Box, rounds int, scenarios []testbed.Scenario) error {
 	samples := map[string][]sample{}
 	var lastConverged time.Time
 	for round := 0; round < rounds; round++ {
-		for _, sc := range testbed.Scenarios {
+		for _, sc := range scenarios {
 			s, err := scenario(ctx, box, sc, &lastConverged)
 			if err != nil {
 				return fmt.Errorf("%s (round %d): %w", sc.Name, round+1, err)
@@ -262,7 +299,7 @@ func regrafts(ctx context.Context, box *testbed.Box, rounds int) error {
 		"files, hook running (s)", "check's end - stop (s)")
 	fmt.Printf("  %-50s %24s %9s %7s %9s %24s %24s\n", "scenario", "min / median / max", "median", "max", "max",
 		"min / median / max", "min / median / max")
-	for _, sc := range testbed.Scenarios {
+	for _, sc := range scenarios {
 		ss := samples[sc.Name]
 		var net, stop, files, end []int64
 		maxStarts, maxRegrafts := 0, 0
@@ -282,7 +319,7 @@ func regrafts(ctx context.Context, box *testbed.Box, rounds int) error {
 	fmt.Printf("  ended, at the beginning of the check that found both; files, hook running: when the files and\n")
 	fmt.Printf("  services first looked converged; check's end: the end of the check that found converged, its\n")
 	fmt.Printf("  Python included. See testbed.ConvergedTimes.)\n")
-	for _, sc := range testbed.Scenarios {
+	for _, sc := range scenarios {
 		fmt.Printf("  %s, each round (converged - stop / stop / starts / re-grafts):", sc.Name)
 		for _, s := range samples[sc.Name] {
 			fmt.Printf("  %.2f/%.2f/%d/%d", s.net.Seconds(), s.stop.Seconds(), s.starts, s.regrafts)
