@@ -82,6 +82,7 @@ func (rt *Runtime) Run(ctx context.Context, ev Event) error {
 		}
 		message, regraftErr := rt.noteRegraft(ev, force, out.Status, out.Message)
 		if err := r.Juju.StatusSet(ctx, out.Status, message); err != nil {
+			glance.Forget(rt.State)
 			return err
 		}
 		rt.keepSight(r, out, message, regraftErr == nil)

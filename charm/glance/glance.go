@@ -24,7 +24,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +107,11 @@ func Take(s Sight, since time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if t.IsZero() {
+			// Absent: had it been removed after the observation began,
+			// its directory would say so.
+			t = ctimeOf(filepath.Dir(p))
+		}
 		note(t)
 	}
 	for _, dir := range s.Trees {
@@ -113,6 +120,7 @@ func Take(s Sight, since time.Time) (string, error) {
 		t, err := files.StampTree(&tree, dir, maxTreeEntries)
 		if errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(h, "absent\n")
+			note(ctimeOf(filepath.Dir(dir)))
 			continue
 		}
 		if err != nil {
@@ -132,6 +140,16 @@ func Take(s Sight, since time.Time) (string, error) {
 		return "", errChangedSince
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ctimeOf is a path's ctime (zero when it cannot be read).
+func ctimeOf(path string) time.Time {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	t, _ := files.Stamp(io.Discard, path, fi)
+	return t
 }
 
 // startTime is a process's start, in clock ticks after boot: field 22 of

@@ -142,3 +142,20 @@ func TestStartTimeReadsProcStat(t *testing.T) {
 	_, err = startTime(0)
 	assert.Error(t, err)
 }
+
+// A path absent when the sight was taken may have been removed after the
+// observation began: its directory's ctime says so, and the sight is not
+// kept.
+func TestAPathRemovedDuringTheReconcileIsNotKept(t *testing.T) {
+	u := newUnit(t)
+	gone := filepath.Join(u.dir, "absent.conf")
+	require.NoError(t, os.WriteFile(gone, nil, 0o644))
+	time.Sleep(2 * coarse)
+	since := time.Now()
+	require.NoError(t, os.Remove(gone))
+	s := u.sight(since)
+	s.Paths = []string{gone} // not the directory itself: only the absent path's rule can tell
+	require.NoError(t, Keep(u.st, s, "inputs-1", hooktool.Active, "grafted"))
+	_, err := os.Stat(u.st.Path(state.Glance))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a sight whose path vanished during its reconcile was kept")
+}

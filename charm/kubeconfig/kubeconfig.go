@@ -549,6 +549,28 @@ func checkClientCertificate(r *Report, kc *Kubeconfig, user *rawUser, now time.T
 	r.pass(checkClientCert, evidence)
 }
 
+// CertTextChanges is the next moment after now at which what validation
+// says of the client certificate changes: the expiry warning begins, its
+// count of days goes down by one, or the certificate expires. It is zero
+// when the kubeconfig has no client certificate. A glance at a converged
+// unit (charm/glance) may not outlive it.
+func (kc *Kubeconfig) CertTextChanges(now time.Time) time.Time {
+	if kc == nil || kc.ClientCertNotAfter.IsZero() {
+		return time.Time{}
+	}
+	end := kc.ClientCertNotAfter
+	if warn := end.Add(-ExpiryWarning); now.Before(warn) {
+		return warn
+	}
+	if !now.Before(end) {
+		return time.Time{}
+	}
+	// inDays counts whole days left: the count drops when the time left
+	// reaches that many days exactly.
+	days := end.Sub(now) / (24 * time.Hour)
+	return end.Add(-days * 24 * time.Hour)
+}
+
 func inDays(d time.Duration) string {
 	switch days := int(d / (24 * time.Hour)); days {
 	case 0:

@@ -317,3 +317,34 @@ func TestExpiryWording(t *testing.T) {
 	assert.Equal(t, "in 1 day", inDays(47*time.Hour))
 	assert.Equal(t, "in 29 days", inDays(ExpiryWarning-time.Minute))
 }
+
+// The text validation gives of a client certificate changes when the
+// warning begins, each time its count of days drops, and at expiry; a
+// glance at a converged unit may last only until then.
+func TestCertTextChanges(t *testing.T) {
+	end := time.Date(2027, 1, 31, 12, 0, 0, 0, time.UTC)
+	kc := &Kubeconfig{ClientCertNotAfter: end}
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		now, want time.Time
+	}{
+		{end.Add(-90 * day), end.Add(-ExpiryWarning)},
+		{end.Add(-29*day - time.Hour), end.Add(-29 * day)},
+		{end.Add(-2*day - time.Minute), end.Add(-2 * day)},
+		{end.Add(-time.Hour), end},
+		{end.Add(time.Hour), time.Time{}},
+	} {
+		got := kc.CertTextChanges(tc.now)
+		assert.Equal(t, tc.want, got, "at %s", tc.now)
+		if !got.IsZero() {
+			// The text really is the same until then, and differs after.
+			before, after := inDays(end.Sub(tc.now)), inDays(end.Sub(got.Add(time.Second)))
+			if got.Before(end) && tc.now.After(end.Add(-ExpiryWarning)) {
+				assert.NotEqual(t, before, after)
+				assert.Equal(t, before, inDays(end.Sub(got.Add(-time.Second))))
+			}
+		}
+	}
+	assert.True(t, (*Kubeconfig)(nil).CertTextChanges(end).IsZero())
+	assert.True(t, (&Kubeconfig{}).CertTextChanges(end).IsZero())
+}

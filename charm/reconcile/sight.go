@@ -10,11 +10,13 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/glance"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/helm"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/kubeconfig"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/watcher"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
 
 // unitDirs are where systemd finds a system unit and its drop-ins: the
@@ -54,6 +56,12 @@ func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired
 			until = due
 		}
 	}
+	// The desired state depends on the clock in one place: what
+	// validation says of the client certificate (its expiry warning, its
+	// days left, its expiry).
+	if next := d.Kubeconfig.CertTextChanges(since); !next.IsZero() && next.Before(until) {
+		until = next
+	}
 	s := &glance.Sight{Since: since, Until: until, Trees: append([]string(nil), d.Watch...)}
 	for _, p := range append(d.Paths(), d.Stamps...) {
 		s.Paths = append(s.Paths, p)
@@ -65,7 +73,17 @@ func (r *Reconciler) sight(ctx context.Context, unit *unitshape.Unit, d *Desired
 		}
 	}
 	// A service masked, or a unit file put in front of the package's.
-	s.Paths = append(s.Paths, "/etc/systemd/system", "/run/systemd/system")
+	// magnum.conf is read for the services' endpoints and the options
+	// conf.d overrides, whichever files the conductor names.
+	s.Paths = append(s.Paths, "/etc/systemd/system", "/run/systemd/system", wiring.MagnumConf)
+	if h := d.Helm; h != nil && h.Mode != helm.FromResource && h.Path != "" {
+		// A helm not the charm's, replaced in place, leaves its
+		// directory as it was.
+		s.Paths = append(s.Paths, h.Path)
+		if target, err := filepath.EvalSymlinks(h.Path); err == nil {
+			s.Paths = append(s.Paths, target)
+		}
+	}
 	seeServices(s, unit)
 	seePython(s, unit)
 	var cmdline []string
@@ -106,7 +124,10 @@ func seeServices(s *glance.Sight, unit *unitshape.Unit) {
 		for _, dir := range unitDirs {
 			s.Paths = append(s.Paths, dir+"/"+svc.Name+".service", dir+"/"+svc.Name+".service.d")
 		}
-		s.Paths = append(append(s.Paths, svc.FragmentPath, svc.InitScript, svc.DefaultFile), svc.DropInPaths...)
+		// The default file is read (for a block of the charm's to take
+		// out) even where nothing sources it.
+		s.Paths = append(append(s.Paths, svc.FragmentPath, svc.InitScript, svc.DefaultFile, wiring.DefaultFilePath(svc.Name)),
+			svc.DropInPaths...)
 		for _, dir := range filepath.SplitList(svc.PATH) {
 			if filepath.IsAbs(dir) {
 				s.Paths = append(s.Paths, dir)
