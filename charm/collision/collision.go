@@ -280,6 +280,12 @@ type Analysis struct {
 	ImageProperty string
 }
 
+// Status is the blocked status of a collision: both drivers and what to
+// set.
+func (a Analysis) Status() string {
+	return fmt.Sprintf("driver collision (%s): %s", Ours, a.Problem)
+}
+
 // Analyse reads a report: who claims what k8s_capi_helm_v1 claims, who
 // wins, and what to set.
 func Analyse(r Report) Analysis {

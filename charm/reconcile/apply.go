@@ -53,7 +53,7 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 		}
 		msg := fmt.Sprintf("%s failed to start with the new graft and was rolled back: %v", restarted[len(restarted)-1], err)
 		if journal != "" {
-			msg += "; journal: " + oneLine(journal, 300)
+			msg += "; journal: " + systemd.TailLine(journal, 300)
 		}
 		return r.failed(d, msg)
 	}

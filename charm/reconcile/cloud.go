@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/chart"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/collision"
@@ -31,7 +30,7 @@ func (r *Reconciler) cloud(ctx context.Context, d *Desired, unit *unitshape.Unit
 		out.Message += "; driver collision check: " + rec.Error
 		out.retry = true
 	case rec.Analysis.Problem != "":
-		return block("%s", CollisionStatus(rec.Analysis))
+		return block("%s", rec.Analysis.Status())
 	case rec.Analysis.Warning != "":
 		out.Message += "; " + rec.Analysis.Warning
 	}
@@ -43,12 +42,6 @@ func (r *Reconciler) cloud(ctx context.Context, d *Desired, unit *unitshape.Unit
 		out.Message += "; " + ch.Verdict.Text
 	}
 	return nil
-}
-
-// CollisionStatus is the blocked status of a collision: both drivers and
-// what to set.
-func CollisionStatus(a collision.Analysis) string {
-	return fmt.Sprintf("driver collision (%s): %s", collision.Ours, a.Problem)
 }
 
 // Collision probes Magnum's driver loader as magnum with the conductor's

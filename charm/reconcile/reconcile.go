@@ -387,14 +387,6 @@ func (o *Outcome) DryRunPending(svc string) bool {
 	return !o.Applied && o.Plan != nil && o.Plan.Restarting(svc)
 }
 
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[len(s)-max:]
-	}
-	return s
-}
-
 // Remove takes the graft off the unit (package removal), with this
 // reconciler's state, systemd and install tree.
 func (r *Reconciler) Remove(ctx context.Context) (*removal.Removal, error) {

@@ -472,6 +472,16 @@ func JournalTail(ctx context.Context, unit string, n int) string {
 	return out
 }
 
+// TailLine is a journal tail as one line, its last max characters: the
+// end of what a failing service said, for a blocked status.
+func TailLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[len(s)-max:]
+	}
+	return s
+}
+
 // IsNoSuchUnit reports whether err says the unit does not exist.
 func IsNoSuchUnit(err error) bool {
 	var de godbus.Error

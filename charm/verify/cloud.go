@@ -110,7 +110,7 @@ func collisionCheck(ctx context.Context, r *reconcile.Reconciler, unit *unitshap
 	case rec.Error != "":
 		add("driver.collision", false, "%s", rec.Error)
 	case rec.Analysis.Problem != "":
-		add("driver.collision", false, "%s", reconcile.CollisionStatus(rec.Analysis))
+		add("driver.collision", false, "%s", rec.Analysis.Status())
 	default:
 		add("driver.collision", true, "%s", CollisionEvidence(rec.Analysis))
 	}
