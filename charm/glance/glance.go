@@ -184,7 +184,15 @@ func Keep(d state.Dir, s Sight, inputs string, status hooktool.Status, message s
 		Forget(d)
 		return nil
 	}
-	return d.Save(state.Glance, Record{Sight: s, Key: key, Inputs: inputs, Status: status, Message: message})
+	rec := Record{Sight: s, Key: key, Inputs: inputs, Status: status, Message: message}
+	if old, err := state.Get[Record](d, state.Glance); err == nil && old.Key == key && old.Inputs == inputs &&
+		old.Status == status && old.Message == message && !old.Until.After(s.Until) {
+		// The same sight (the watcher's echo of a hook, a full
+		// reconcile that found nothing new): no write. Its older Until
+		// only ends the glance sooner.
+		return nil
+	}
+	return d.Save(state.Glance, rec)
 }
 
 // Forget drops the record: the next update-status reconciles in full.

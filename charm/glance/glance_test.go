@@ -159,3 +159,21 @@ func TestAPathRemovedDuringTheReconcileIsNotKept(t *testing.T) {
 	_, err := os.Stat(u.st.Path(state.Glance))
 	assert.ErrorIs(t, err, os.ErrNotExist, "a sight whose path vanished during its reconcile was kept")
 }
+
+// Keeping the same sight again writes nothing: a full reconcile that found
+// nothing new (the watcher's echo of a hook) costs no write.
+func TestTheSameSightIsNotWrittenAgain(t *testing.T) {
+	u := newUnit(t)
+	u.keep(t)
+	fi, err := os.Stat(u.st.Path(state.Glance))
+	require.NoError(t, err)
+	time.Sleep(2 * coarse)
+	require.NoError(t, Keep(u.st, u.sight(time.Now()), "inputs-1", hooktool.Active, "grafted"))
+	again, err := os.Stat(u.st.Path(state.Glance))
+	require.NoError(t, err)
+	assert.Equal(t, fi.ModTime(), again.ModTime(), "the same sight was written again")
+	require.NoError(t, Keep(u.st, u.sight(time.Now()), "inputs-1", hooktool.Active, "grafted, and a warning"))
+	rec, ok := Holds(u.st, "inputs-1", time.Now())
+	require.True(t, ok)
+	assert.Equal(t, "grafted, and a warning", rec.Message, "another status was not kept")
+}
