@@ -186,10 +186,11 @@ func Keep(d state.Dir, s Sight, inputs string, status hooktool.Status, message s
 	}
 	rec := Record{Sight: s, Key: key, Inputs: inputs, Status: status, Message: message}
 	if old, err := state.Get[Record](d, state.Glance); err == nil && old.Key == key && old.Inputs == inputs &&
-		old.Status == status && old.Message == message && !old.Until.After(s.Until) {
-		// The same sight (the watcher's echo of a hook, a full
-		// reconcile that found nothing new): no write. Its older Until
-		// only ends the glance sooner.
+		old.Status == status && old.Message == message && old.Until.Equal(s.Until) {
+		// The same sight until the same moment (the watcher's echo of
+		// a hook, a full reconcile that found nothing new while the
+		// same memo governs): no write. A later Until is written, or
+		// an expired record would outlive every full reconcile after it.
 		return nil
 	}
 	return d.Save(state.Glance, rec)

@@ -20,11 +20,13 @@ type unit struct {
 	dir, file, tree string
 	st              state.Dir
 	proc            *exec.Cmd
+	// until is every sight's Until, as a memo's due time fixes it.
+	until time.Time
 }
 
 func newUnit(t *testing.T) *unit {
 	dir := t.TempDir()
-	u := &unit{dir: dir, file: filepath.Join(dir, "99-capi.conf"), tree: filepath.Join(dir, "driver"), st: state.Dir(t.TempDir())}
+	u := &unit{dir: dir, file: filepath.Join(dir, "99-capi.conf"), tree: filepath.Join(dir, "driver"), st: state.Dir(t.TempDir()), until: time.Now().Add(time.Hour)}
 	require.NoError(t, os.WriteFile(u.file, []byte("[capi_helm]\n"), 0o640))
 	require.NoError(t, os.MkdirAll(filepath.Join(u.tree, "pkg"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(u.tree, "pkg", "driver.py"), []byte("x = 1\n"), 0o644))
@@ -37,7 +39,7 @@ func newUnit(t *testing.T) *unit {
 func (u *unit) sight(since time.Time) Sight {
 	return Sight{Paths: []string{u.file, u.dir, filepath.Join(u.dir, "absent.conf")}, Trees: []string{u.tree},
 		Processes: []Process{{Service: "magnum-conductor", PID: uint32(u.proc.Process.Pid)}},
-		Until:     time.Now().Add(time.Hour), Since: since}
+		Until:     u.until, Since: since}
 }
 
 // keep keeps the unit's sight as a reconcile that began observing a
@@ -172,6 +174,14 @@ func TestTheSameSightIsNotWrittenAgain(t *testing.T) {
 	again, err := os.Stat(u.st.Path(state.Glance))
 	require.NoError(t, err)
 	assert.Equal(t, fi.ModTime(), again.ModTime(), "the same sight was written again")
+	// An expired record: the full reconcile after it keeps the same
+	// sight with a later Until, which must be written, or no update-status
+	// would glance again.
+	late := u.sight(time.Now())
+	late.Until = time.Now().Add(2 * time.Hour)
+	require.NoError(t, Keep(u.st, late, "inputs-1", hooktool.Active, "grafted"))
+	_, ok := Holds(u.st, "inputs-1", time.Now().Add(90*time.Minute))
+	assert.True(t, ok, "the later Until of the same sight was not kept")
 	require.NoError(t, Keep(u.st, u.sight(time.Now()), "inputs-1", hooktool.Active, "grafted, and a warning"))
 	rec, ok := Holds(u.st, "inputs-1", time.Now())
 	require.True(t, ok)
