@@ -127,19 +127,26 @@ func (rt *Runtime) toolsFor(hook string) hooktool.Tools {
 	return &rec
 }
 
+// recordOf is the record behind r's hook tools (nil when they keep none).
+func recordOf(r *reconcile.Reconciler) *recordingTools {
+	switch t := r.Juju.(type) {
+	case *rememberedTools:
+		return &t.recordingTools
+	case *recordingTools:
+		return t
+	}
+	return nil
+}
+
 // reconcile runs r, a reconciler from Runtime.reconciler, and keeps what
 // it told the other units in the record. Only update-status answered from
 // the record passes the last of it on: no relation hook ran since the hook
 // that recorded it (each reconciles and records again), so the peer
 // relation's settings are as they were (reconcile.Options.PeersSaid).
 func reconcileRecorded(ctx context.Context, r *reconcile.Reconciler, opts reconcile.Options) (reconcile.Outcome, error) {
-	var rec *recordingTools
-	switch t := r.Juju.(type) {
-	case *rememberedTools:
-		rec = &t.recordingTools
+	rec := recordOf(r)
+	if _, remembered := r.Juju.(*rememberedTools); remembered {
 		opts.PeersSaid = rec.in.Peers
-	case *recordingTools:
-		rec = t
 	}
 	out, err := r.Reconcile(ctx, opts)
 	if rec != nil {
@@ -198,13 +205,7 @@ func (rt *Runtime) glanced(ctx context.Context, r *reconcile.Reconciler, ev Even
 // when it found the unit active and converged, and forgets any earlier
 // record otherwise.
 func (rt *Runtime) keepSight(r *reconcile.Reconciler, out reconcile.Outcome, message string, ok bool) {
-	var rec *recordingTools
-	switch t := r.Juju.(type) {
-	case *rememberedTools:
-		rec = &t.recordingTools
-	case *recordingTools:
-		rec = t
-	}
+	rec := recordOf(r)
 	if !ok || out.Sight == nil || rec == nil {
 		glance.Forget(rt.State)
 		return

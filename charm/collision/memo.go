@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
@@ -164,20 +163,16 @@ type FileDigest struct {
 const DpkgStatus = "/var/lib/dpkg/status"
 
 // Digest returns the digest of the file at p, reading it only when its
-// stat (mtime in nanoseconds, size, inode) differs from prev's: dpkg
+// stamp (files.Stamp: inode, size, mtime, ctime) differs from prev's: dpkg
 // replaces its status file by renaming a new one over it (lib/dpkg/dump.c,
 // writedb, through atomic_file_commit), so new content always comes with
 // a new inode and mtime. A file that cannot be read has no digest.
 func Digest(p string, prev FileDigest) FileDigest {
-	fi, err := os.Stat(p)
-	if err != nil {
+	var b strings.Builder
+	if _, err := files.StampPath(&b, p); err != nil {
 		return FileDigest{}
 	}
-	var ino uint64
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = st.Ino
-	}
-	stat := fmt.Sprintf("%d %d %d", fi.ModTime().UnixNano(), fi.Size(), ino)
+	stat := b.String()
 	if stat == prev.Stat && prev.SHA256 != "" {
 		return prev
 	}
