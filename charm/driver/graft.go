@@ -245,8 +245,10 @@ func (s *Driver) activation() artifact.Part {
 		part.Keys = []string{fmt.Sprintf("driver %s %s %s", s.Source, s.Version, s.Package)}
 		return part
 	}
+	// Python reads the .pth only when it starts (charm/readings): one
+	// removed and put back under running services needs no restart.
 	part.Files = append(part.Files, files.File{Path: s.Pth, Content: PthContent(s.Dir), Mode: 0o644,
-		Owner: "root", Group: "root", Restarts: both})
+		Owner: "root", Group: "root", Restarts: both, ReadAtStart: true})
 	part.Watch = append(part.Watch, s.Dir)
 	part.Keys = []string{fmt.Sprintf("driver %s %s %s", s.Source, s.Version, s.sha256)}
 	return part

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/canonical/pebble/internals/osutil"
 	"github.com/canonical/pebble/internals/osutil/sys"
@@ -35,6 +36,9 @@ type File struct {
 	Secret   bool
 	Restarts []string
 	UnitFile bool
+	// ReadAtStart: its services read it only when they start, so one put
+	// back byte for byte need not restart them (charm/readings).
+	ReadAtStart bool
 }
 
 // Dir is a directory as the charm wants it.
@@ -180,7 +184,7 @@ func DiffFile(f File) (*plan.Change, error) {
 		return nil, err
 	}
 	c := plan.Change{Kind: plan.Write, Path: f.Path, Content: f.Content, Mode: f.Mode, Owner: f.Owner,
-		Group: f.Group, Secret: f.Secret, Restarts: f.Restarts, UnitFile: f.UnitFile}
+		Group: f.Group, Secret: f.Secret, Restarts: f.Restarts, UnitFile: f.UnitFile, ReadAtStart: f.ReadAtStart}
 	switch {
 	case !st.Exists:
 		c.Why = "absent"
@@ -236,6 +240,9 @@ func Apply(c plan.Change) error {
 		// one.
 		err = osutil.AtomicWriteFileChown(c.Path, c.Content, c.Mode.Perm(), osutil.AtomicWriteChmod,
 			sys.UserID(uid), sys.GroupID(gid))
+		if err == nil && !c.Mtime.IsZero() {
+			err = os.Chtimes(c.Path, time.Time{}, c.Mtime)
+		}
 	case plan.Mkdir:
 		if err = os.Mkdir(c.Path, c.Mode.Perm()); err == nil {
 			err = chown(c.Path, c.Mode, uid, gid)

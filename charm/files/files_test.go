@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -228,6 +229,14 @@ func TestApplyWrites(t *testing.T) {
 		ents, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Len(t, ents, 1)
+
+		// A file put back with the bytes the services run on keeps the
+		// mtime they read it with (charm/readings).
+		then := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
+		require.NoError(t, Apply(plan.Change{Kind: plan.Write, Path: p, Content: []byte("b\n"), Mode: 0o644, Owner: owner, Group: group, Mtime: then}))
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.True(t, fi.ModTime().Equal(then), "mtime %s, want %s", fi.ModTime(), then)
 
 		err = Apply(plan.Change{Kind: plan.Write, Path: filepath.Join(dir, "no/such/dir/f"), Content: []byte("x"), Mode: 0o644})
 		assert.ErrorContains(t, err, "write "+filepath.Join(dir, "no/such/dir/f")+": ")

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Kind is what a change does to a path.
@@ -51,6 +52,13 @@ type Change struct {
 	// Scratch marks a Remove of a leftover of the charm's own interrupted
 	// write: nothing to remember for removal, nothing to put back.
 	Scratch bool `json:",omitempty"`
+	// ReadAtStart marks a file its services read only when they start
+	// (charm/readings).
+	ReadAtStart bool `json:",omitempty"`
+	// Mtime, when set, is given to a written file: its bytes are the very
+	// bytes the services that read it run on, read from a file of that
+	// mtime (Spare).
+	Mtime time.Time `json:",omitzero"`
 }
 
 func (c Change) String() string {
@@ -94,6 +102,24 @@ func (p *Plan) Add(c Change) {
 	for _, svc := range c.Restarts {
 		p.NeedRestart(svc, c.Path)
 	}
+}
+
+// Spare takes svcs out of the restarts change i asks for, and gives the
+// file mtime: those services run on the bytes it writes (charm/readings).
+func (p *Plan) Spare(i int, svcs []string, mtime time.Time) {
+	c := &p.Changes[i]
+	// A copy: the change shares its list with the desired file's.
+	c.Restarts = slices.DeleteFunc(slices.Clone(c.Restarts), func(s string) bool { return slices.Contains(svcs, s) })
+	c.Mtime = mtime
+	c.Why += "; " + strings.Join(svcs, " and ") + " run on these bytes since they started: no restart, mtime kept"
+	for _, svc := range svcs {
+		for j := range p.Restarts {
+			if p.Restarts[j].Service == svc {
+				p.Restarts[j].Because = slices.DeleteFunc(p.Restarts[j].Because, func(r string) bool { return r == c.Path })
+			}
+		}
+	}
+	p.Restarts = slices.DeleteFunc(p.Restarts, func(r Restart) bool { return len(r.Because) == 0 })
 }
 
 // NeedRestart records that svc must restart because of reason.

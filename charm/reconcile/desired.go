@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
@@ -19,6 +17,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxy"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/readings"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/wiring"
 )
@@ -218,12 +217,14 @@ func hashOf(head string, entries []string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Diff derives the plan that takes the observed unit to the desired one.
-func Diff(d *Desired, unit *unitshape.Unit) (*plan.Plan, error) {
+// Diff derives the plan that takes the observed unit to the desired one;
+// read is what its services read when they started (nil: nothing known).
+func Diff(d *Desired, unit *unitshape.Unit, read *readings.Record) (*plan.Plan, error) {
 	p := &plan.Plan{}
 	if err := d.Part.Diff(p); err != nil {
 		return nil, err
 	}
+	read.Spare(p, unit.Services)
 	diffServices(d, unit, p)
 	p.Order(unitshape.Services)
 	// Restarts the unit cannot take now are said, not done.
@@ -252,18 +253,7 @@ func diffServices(d *Desired, unit *unitshape.Unit, p *plan.Plan) {
 			p.NeedRestart(svc.Name, err.Error())
 			continue
 		}
-		var stamps []string
-		for _, f := range d.Files {
-			if slices.Contains(f.Restarts, svc.Name) {
-				stamps = append(stamps, f.Path)
-			}
-		}
-		for _, stamp := range append(stamps, d.Stamps...) {
-			if fi, err := os.Stat(stamp); err == nil && fi.ModTime().After(svc.StartedAt) {
-				p.NeedRestart(svc.Name, filepath.Base(stamp)+" changed since it started")
-			}
-		}
-		for _, why := range d.Restart {
+		for _, why := range append(readings.Changed(svc, d.Files, d.Stamps), d.Restart...) {
 			p.NeedRestart(svc.Name, why)
 		}
 	}

@@ -43,7 +43,7 @@ func TestDiffLinksStampsAndDriverRestarts(t *testing.T) {
 	for range unitshape.Services {
 		d.Wirings = append(d.Wirings, wiring.Wiring{Method: wiring.ByDefaultDirs})
 	}
-	p, err := Diff(d, runningUnit(started))
+	p, err := Diff(d, runningUnit(started), nil)
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1)
 	assert.Equal(t, plan.Symlink, p.Changes[0].Kind)
@@ -53,12 +53,12 @@ func TestDiffLinksStampsAndDriverRestarts(t *testing.T) {
 	}
 
 	// Services started after the package: nothing but the link.
-	p, err = Diff(d, runningUnit(time.Now().Add(time.Minute)))
+	p, err = Diff(d, runningUnit(time.Now().Add(time.Minute)), nil)
 	require.NoError(t, err)
 	assert.Empty(t, p.Restarts)
 
 	d.Restart = []string{"apt-get install python3-magnum-capi-helm"}
-	p, err = Diff(d, runningUnit(time.Now().Add(time.Minute)))
+	p, err = Diff(d, runningUnit(time.Now().Add(time.Minute)), nil)
 	require.NoError(t, err)
 	require.Len(t, p.Restarts, 2)
 	assert.Equal(t, []string{"apt-get install python3-magnum-capi-helm"}, p.Restarts[0].Because)

@@ -19,6 +19,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/hooktool"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/proxyenv"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/readings"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/removal"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
@@ -70,6 +71,9 @@ type Reconciler struct {
 	observed time.Time
 	// staged: this reconcile staged an artifact (Outcome.Staged).
 	staged bool
+	// readings is what the services read when they started, as the
+	// state directory last knew it.
+	readings readings.Record
 }
 
 // Outcome is what a reconcile did and what it says.
@@ -208,6 +212,9 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
+	if r.readings, err = readings.Load(r.State); err != nil {
+		return out, err
+	}
 	c := r.artifactContext(unit, opts)
 	desired, err := r.Desire(ctx, c, fp)
 	if err != nil {
@@ -220,7 +227,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 			return out, err
 		}
 		out.Desired = target
-		if out.Plan, err = Diff(target, unit); err != nil {
+		if out.Plan, err = Diff(target, unit, &r.readings); err != nil {
 			return out, err
 		}
 		return out, r.say(ctx, target, unit, &out, opts, false)
@@ -242,6 +249,9 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 		out.Unit, c.Unit = unit, unit
 	}
 	if err := r.commit(ctx, c, target, fp, p); err != nil {
+		return out, err
+	}
+	if err := r.readings.Note(r.State, unit.Services, target.Files); err != nil {
 		return out, err
 	}
 	r.roll.converged = true
@@ -274,7 +284,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 	}
 	// A restart of a serving unit waits for its turn, before anything is
 	// staged: a waiting unit stays exactly as it is.
-	if pending, err := Diff(target, c.Unit); err != nil {
+	if pending, err := Diff(target, c.Unit, &r.readings); err != nil {
 		return &plan.Plan{}, target, err
 	} else if err := r.awaitTurn(ctx, target, c.Unit, pending); err != nil {
 		return &plan.Plan{}, target, err
@@ -288,7 +298,7 @@ func (r *Reconciler) converge(ctx context.Context, c *artifact.Context, desired 
 		}
 		return &plan.Plan{}, target, err
 	}
-	p, err := Diff(target, c.Unit)
+	p, err := Diff(target, c.Unit, &r.readings)
 	if err != nil {
 		return &plan.Plan{}, target, err
 	}

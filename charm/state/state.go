@@ -66,6 +66,9 @@ const (
 	// Glance is what the last converged reconcile observed, for the next
 	// update-status to glance at (charm/glance; hooks).
 	Glance = "glance.json"
+	// Readings is what each Magnum service read, when it started, of the
+	// files it reads only then (charm/readings; reconcile).
+	Readings = "readings.json"
 	// WheelCache is the directory of driver wheels fetched from an index.
 	WheelCache = "wheels"
 )
@@ -73,7 +76,7 @@ const (
 // Files lists every file above: removal deletes exactly these (and the
 // leftovers of their interrupted writes), and the wheel cache.
 var Files = []string{Footprint, Driver, Helm, DriverPending, HelmPending, Failure, Preflight, WatchList,
-	RegraftFailures, RegraftTrigger, RemovalRestarts, Inputs, ModelProxyEnv, ChartCheck, Collision, Glance}
+	RegraftFailures, RegraftTrigger, RemovalRestarts, Inputs, ModelProxyEnv, ChartCheck, Collision, Glance, Readings}
 
 // maxFile bounds what Load reads. The footprint is the largest: it holds
 // the files the charm replaced as they were (a helm binary among them).
