@@ -59,6 +59,8 @@ type Change struct {
 	// bytes the services that read it run on, read from a file of that
 	// mtime (Spare).
 	Mtime time.Time `json:",omitzero"`
+	// Spared are the services Spare took out of Restarts.
+	Spared []string `json:",omitempty"`
 }
 
 func (c Change) String() string {
@@ -104,19 +106,19 @@ func (p *Plan) Add(c Change) {
 	}
 }
 
-// Spare takes svcs out of the restarts change i asks for, and gives the
-// file mtime: those services run on the bytes it writes (charm/readings).
-func (p *Plan) Spare(i int, svcs []string, mtime time.Time) {
+// Spare takes svcs out of the restarts change i asks for, with the other
+// reasons given for the same file, and gives the file mtime: those
+// services run on the bytes it writes (charm/readings).
+func (p *Plan) Spare(i int, svcs []string, mtime time.Time, because ...string) {
 	c := &p.Changes[i]
 	// A copy: the change shares its list with the desired file's.
 	c.Restarts = slices.DeleteFunc(slices.Clone(c.Restarts), func(s string) bool { return slices.Contains(svcs, s) })
-	c.Mtime = mtime
+	c.Spared, c.Mtime = svcs, mtime
 	c.Why += "; " + strings.Join(svcs, " and ") + " run on these bytes since they started: no restart, mtime kept"
-	for _, svc := range svcs {
-		for j := range p.Restarts {
-			if p.Restarts[j].Service == svc {
-				p.Restarts[j].Because = slices.DeleteFunc(p.Restarts[j].Because, func(r string) bool { return r == c.Path })
-			}
+	because = append(because, c.Path)
+	for j := range p.Restarts {
+		if slices.Contains(svcs, p.Restarts[j].Service) {
+			p.Restarts[j].Because = slices.DeleteFunc(p.Restarts[j].Because, func(r string) bool { return slices.Contains(because, r) })
 		}
 	}
 	p.Restarts = slices.DeleteFunc(p.Restarts, func(r Restart) bool { return len(r.Because) == 0 })

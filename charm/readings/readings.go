@@ -21,9 +21,18 @@
 // unlink there sets ctime to now, and ctime cannot be set back from user
 // space). A reconcile notes the proof when it sees it (Note) and the
 // record keeps it while the service's main process stays the same.
+//
+// Limits: a main process that execs itself again keeps its PID and start
+// time (uWSGI's graceful reload on SIGHUP; Debian's magnum-api unit has no
+// ExecReload, so only a hand-sent signal does it): one reloaded while the
+// .pth was missing passes for the one that read it. And the .pth's bytes
+// name the version directory; site skips a line naming a directory that
+// does not exist, which a reading does not see (a version directory
+// removed and put back costs no restart either, as before).
 package readings
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -38,6 +47,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
@@ -63,17 +73,29 @@ type Record struct {
 	Readings []Reading `json:"readings"`
 }
 
-// Load reads the record kept in the state directory (empty if none).
-func Load(dir state.Dir) (Record, error) {
-	return state.Get[Record](dir, state.Readings)
+// Load reads the record kept in the state directory. One that cannot be
+// read is no record: it proves nothing, so every put-back restarts, as
+// without this package, and the next Note writes a good one.
+func Load(dir state.Dir) Record {
+	r, err := state.Get[Record](dir, state.Readings)
+	if err != nil {
+		return Record{}
+	}
+	return r
 }
+
+// forked reports whether a main process has forked its workers, which
+// Magnum's services do only once their Python is up, .pth files read
+// (systemd.HasChildren). A test replaces it.
+var forked = systemd.HasChildren
 
 // Note brings the record up to date with the unit as observed, for the
 // files of want that their services read only at start, and keeps it in
 // the state directory when it changed (a converged unit's reconcile
 // writes nothing): a running service that started after the file's
-// present inode read its bytes; a reading of a service whose main process
-// is still the same is kept; any other is dropped.
+// present inode, and has forked its workers, read its bytes (one that has
+// not forked may not have run Python's site yet); a reading of a service
+// whose main process is still the same is kept; any other is dropped.
 func (r *Record) Note(dir state.Dir, services []unitshape.Service, want []files.File) error {
 	var next []Reading
 	for _, f := range want {
@@ -89,7 +111,7 @@ func (r *Record) Note(dir state.Dir, services []unitshape.Service, want []files.
 			if svc == nil || !svc.Running() {
 				continue
 			}
-			if seen != nil && seen.ctime.Before(svc.StartedAt) {
+			if seen != nil && seen.ctime.Before(svc.StartedAt) && forked(svc.MainPID) {
 				next = append(next, Reading{Service: name, MainPID: svc.MainPID, StartedAt: svc.StartedAt,
 					Path: f.Path, SHA256: seen.sha256, Mtime: seen.mtime})
 			} else if old := r.find(name, f.Path); old != nil && old.of(svc) {
@@ -108,45 +130,63 @@ func (r *Record) Note(dir state.Dir, services []unitshape.Service, want []files.
 }
 
 // Spare takes out of the plan's writes of files read only at start the
-// restarts of the services that already run on the bytes written, and
-// gives each such file their reading's mtime. A service with no reading,
-// another main process or other bytes restarts as before; so do all of a
-// file's services when their readings disagree on its mtime. A nil record
-// spares nothing.
+// restarts of their services when every one of them already runs on the
+// bytes written, and gives the file back their reading's mtime. All or
+// none: the file's fresh mtime is what makes a later reconcile restart a
+// service that missed its restart (a hook killed before it, a restart
+// deferred while the service is masked), so it is set back only when no
+// service is owed one. A nil record spares nothing.
 func (r *Record) Spare(p *plan.Plan, services []unitshape.Service) {
 	if r == nil {
 		return
 	}
 	for i, c := range p.Changes {
-		if c.Kind != plan.Write || !c.ReadAtStart {
+		if c.Kind != plan.Write || !c.ReadAtStart || len(c.Restarts) == 0 {
 			continue
 		}
-		if spared, mtime := r.spared(c, services); len(spared) > 0 {
-			p.Spare(i, spared, mtime)
+		if mtime, ok := r.spared(c, services); ok {
+			p.Spare(i, c.Restarts, mtime, changedReason(c.Path))
 		}
 	}
 }
 
-// spared lists the services of c's restarts that run on c's bytes, and
-// the mtime their readings agree on.
-func (r *Record) spared(c plan.Change, services []unitshape.Service) ([]string, time.Time) {
+// spared reports whether every service of c's restarts runs on c's bytes,
+// and the mtime their readings agree on.
+func (r *Record) spared(c plan.Change, services []unitshape.Service) (time.Time, bool) {
 	sum := sha256.Sum256(c.Content)
-	var spared []string
 	var mtime time.Time
 	for _, name := range c.Restarts {
 		svc := find(services, name)
 		rd := r.find(name, c.Path)
-		if svc == nil || rd == nil || !rd.of(svc) || rd.SHA256 != hex.EncodeToString(sum[:]) {
-			continue
-		}
-		if !mtime.IsZero() && !mtime.Equal(rd.Mtime) {
-			return nil, time.Time{}
+		if svc == nil || rd == nil || !rd.of(svc) || rd.SHA256 != hex.EncodeToString(sum[:]) ||
+			(!mtime.IsZero() && !mtime.Equal(rd.Mtime)) {
+			return time.Time{}, false
 		}
 		mtime = rd.Mtime
-		spared = append(spared, name)
 	}
-	return spared, mtime
+	return mtime, true
 }
+
+// Recheck asks systemd again, once a plan's files are written, for each
+// service Spare spared: one whose main process changed since it was
+// observed (a crash and Restart=, an operator's restart) may have started
+// while the file was missing, so it restarts after all. One systemd cannot
+// tell of restarts too.
+func Recheck(ctx context.Context, p *plan.Plan, observed []unitshape.Service, sd systemd.Controller) {
+	for _, c := range p.Changes {
+		for _, name := range c.Spared {
+			was := find(observed, name)
+			now, err := sd.Unit(ctx, name+".service")
+			if err != nil || was == nil || now.MainPID != was.MainPID || !now.StartedAt.Equal(was.StartedAt) {
+				p.NeedRestart(name, filepath.Base(c.Path)+" written while it restarted")
+			}
+		}
+	}
+	p.Order(unitshape.Services)
+}
+
+// changedReason is the restart Changed asks for a file of a later mtime.
+func changedReason(path string) string { return filepath.Base(path) + " changed since it started" }
 
 // Changed says, for each file of want the service reads and each of
 // stamps, that it changed since the service started (its mtime is later):
@@ -161,7 +201,7 @@ func Changed(svc unitshape.Service, want []files.File, stamps []string) []string
 	var why []string
 	for _, p := range append(paths, stamps...) {
 		if fi, err := os.Stat(p); err == nil && fi.ModTime().After(svc.StartedAt) {
-			why = append(why, filepath.Base(p)+" changed since it started")
+			why = append(why, changedReason(p))
 		}
 	}
 	return why

@@ -1,6 +1,7 @@
 package readings
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -15,10 +16,17 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/state"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd/systemdtest"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/unitshape"
 )
 
 var both = []string{"magnum-api", "magnum-conductor"}
+
+func init() {
+	// The tests' services are not processes: each has forked its workers
+	// unless a test says otherwise.
+	forked = func(uint32) bool { return true }
+}
 
 func running(name string, pid uint32, started time.Time) unitshape.Service {
 	return unitshape.Service{Name: name, Unit: systemd.Unit{ActiveState: "active", MainPID: pid, StartedAt: started}}
@@ -57,8 +65,8 @@ func TestNoteProvesAReadByCtimeAndWritesOnlyChanges(t *testing.T) {
 	assert.Equal(t, Reading{Service: "magnum-api", MainPID: 10, StartedAt: later, Path: f.Path,
 		SHA256: hex.EncodeToString(sum[:]), Mtime: fi.ModTime()}, r.Readings[0])
 	assert.Equal(t, "magnum-conductor", r.Readings[1].Service)
-	kept, err := Load(dir)
-	require.NoError(t, err)
+	kept := Load(dir)
+	require.Len(t, kept.Readings, 2)
 	assert.Equal(t, r.Readings[1].SHA256, kept.Readings[1].SHA256, "the record is kept in the state directory")
 
 	// The same unit again: nothing is written.
@@ -70,30 +78,69 @@ func TestNoteProvesAReadByCtimeAndWritesOnlyChanges(t *testing.T) {
 func TestNoteKeepsAReadingOnlyForTheSameProcess(t *testing.T) {
 	dir := state.Dir(t.TempDir())
 	f := pth(t, "/opt/driver/1.4.0\n")
-	later := time.Now().Add(time.Second)
+	// Started just after the file was written: then the file is written
+	// again, and nothing proves a read any more.
+	started := time.Now()
+	services := []unitshape.Service{running("magnum-api", 10, started), running("magnum-conductor", 20, started)}
 	var r Record
-	require.NoError(t, r.Note(dir, []unitshape.Service{running("magnum-api", 10, later), running("magnum-conductor", 20, later)}, []files.File{f}))
-
-	// The file is written again (a new inode, a ctime after both
-	// starts): nothing proves a read any more, but the processes that read
-	// it run on.
+	require.NoError(t, r.Note(dir, services, []files.File{f}))
+	require.Len(t, r.Readings, 2)
+	time.Sleep(10 * time.Millisecond)
 	require.NoError(t, os.Remove(f.Path))
 	require.NoError(t, os.WriteFile(f.Path, f.Content, 0o644))
-	earlier := later.Add(-time.Hour)
-	services := []unitshape.Service{running("magnum-api", 10, later), running("magnum-conductor", 21, earlier)}
-	require.NoError(t, r.Note(dir, services, []files.File{f}))
-	require.Len(t, r.Readings, 1, "the conductor's main process changed: its reading went")
-	assert.Equal(t, "magnum-api", r.Readings[0].Service)
 
-	// A service started before the file's ctime proves nothing.
-	var fresh Record
-	require.NoError(t, fresh.Note(dir, []unitshape.Service{running("magnum-api", 10, earlier), services[1]}, []files.File{f}))
-	assert.Empty(t, fresh.Readings)
+	for _, tc := range []struct {
+		name string
+		svc  unitshape.Service
+		kept bool
+	}{
+		{"the same process", services[0], true},
+		{"another PID, the same start", running("magnum-api", 11, started), false},
+		{"the same PID, another start", running("magnum-api", 10, started.Add(-time.Second)), false},
+		{"stopped", unitshape.Service{Name: "magnum-api"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			again := Record{Readings: append([]Reading(nil), r.Readings...)}
+			require.NoError(t, again.Note(dir, []unitshape.Service{tc.svc, services[1]}, []files.File{f}))
+			var api []Reading
+			for _, rd := range again.Readings {
+				if rd.Service == "magnum-api" {
+					api = append(api, rd)
+				}
+			}
+			if tc.kept {
+				assert.Equal(t, []Reading{r.Readings[0]}, api)
+			} else {
+				assert.Empty(t, api)
+			}
+		})
+	}
+}
 
-	// Files not read only at start are not noted.
+func TestNoteProvesNothingBeforeTheFileOrTheFork(t *testing.T) {
+	dir := state.Dir(t.TempDir())
+	f := pth(t, "/opt/driver/1.4.0\n")
+	var r Record
+	require.NoError(t, r.Note(dir, []unitshape.Service{running("magnum-api", 10, time.Now().Add(-time.Hour))}, []files.File{f}))
+	assert.Empty(t, r.Readings, "a service started before the file's ctime")
+
+	forked = func(uint32) bool { return false }
+	defer func() { forked = func(uint32) bool { return true } }()
+	require.NoError(t, r.Note(dir, []unitshape.Service{running("magnum-api", 10, time.Now().Add(time.Hour))}, []files.File{f}))
+	assert.Empty(t, r.Readings, "a service that has not forked may not have read it yet")
+
+	forked = func(uint32) bool { return true }
 	f.ReadAtStart = false
-	require.NoError(t, fresh.Note(dir, []unitshape.Service{running("magnum-api", 10, time.Now().Add(time.Hour))}, []files.File{f}))
-	assert.Empty(t, fresh.Readings)
+	require.NoError(t, r.Note(dir, []unitshape.Service{running("magnum-api", 10, time.Now().Add(time.Hour))}, []files.File{f}))
+	assert.Empty(t, r.Readings, "a file read all along")
+}
+
+func TestLoadTakesAnUnreadableRecordForNone(t *testing.T) {
+	dir := state.Dir(t.TempDir())
+	require.NoError(t, dir.Write(state.Readings, []byte("{not json")))
+	assert.Empty(t, Load(dir).Readings)
+	require.NoError(t, dir.Save(state.Readings, Record{Readings: []Reading{{Service: "magnum-api"}}}))
+	assert.Len(t, Load(dir).Readings, 1)
 }
 
 func TestSpareTakesOutOnlyServicesThatRunOnTheBytes(t *testing.T) {
@@ -112,15 +159,28 @@ func TestSpareTakesOutOnlyServicesThatRunOnTheBytes(t *testing.T) {
 		assert.Empty(t, p.Restarts)
 		assert.Empty(t, p.Changes[0].Restarts)
 		assert.True(t, p.Changes[0].Mtime.Equal(fi.ModTime()), "the file gets the mtime the services read it with")
+		assert.Equal(t, both, p.Changes[0].Spared)
 		assert.Contains(t, p.Changes[0].Why, "no restart")
 	})
 	t.Run("the conductor restarted while it was missing", func(t *testing.T) {
+		// All or none: the api is owed no restart, but the file's fresh
+		// mtime is what a later hook restarts the conductor by, should
+		// this one die before it.
 		p := planOf(writeOf(f))
 		restarted := []unitshape.Service{services[0], running("magnum-conductor", 30, later.Add(time.Minute))}
 		r.Spare(p, restarted)
-		require.Len(t, p.Restarts, 1)
-		assert.Equal(t, "magnum-conductor", p.Restarts[0].Service)
-		assert.Equal(t, []string{"magnum-conductor"}, p.Changes[0].Restarts)
+		assert.Len(t, p.Restarts, 2)
+		assert.True(t, p.Changes[0].Mtime.IsZero())
+		assert.Empty(t, p.Changes[0].Spared)
+	})
+	t.Run("a restart for another reason stays", func(t *testing.T) {
+		p := planOf(writeOf(f))
+		p.NeedRestart("magnum-conductor", "conf.d not on its command line")
+		p.NeedRestart("magnum-api", changedReason(f.Path))
+		r.Spare(p, services)
+		assert.Equal(t, []plan.Restart{{Service: "magnum-conductor", Because: []string{"conf.d not on its command line"}}}, p.Restarts)
+		assert.Equal(t, both, p.Changes[0].Spared)
+		assert.Equal(t, []string{"magnum-api", "magnum-conductor"}, both, "the desired file's list was changed")
 	})
 	t.Run("other bytes", func(t *testing.T) {
 		other := f
@@ -161,4 +221,26 @@ func TestChangedComparesMtimeWithTheStart(t *testing.T) {
 	other := running("magnum-conductor", 20, time.Now().Add(-time.Hour))
 	f.Restarts = []string{"magnum-api"}
 	assert.Empty(t, Changed(other, []files.File{f}, []string{filepath.Join(t.TempDir(), "absent")}))
+}
+
+func TestRecheckRestartsASparedServiceWhoseProcessChanged(t *testing.T) {
+	sd := systemdtest.New() // every unit: MainPID 42, no start time
+	spared := func() *plan.Plan {
+		c := plan.Change{Kind: plan.Write, Path: "/x/magnum-capi-graft.pth", Spared: both}
+		return &plan.Plan{Changes: []plan.Change{c}}
+	}
+	same := []unitshape.Service{running("magnum-api", 42, time.Time{}), running("magnum-conductor", 42, time.Time{})}
+
+	p := spared()
+	Recheck(context.Background(), p, same, sd)
+	assert.Empty(t, p.Restarts, "the same processes")
+
+	p = spared()
+	Recheck(context.Background(), p, []unitshape.Service{same[0], running("magnum-conductor", 7, time.Time{})}, sd)
+	assert.Equal(t, []plan.Restart{{Service: "magnum-conductor", Because: []string{"magnum-capi-graft.pth written while it restarted"}}}, p.Restarts)
+
+	sd.UnitErr = systemdtest.ErrDBus
+	p = spared()
+	Recheck(context.Background(), p, same, sd)
+	assert.Len(t, p.Restarts, 2, "systemd could not tell")
 }

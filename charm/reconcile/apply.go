@@ -8,6 +8,7 @@ import (
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/artifact"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/files"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/plan"
+	"github.com/magnum-capi-graft/magnum-capi-graft/charm/readings"
 	"github.com/magnum-capi-graft/magnum-capi-graft/charm/systemd"
 )
 
@@ -36,6 +37,7 @@ func (r *Reconciler) apply(ctx context.Context, c *artifact.Context, p *plan.Pla
 		d.Artifacts().Unstage(ctx, c)
 		return r.failed(d, fmt.Sprintf("%s does not load as user magnum, so it was not activated and no service restarted: %v", a.Summary(), err))
 	}
+	readings.Recheck(ctx, p, c.Unit.Services, r.Systemd)
 	restarted, err := r.restart(ctx, p)
 	if err != nil {
 		var journal string

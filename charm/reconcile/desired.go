@@ -224,8 +224,8 @@ func Diff(d *Desired, unit *unitshape.Unit, read *readings.Record) (*plan.Plan, 
 	if err := d.Part.Diff(p); err != nil {
 		return nil, err
 	}
-	read.Spare(p, unit.Services)
 	diffServices(d, unit, p)
+	read.Spare(p, unit.Services)
 	p.Order(unitshape.Services)
 	// Restarts the unit cannot take now are said, not done.
 	p.Restarts = slices.DeleteFunc(p.Restarts, func(rs plan.Restart) bool {

@@ -212,9 +212,7 @@ func (r *Reconciler) reconcile(ctx context.Context, opts Options) (Outcome, erro
 	if err != nil {
 		return out, err
 	}
-	if r.readings, err = readings.Load(r.State); err != nil {
-		return out, err
-	}
+	r.readings = readings.Load(r.State)
 	c := r.artifactContext(unit, opts)
 	desired, err := r.Desire(ctx, c, fp)
 	if err != nil {

@@ -333,7 +333,7 @@ func (m *Manager) Restart(ctx context.Context, name string, settle time.Duration
 	// can take longer than five windows to reach a bad value in conf.d and
 	// die (seen in the test bed at a load average of 12 on 2 cores), and
 	// the no-fork fallback would have called it settled.
-	mustFork := u.Running() && hasChildren(u.MainPID)
+	mustFork := u.Running() && HasChildren(u.MainPID)
 	// A unit that hit its start limit refuses to start until reset.
 	if u.ActiveState == "failed" {
 		if conn, err := m.actions(ctx); err == nil {
@@ -388,7 +388,7 @@ func (m *Manager) settle(ctx context.Context, name string, window time.Duration,
 			return u, startFailure("%s failed (%s)", name, u.SubState)
 		case u.Running() && u.MainPID == pid:
 			stable := time.Since(stableSince)
-			if (stable >= window && hasChildren(pid)) || (!mustFork && stable >= max(5*window, NoForkSettle)) {
+			if (stable >= window && HasChildren(pid)) || (!mustFork && stable >= max(5*window, NoForkSettle)) {
 				return u, nil
 			}
 		case u.Running():
@@ -412,7 +412,7 @@ func (m *Manager) settle(ctx context.Context, name string, window time.Duration,
 }
 
 // hasChildren reports whether pid has at least one child process.
-func hasChildren(pid uint32) bool {
+func HasChildren(pid uint32) bool {
 	p := strconv.FormatUint(uint64(pid), 10)
 	tasks, _ := os.ReadDir("/proc/" + p + "/task")
 	for _, t := range tasks {

@@ -103,8 +103,9 @@ func TestGraftSurvivesPackageReinstall(t *testing.T) {
 // A removed directory is reinstalled byte for byte and costs no restart. A
 // removed .pth put back costs no restart either while both services are
 // the processes that read it when they started (charm/readings: Python
-// reads a .pth only then), and it keeps its mtime; a service that started
-// while it was missing restarts.
+// reads a .pth only then), and it keeps its mtime; when one started while
+// it was missing, both restart (all or none: the fresh mtime is what owes
+// a restart to a service a killed hook did not restart).
 func TestWatcherRestoresTheDriver(t *testing.T) {
 	u, want := graftedWithWatcher(t)
 	pth := u.box.ActivationFile()
@@ -117,7 +118,7 @@ func TestWatcherRestoresTheDriver(t *testing.T) {
 	}{
 		{name: "driver version directory removed"},
 		{name: "driver activation (.pth) removed"},
-		{name: "driver activation (.pth) removed", by: true, con: 2},
+		{name: "driver activation (.pth) removed", by: true, api: 1, con: 2},
 	} {
 		api, cond := u.starts("magnum-api"), u.starts("magnum-conductor")
 		before, err := os.Stat(u.box.Path(pth))
@@ -136,7 +137,11 @@ func TestWatcherRestoresTheDriver(t *testing.T) {
 		assert.Equal(t, cond+sc.con, u.starts("magnum-conductor"), "%s (conductor restarted by hand: %v)", sc.name, sc.by)
 		after, err := os.Stat(u.box.Path(pth))
 		require.NoError(t, err)
-		assert.True(t, after.ModTime().Equal(before.ModTime()), "%s: the .pth has mtime %s, had %s", sc.name, after.ModTime(), before.ModTime())
+		if !sc.by {
+			assert.True(t, after.ModTime().Equal(before.ModTime()), "%s: the .pth has mtime %s, had %s", sc.name, after.ModTime(), before.ModTime())
+		} else {
+			assert.True(t, after.ModTime().After(before.ModTime()), "%s: the .pth has mtime %s, had %s", sc.name, after.ModTime(), before.ModTime())
+		}
 		u.requireStatus("active", "conf.d read by")
 		// The next disruption must not fall in this re-graft's 30 s window.
 		time.Sleep(31 * time.Second)
