@@ -50,16 +50,30 @@ func planOf(c plan.Change) *plan.Plan {
 	return p
 }
 
+// noted is a .pth both services (started a second from now) read, its
+// stat, and the record a Note in dir made of it.
+type noted struct {
+	f        files.File
+	fi       os.FileInfo
+	later    time.Time
+	services []unitshape.Service
+	r        Record
+}
+
+func note(t *testing.T, dir state.Dir) noted {
+	n := noted{f: pth(t, "/opt/driver/1.4.0\n"), later: time.Now().Add(time.Second)}
+	var err error
+	n.fi, err = os.Stat(n.f.Path)
+	require.NoError(t, err)
+	n.services = []unitshape.Service{running("magnum-api", 10, n.later), running("magnum-conductor", 20, n.later)}
+	require.NoError(t, n.r.Note(dir, n.services, []files.File{n.f}))
+	return n
+}
+
 func TestNoteProvesAReadByCtimeAndWritesOnlyChanges(t *testing.T) {
 	dir := state.Dir(t.TempDir())
-	f := pth(t, "/opt/driver/1.4.0\n")
-	fi, err := os.Stat(f.Path)
-	require.NoError(t, err)
-	later := time.Now().Add(time.Second)
-	services := []unitshape.Service{running("magnum-api", 10, later), running("magnum-conductor", 20, later)}
-
-	var r Record
-	require.NoError(t, r.Note(dir, services, []files.File{f}))
+	n := note(t, dir)
+	f, fi, later, services, r := n.f, n.fi, n.later, n.services, n.r
 	require.Len(t, r.Readings, 2)
 	sum := sha256.Sum256(f.Content)
 	assert.Equal(t, Reading{Service: "magnum-api", MainPID: 10, StartedAt: later, Path: f.Path,
@@ -144,13 +158,8 @@ func TestLoadTakesAnUnreadableRecordForNone(t *testing.T) {
 }
 
 func TestSpareTakesOutOnlyServicesThatRunOnTheBytes(t *testing.T) {
-	f := pth(t, "/opt/driver/1.4.0\n")
-	fi, err := os.Stat(f.Path)
-	require.NoError(t, err)
-	later := time.Now().Add(time.Second)
-	services := []unitshape.Service{running("magnum-api", 10, later), running("magnum-conductor", 20, later)}
-	var r Record
-	require.NoError(t, r.Note(state.Dir(t.TempDir()), services, []files.File{f}))
+	n := note(t, state.Dir(t.TempDir()))
+	f, fi, later, services, r := n.f, n.fi, n.later, n.services, n.r
 	require.NoError(t, os.Remove(f.Path))
 
 	t.Run("both ran on it", func(t *testing.T) {
